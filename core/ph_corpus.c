@@ -1,0 +1,2 @@
+/* ph_corpus.c: work in progress. */
+#include "phonemes.h"

@@ -1,0 +1,3 @@
+#include "ph_error.h"
+
+G_DEFINE_QUARK (ph-error-quark, ph_error)

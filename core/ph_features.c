@@ -1,0 +1,2 @@
+/* ph_features.c: work in progress. */
+#include "phonemes.h"

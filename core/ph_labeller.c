@@ -1,0 +1,2 @@
+/* ph_labeller.c: work in progress. */
+#include "phonemes.h"

@@ -1,0 +1,74 @@
+/* ph_labeller.h: audio in, labelled frames and smoothed phone segments out. The one
+ * labelling path shared by the lstmphonemes element and `phonemes label`, so both give
+ * the same segments for the same audio and model.
+ *
+ * Frame i covers samples [i*hop, (i+1)*hop) since the last reset. Segments tile the
+ * stream: each starts where the previous one ended, the first at frame 0, the last
+ * ends at the last frame. Smoothing: the segment's phone changes only when another
+ * phone has been the frame argmax for `min_segment_frames` consecutive frames; the new
+ * segment then starts at the first frame of that run. */
+#pragma once
+
+#include "ph_lstm.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint64 index;            /* frame number since the last reset */
+  gint phone;               /* argmax of the posteriors (TIMIT-61 index) */
+  float confidence;         /* posteriors[phone] */
+  const float *posteriors;  /* [PH_NUM_PHONES], valid during the callback */
+  const float *features;    /* raw features of this frame [dim], valid during the callback */
+  guint dim;
+} PhFrame;
+
+typedef struct {
+  guint64 start_frame;
+  guint64 n_frames;
+  gint phone;               /* TIMIT-61 index */
+  float confidence;         /* mean of posteriors[phone] over the segment's frames */
+} PhSegment;
+
+typedef struct {
+  void (*frame) (const PhFrame *frame, gpointer user_data);       /* may be NULL */
+  void (*segment) (const PhSegment *segment, gpointer user_data); /* may be NULL */
+} PhLabellerCallbacks;
+
+typedef struct _PhLabeller PhLabeller;
+
+/* A labeller running `model` (a reference is taken). min_segment_frames >= 1. */
+PhLabeller *ph_labeller_new (PhModel *model, guint min_segment_frames, GError **error);
+void ph_labeller_free (PhLabeller *labeller);
+
+/* The model in use (borrowed). */
+PhModel *ph_labeller_model (const PhLabeller *labeller);
+
+/* Switches to `model` (reference taken). A model with the same features and shape keeps
+ * the stream going (weights swap between frames); another one resets the labeller,
+ * dropping pending frames. */
+void ph_labeller_set_model (PhLabeller *labeller, PhModel *model);
+
+void ph_labeller_set_min_segment_frames (PhLabeller *labeller, guint min_segment_frames);
+
+/* Pushes samples; calls back for every frame and segment completed. */
+void ph_labeller_push_s16 (PhLabeller *labeller, const gint16 *samples, gsize n,
+                           const PhLabellerCallbacks *callbacks, gpointer user_data);
+void ph_labeller_push_f32 (PhLabeller *labeller, const float *samples, gsize n,
+                           const PhLabellerCallbacks *callbacks, gpointer user_data);
+
+/* End of stream: emits every held-back frame (feature look-ahead, output delay) and
+ * the last segment, then resets for a new stream. */
+void ph_labeller_flush (PhLabeller *labeller, const PhLabellerCallbacks *callbacks,
+                        gpointer user_data);
+
+/* Drops everything pending and starts a new stream at frame 0, state zeroed. */
+void ph_labeller_reset (PhLabeller *labeller);
+
+/* Samples from the end of frame i's span until frame i is emitted (feature look-ahead
+ * plus output delay), and the extra latency before its segment can close. */
+guint64 ph_labeller_latency_samples (const PhLabeller *labeller);
+
+/* Samples pushed since the last reset. */
+guint64 ph_labeller_samples_seen (const PhLabeller *labeller);
+
+G_END_DECLS

@@ -1,0 +1,2 @@
+/* ph_lstm.c: work in progress. */
+#include "phonemes.h"

@@ -1,0 +1,34 @@
+/* ph_lstm.h: streaming LSTM inference: a caller-owned state and a step per frame. */
+#pragma once
+
+#include "ph_model.h"
+
+G_BEGIN_DECLS
+
+/* h and c per layer, plus scratch space so that a step allocates nothing. */
+typedef struct _PhLstmState PhLstmState;
+
+/* A zeroed state for networks of `shape`. */
+PhLstmState *ph_lstm_state_new (const PhLstmShape *shape);
+void ph_lstm_state_free (PhLstmState *state);
+
+/* Zeroes h and c (start of a new sequence). */
+void ph_lstm_state_reset (PhLstmState *state);
+
+/* Current h / c of `layer` (H floats each), owned by the state. */
+const float *ph_lstm_state_h (const PhLstmState *state, guint layer);
+const float *ph_lstm_state_c (const PhLstmState *state, guint layer);
+
+/* Consumes one raw feature frame (normalised inside with the model's mean/scale),
+ * updates `state` in place and writes output_dim posteriors (softmax) to `posteriors`.
+ * With delay d, the posteriors written at step t are for frame t - d. `state` must have
+ * been made for model->shape. No allocation. */
+void ph_lstm_step (const PhModel *model, PhLstmState *state, const float *features,
+                   float *posteriors);
+
+/* Runs `n_frames` frames from a zero state (row-major features, posteriors
+ * [n_frames][output_dim]); identical to stepping frame by frame. */
+void ph_lstm_forward_sequence (const PhModel *model, const float *features, guint n_frames,
+                               float *posteriors);
+
+G_END_DECLS

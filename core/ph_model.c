@@ -1,0 +1,2 @@
+/* ph_model.c: work in progress. */
+#include "phonemes.h"

@@ -1,0 +1,2 @@
+/* ph_phoneset.c: work in progress. */
+#include "phonemes.h"

@@ -1,0 +1,2 @@
+/* ph_score.c: work in progress. */
+#include "phonemes.h"

@@ -1,0 +1,2 @@
+/* ph_train.c: work in progress. */
+#include "phonemes.h"
