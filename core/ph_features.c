@@ -1,2 +1,792 @@
-/* ph_features.c: work in progress. */
-#include "phonemes.h"
+/* ph_features.c: the streaming MFCC extractor (framing contract in ph_features.h).
+ *
+ * Data flow, one base frame at a time:
+ *   samples -> ring (last window_length samples) -> frame assembly -> log energy,
+ *   pre-emphasis + window -> FFT -> power -> mel -> log -> DCT + lifter
+ *   -> streaming CMN -> delta history -> deltas -> callback.
+ *
+ * The stream is conceptually prefixed with `pad` = (window - hop) / 2 zeros, so base
+ * frame b covers internal samples [b*hop, b*hop + window) and is computed the moment
+ * the last of them arrives. Frames are computed by the same code in the same order
+ * whatever the chunking, which is what makes the output bit-identical. */
+#include "ph_features.h"
+#include "ph_error.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <string.h>
+
+#define PH_LOG_FLOOR 1e-10        /* floor before every log, so silence stays finite */
+#define PH_SAMPLE_LIMIT 1e6f      /* clamp so absurd float input cannot overflow the FFT */
+#define PH_MAX_SAMPLE_RATE 768000
+#define PH_MAX_WINDOW 65536
+#define PH_MAX_MEL_BINS 256
+#define PH_MAX_DELTA_WINDOW 50
+#define PH_MAX_CMN_WINDOW 1000000
+
+/* FFTW's planner is not thread-safe; plan creation and destruction take this lock.
+ * It is the library's only global. */
+static GMutex fftw_planner_lock;
+
+typedef enum {
+  SAMPLES_ZERO, /* no source: zeros (the padding after the end at flush) */
+  SAMPLES_S16,
+  SAMPLES_F32,
+} SampleFormat;
+
+/* The non-zero span of one triangular filter inside its row of mel_weights. */
+typedef struct {
+  guint first_bin;
+  guint n_bins;
+} MelFilter;
+
+struct _PhFeatures {
+  PhFeatureConfig config;
+  guint pad;        /* zeros in front of the stream: (window - hop) / 2 */
+  guint fft_size;   /* next power of two >= window_length */
+  guint n_fft_bins; /* fft_size / 2 + 1 */
+  guint base_dim;   /* num_ceps + use_energy */
+  guint dim;        /* base_dim, doubled with deltas */
+  guint delta_slots; /* 2 * delta_window + 1 */
+
+  /* Constant tables, made once. */
+  float *window;        /* [window_length] */
+  MelFilter *filters;   /* [num_mel_bins] */
+  float *mel_weights;   /* [num_mel_bins][n_fft_bins] */
+  double *dct;          /* [num_ceps][num_mel_bins], liftering folded in */
+
+  /* FFT buffers and plan. */
+  float *fft_in;          /* [fft_size] */
+  fftwf_complex *fft_out; /* [n_fft_bins] */
+  fftwf_plan plan;
+
+  /* Per-frame scratch. */
+  float *frame;    /* [window_length] raw samples of the current frame */
+  float *power;    /* [n_fft_bins] */
+  double *log_mel; /* [num_mel_bins] */
+  float *base;     /* [base_dim] cepstra (+ log energy) of the current frame */
+  float *output;   /* [dim] the frame handed to the callback */
+
+  /* Streaming state (cleared by reset). */
+  float *ring;         /* [window_length] the most recent samples */
+  guint ring_pos;      /* next slot to write */
+  guint64 position;    /* internal samples written, including the leading pad */
+  guint64 n_base;      /* base frames computed */
+  guint64 n_out;       /* frames emitted */
+  float *cmn_history;  /* [cmn_window][base_dim] un-normalised base frames */
+  double *cmn_sum;     /* [base_dim] sum over the frames in cmn_history */
+  float *delta_history; /* [delta_slots][base_dim] normalised base frames */
+};
+
+/* ---- configuration -------------------------------------------------------------- */
+
+/* Fills `config` with the defaults above for `sample_rate` (window and hop scaled). */
+void
+ph_feature_config_init (PhFeatureConfig *config, guint32 sample_rate)
+{
+  g_return_if_fail (config != NULL);
+
+  memset (config, 0, sizeof *config);
+  config->sample_rate = sample_rate;
+  config->window_length = (guint32) (((guint64) sample_rate * 25 + 500) / 1000);
+  config->hop_length = (guint32) (((guint64) sample_rate * 10 + 500) / 1000);
+  config->window_type = PH_WINDOW_HAMMING;
+  config->preemphasis = 0.97f;
+  config->num_mel_bins = 26;
+  config->low_freq = 20.0f;
+  config->high_freq = 0.0f;
+  config->num_ceps = 12;
+  config->cep_lifter = 22.0f;
+  config->use_energy = 1;
+  config->delta_window = 2;
+  config->cmn_window = 0;
+}
+
+static guint
+next_power_of_two (guint n)
+{
+  guint size = 1;
+
+  while (size < n)
+    size <<= 1;
+  return size;
+}
+
+static double
+mel_scale (double hz)
+{
+  return 1127.0 * log (1.0 + hz / 700.0);
+}
+
+static double
+effective_high_freq (const PhFeatureConfig *config)
+{
+  return config->high_freq > 0.0f ? config->high_freq : 0.5 * config->sample_rate;
+}
+
+/* Weight of FFT bin `bin` in triangular filter `m`: triangles are equally spaced on
+ * the mel scale between low_freq and the high edge, each spanning two spacings. */
+static double
+mel_filter_weight (const PhFeatureConfig *config, guint fft_size, guint m, guint bin)
+{
+  double low_mel = mel_scale (config->low_freq);
+  double high_mel = mel_scale (effective_high_freq (config));
+  double spacing = (high_mel - low_mel) / (config->num_mel_bins + 1);
+  double left = low_mel + m * spacing;
+  double centre = left + spacing;
+  double right = centre + spacing;
+  double mel = mel_scale ((double) bin * config->sample_rate / fft_size);
+
+  if (mel <= left || mel >= right)
+    return 0.0;
+  if (mel <= centre)
+    return (mel - left) / (centre - left);
+  return (right - mel) / (right - centre);
+}
+
+/* Index of the first filter that no FFT bin falls into, or -1 if all are non-empty. */
+static gint
+first_empty_mel_filter (const PhFeatureConfig *config)
+{
+  guint fft_size = next_power_of_two (config->window_length);
+
+  for (guint m = 0; m < config->num_mel_bins; m++) {
+    gboolean empty = TRUE;
+    for (guint k = 0; k <= fft_size / 2 && empty; k++)
+      empty = mel_filter_weight (config, fft_size, m, k) <= 0.0;
+    if (empty)
+      return (gint) m;
+  }
+  return -1;
+}
+
+static gboolean
+invalid_field (GError **error, const char *field, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+invalid_field (GError **error, const char *field, const char *format, ...)
+{
+  va_list args;
+  char *detail;
+
+  va_start (args, format);
+  detail = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "feature config: %s %s", field, detail);
+  g_free (detail);
+  return FALSE;
+}
+
+static gboolean
+validate_framing (const PhFeatureConfig *c, GError **error)
+{
+  if (c->sample_rate == 0 || c->sample_rate > PH_MAX_SAMPLE_RATE)
+    return invalid_field (error, "sample_rate", "is %u Hz; expected 1..%u",
+                          c->sample_rate, PH_MAX_SAMPLE_RATE);
+  if (c->window_length < 2 || c->window_length > PH_MAX_WINDOW)
+    return invalid_field (error, "window_length", "is %u samples; expected 2..%u",
+                          c->window_length, PH_MAX_WINDOW);
+  if (c->hop_length == 0 || c->hop_length > c->window_length)
+    return invalid_field (error, "hop_length", "is %u samples; expected 1..window_length (%u)",
+                          c->hop_length, c->window_length);
+  if (c->window_type > PH_WINDOW_POVEY)
+    return invalid_field (error, "window_type", "is %u; expected 0 (Hamming), 1 (Hann) "
+                          "or 2 (Povey)", c->window_type);
+  if (!isfinite (c->preemphasis) || c->preemphasis < 0.0f || c->preemphasis > 1.0f)
+    return invalid_field (error, "preemphasis", "is %g; expected 0..1", c->preemphasis);
+  return TRUE;
+}
+
+static gboolean
+validate_filterbank (const PhFeatureConfig *c, GError **error)
+{
+  double nyquist = 0.5 * c->sample_rate;
+  gint empty;
+
+  if (c->num_mel_bins < 2 || c->num_mel_bins > PH_MAX_MEL_BINS)
+    return invalid_field (error, "num_mel_bins", "is %u; expected 2..%u",
+                          c->num_mel_bins, PH_MAX_MEL_BINS);
+  if (!isfinite (c->high_freq) || c->high_freq < 0.0f || c->high_freq > nyquist)
+    return invalid_field (error, "high_freq", "is %g Hz; expected 0 (Nyquist) or up to "
+                          "the Nyquist frequency %g Hz", c->high_freq, nyquist);
+  if (!isfinite (c->low_freq) || c->low_freq < 0.0f
+      || c->low_freq >= effective_high_freq (c))
+    return invalid_field (error, "low_freq", "is %g Hz; expected 0 up to below the high "
+                          "edge %g Hz", c->low_freq, effective_high_freq (c));
+  empty = first_empty_mel_filter (c);
+  if (empty >= 0)
+    return invalid_field (error, "num_mel_bins", "is %u, too many for a %u-sample window: "
+                          "filter %d covers no FFT bin; use fewer bins or a longer window",
+                          c->num_mel_bins, c->window_length, empty);
+  return TRUE;
+}
+
+static gboolean
+validate_outputs (const PhFeatureConfig *c, GError **error)
+{
+  if (c->num_ceps == 0 || c->num_ceps >= c->num_mel_bins)
+    return invalid_field (error, "num_ceps", "is %u; expected 1..num_mel_bins-1 (%u)",
+                          c->num_ceps, c->num_mel_bins - 1);
+  if (!isfinite (c->cep_lifter) || c->cep_lifter < 0.0f)
+    return invalid_field (error, "cep_lifter", "is %g; expected 0 (off) or positive",
+                          c->cep_lifter);
+  if (c->use_energy > 1)
+    return invalid_field (error, "use_energy", "is %u; expected 0 or 1", c->use_energy);
+  if (c->delta_window > PH_MAX_DELTA_WINDOW)
+    return invalid_field (error, "delta_window", "is %u frames; expected 0..%u",
+                          c->delta_window, PH_MAX_DELTA_WINDOW);
+  if (c->cmn_window > PH_MAX_CMN_WINDOW)
+    return invalid_field (error, "cmn_window", "is %u frames; expected 0..%u",
+                          c->cmn_window, PH_MAX_CMN_WINDOW);
+  return TRUE;
+}
+
+/* Checks every field; FALSE with a GError naming the bad field otherwise. */
+gboolean
+ph_feature_config_validate (const PhFeatureConfig *config, GError **error)
+{
+  if (config == NULL) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "feature config: missing (NULL)");
+    return FALSE;
+  }
+  /* Framing first: the filterbank checks rely on a sane rate and window. */
+  return validate_framing (config, error) && validate_filterbank (config, error)
+         && validate_outputs (config, error);
+}
+
+/* Number of values in one output frame: (num_ceps + use_energy) * (delta_window ? 2 : 1). */
+guint
+ph_feature_config_dim (const PhFeatureConfig *config)
+{
+  g_return_val_if_fail (config != NULL, 0);
+  return (config->num_ceps + (config->use_energy ? 1 : 0)) * (config->delta_window ? 2 : 1);
+}
+
+/* Samples the analysis window reaches past the end of a frame's span: the window is
+ * placed at b*hop - (window - hop)/2 (rounded down), so it ends this many (rounded up)
+ * samples after (b+1)*hop. */
+static guint
+window_overhang (const PhFeatureConfig *config)
+{
+  if (config->window_length <= config->hop_length)
+    return 0;
+  return (config->window_length - config->hop_length + 1) / 2;
+}
+
+/* Samples between the end of frame i's span and the moment frame i can be emitted. */
+guint
+ph_feature_config_latency_samples (const PhFeatureConfig *config)
+{
+  g_return_val_if_fail (config != NULL, 0);
+  return window_overhang (config) + config->delta_window * config->hop_length;
+}
+
+/* ---- constant tables --------------------------------------------------------------- */
+
+static void
+make_window (const PhFeatureConfig *config, float *window)
+{
+  guint n = config->window_length;
+
+  for (guint j = 0; j < n; j++) {
+    double hann = 0.5 - 0.5 * cos (2.0 * G_PI * j / (n - 1));
+    double w;
+    switch (config->window_type) {
+    case PH_WINDOW_HANN:
+      w = hann;
+      break;
+    case PH_WINDOW_POVEY:
+      w = pow (hann, 0.85);
+      break;
+    case PH_WINDOW_HAMMING:
+    default:
+      w = 0.54 - 0.46 * cos (2.0 * G_PI * j / (n - 1));
+      break;
+    }
+    window[j] = (float) w;
+  }
+}
+
+static void
+make_mel_filters (PhFeatures *self)
+{
+  const PhFeatureConfig *c = &self->config;
+
+  for (guint m = 0; m < c->num_mel_bins; m++) {
+    float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
+    MelFilter *filter = &self->filters[m];
+    filter->first_bin = self->n_fft_bins;
+    filter->n_bins = 0;
+    for (guint k = 0; k < self->n_fft_bins; k++) {
+      row[k] = (float) mel_filter_weight (c, self->fft_size, m, k);
+      if (row[k] > 0.0f) {
+        filter->first_bin = MIN (filter->first_bin, k);
+        filter->n_bins = k + 1 - filter->first_bin;
+      }
+    }
+  }
+}
+
+/* DCT-II rows for c1..cN (HTK scaling sqrt(2/M)) with the sinusoidal lifter folded in. */
+static void
+make_dct (PhFeatures *self)
+{
+  const PhFeatureConfig *c = &self->config;
+  guint n_mel = c->num_mel_bins;
+
+  for (guint k = 1; k <= c->num_ceps; k++) {
+    double lifter = 1.0;
+    if (c->cep_lifter > 0.0f)
+      lifter += 0.5 * c->cep_lifter * sin (G_PI * k / c->cep_lifter);
+    for (guint m = 0; m < n_mel; m++)
+      self->dct[(gsize) (k - 1) * n_mel + m]
+          = sqrt (2.0 / n_mel) * cos (G_PI * k * (m + 0.5) / n_mel) * lifter;
+  }
+}
+
+static void
+make_fft_plan (PhFeatures *self)
+{
+  self->fft_in = fftwf_alloc_real (self->fft_size);
+  self->fft_out = fftwf_alloc_complex (self->n_fft_bins);
+  g_mutex_lock (&fftw_planner_lock);
+  self->plan = fftwf_plan_dft_r2c_1d ((int) self->fft_size, self->fft_in, self->fft_out,
+                                      FFTW_ESTIMATE);
+  g_mutex_unlock (&fftw_planner_lock);
+  memset (self->fft_in, 0, self->fft_size * sizeof (float));
+}
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+/* Creates an extractor (FFTW plans made here, once). NULL + GError on a bad config. */
+PhFeatures *
+ph_features_new (const PhFeatureConfig *config, GError **error)
+{
+  PhFeatures *self;
+  const PhFeatureConfig *c;
+
+  if (!ph_feature_config_validate (config, error))
+    return NULL;
+
+  self = g_new0 (PhFeatures, 1);
+  self->config = *config;
+  c = &self->config;
+  self->pad = (c->window_length - c->hop_length) / 2;
+  self->fft_size = next_power_of_two (c->window_length);
+  self->n_fft_bins = self->fft_size / 2 + 1;
+  self->base_dim = c->num_ceps + c->use_energy;
+  self->dim = ph_feature_config_dim (c);
+  self->delta_slots = 2 * c->delta_window + 1;
+
+  self->window = g_new (float, c->window_length);
+  self->filters = g_new (MelFilter, c->num_mel_bins);
+  self->mel_weights = g_new (float, (gsize) c->num_mel_bins * self->n_fft_bins);
+  self->dct = g_new (double, (gsize) c->num_ceps * c->num_mel_bins);
+  make_window (c, self->window);
+  make_mel_filters (self);
+  make_dct (self);
+  make_fft_plan (self);
+
+  self->frame = g_new (float, c->window_length);
+  self->power = g_new (float, self->n_fft_bins);
+  self->log_mel = g_new (double, c->num_mel_bins);
+  self->base = g_new (float, self->base_dim);
+  self->output = g_new (float, self->dim);
+
+  self->ring = g_new (float, c->window_length);
+  self->cmn_history = g_new (float, (gsize) c->cmn_window * self->base_dim);
+  self->cmn_sum = g_new (double, self->base_dim);
+  self->delta_history = g_new (float, (gsize) self->delta_slots * self->base_dim);
+  ph_features_reset (self);
+  return self;
+}
+
+/* Frees the extractor and its FFTW plan; NULL is allowed. */
+void
+ph_features_free (PhFeatures *self)
+{
+  if (self == NULL)
+    return;
+  g_mutex_lock (&fftw_planner_lock);
+  fftwf_destroy_plan (self->plan);
+  g_mutex_unlock (&fftw_planner_lock);
+  fftwf_free (self->fft_in);
+  fftwf_free (self->fft_out);
+  g_free (self->window);
+  g_free (self->filters);
+  g_free (self->mel_weights);
+  g_free (self->dct);
+  g_free (self->frame);
+  g_free (self->power);
+  g_free (self->log_mel);
+  g_free (self->base);
+  g_free (self->output);
+  g_free (self->ring);
+  g_free (self->cmn_history);
+  g_free (self->cmn_sum);
+  g_free (self->delta_history);
+  g_free (self);
+}
+
+/* The config this extractor was made with (owned by the extractor). */
+const PhFeatureConfig *
+ph_features_config (const PhFeatures *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return &self->config;
+}
+
+/* Frames of look-ahead the extractor holds back: ceil(overhang / hop) + delta_window. */
+guint
+ph_features_lookahead (const PhFeatures *self)
+{
+  const PhFeatureConfig *c;
+
+  g_return_val_if_fail (self != NULL, 0);
+  c = &self->config;
+  return (window_overhang (c) + c->hop_length - 1) / c->hop_length + c->delta_window;
+}
+
+/* Drops all buffered samples and frames and starts a new stream at frame 0. */
+void
+ph_features_reset (PhFeatures *self)
+{
+  g_return_if_fail (self != NULL);
+
+  /* The ring starts as the `pad` zeros that precede the stream. */
+  memset (self->ring, 0, self->config.window_length * sizeof (float));
+  self->ring_pos = self->pad;
+  self->position = self->pad;
+  self->n_base = 0;
+  self->n_out = 0;
+  memset (self->cmn_sum, 0, self->base_dim * sizeof (double));
+}
+
+/* ---- per-frame DSP ----------------------------------------------------------------- */
+
+/* Copies the last window_length samples from the ring, oldest first. */
+static void
+assemble_frame (PhFeatures *self)
+{
+  guint n = self->config.window_length;
+  guint head = n - self->ring_pos;
+
+  memcpy (self->frame, self->ring + self->ring_pos, head * sizeof (float));
+  memcpy (self->frame + head, self->ring, self->ring_pos * sizeof (float));
+}
+
+/* Log of the sum of squares of the raw frame (before pre-emphasis and window). */
+static float
+log_frame_energy (const float *frame, guint n)
+{
+  double energy = 0.0;
+
+  for (guint j = 0; j < n; j++)
+    energy += (double) frame[j] * frame[j];
+  return (float) log (MAX (energy, PH_LOG_FLOOR));
+}
+
+/* Pre-emphasis inside the frame (the first sample uses itself as predecessor, as
+ * Kaldi does), then the taper, into the zero-padded FFT input. */
+static void
+preemphasise_and_window (PhFeatures *self)
+{
+  const float *x = self->frame;
+  float p = self->config.preemphasis;
+
+  self->fft_in[0] = (x[0] - p * x[0]) * self->window[0];
+  for (guint j = 1; j < self->config.window_length; j++)
+    self->fft_in[j] = (x[j] - p * x[j - 1]) * self->window[j];
+  /* fft_in[window_length..fft_size) stays zero from creation; FFTW r2c out-of-place
+   * with FFTW_ESTIMATE preserves its input. */
+}
+
+static void
+power_spectrum (PhFeatures *self)
+{
+  for (guint k = 0; k < self->n_fft_bins; k++) {
+    float re = self->fft_out[k][0];
+    float im = self->fft_out[k][1];
+    self->power[k] = re * re + im * im;
+  }
+}
+
+static void
+log_mel_energies (PhFeatures *self)
+{
+  for (guint m = 0; m < self->config.num_mel_bins; m++) {
+    const MelFilter *filter = &self->filters[m];
+    const float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
+    double energy = 0.0;
+    for (guint k = filter->first_bin; k < filter->first_bin + filter->n_bins; k++)
+      energy += (double) row[k] * self->power[k];
+    self->log_mel[m] = log (MAX (energy, PH_LOG_FLOOR));
+  }
+}
+
+static void
+cepstra (PhFeatures *self, float *out)
+{
+  guint n_mel = self->config.num_mel_bins;
+
+  for (guint k = 0; k < self->config.num_ceps; k++) {
+    const double *row = self->dct + (gsize) k * n_mel;
+    double c = 0.0;
+    for (guint m = 0; m < n_mel; m++)
+      c += row[m] * self->log_mel[m];
+    out[k] = (float) c;
+  }
+}
+
+/* The un-normalised features of the frame in self->frame, into self->base. */
+static void
+compute_base_features (PhFeatures *self)
+{
+  float log_energy = log_frame_energy (self->frame, self->config.window_length);
+
+  preemphasise_and_window (self);
+  fftwf_execute (self->plan);
+  power_spectrum (self);
+  log_mel_energies (self);
+  cepstra (self, self->base);
+  if (self->config.use_energy)
+    self->base[self->config.num_ceps] = log_energy;
+}
+
+/* Causal mean normalisation: subtracts the mean of this and up to cmn_window-1
+ * previous base frames. A running double sum keeps it O(dim) per frame. */
+static void
+normalise_cmn (PhFeatures *self, float *base)
+{
+  guint window = self->config.cmn_window;
+  float *slot = self->cmn_history + (self->n_base % window) * self->base_dim;
+  double count = (double) MIN (self->n_base + 1, (guint64) window);
+
+  for (guint d = 0; d < self->base_dim; d++) {
+    if (self->n_base >= window)
+      self->cmn_sum[d] -= slot[d];
+    slot[d] = base[d];
+    self->cmn_sum[d] += base[d];
+    base[d] = (float) (base[d] - self->cmn_sum[d] / count);
+  }
+}
+
+static const float *
+delta_history_frame (const PhFeatures *self, guint64 index)
+{
+  return self->delta_history + (index % self->delta_slots) * self->base_dim;
+}
+
+/* Regression deltas over +-N frames, sum_n n (x[t+n] - x[t-n]) / (2 sum_n n^2), with
+ * frames outside [0, last] replaced by the edge frame (HTK/Kaldi). */
+static void
+compute_deltas (const PhFeatures *self, guint64 t, guint64 last, float *out)
+{
+  guint n_max = self->config.delta_window;
+  double denominator = 0.0;
+
+  for (guint n = 1; n <= n_max; n++)
+    denominator += 2.0 * n * n;
+  for (guint d = 0; d < self->base_dim; d++) {
+    double acc = 0.0;
+    for (guint n = 1; n <= n_max; n++) {
+      const float *ahead = delta_history_frame (self, MIN (t + n, last));
+      const float *behind = delta_history_frame (self, t >= n ? t - n : 0);
+      acc += n * ((double) ahead[d] - behind[d]);
+    }
+    out[d] = (float) (acc / denominator);
+  }
+}
+
+/* Emits the next output frame; `last` is the last base frame of the stream so far
+ * (or of the whole stream at flush). */
+static void
+emit_frame (PhFeatures *self, guint64 last, PhFeatureFunc func, gpointer user_data)
+{
+  guint64 t = self->n_out;
+
+  memcpy (self->output, delta_history_frame (self, t), self->base_dim * sizeof (float));
+  if (self->config.delta_window > 0)
+    compute_deltas (self, t, last, self->output + self->base_dim);
+  self->n_out++;
+  if (func != NULL)
+    func (self->output, t, user_data);
+}
+
+/* The ring holds a complete window: compute base frame n_base and emit what it allows. */
+static void
+process_base_frame (PhFeatures *self, PhFeatureFunc func, gpointer user_data)
+{
+  float *slot = self->delta_history + (self->n_base % self->delta_slots) * self->base_dim;
+
+  assemble_frame (self);
+  compute_base_features (self);
+  if (self->config.cmn_window > 0)
+    normalise_cmn (self, self->base);
+  memcpy (slot, self->base, self->base_dim * sizeof (float));
+  self->n_base++;
+  if (self->n_base > self->config.delta_window)
+    emit_frame (self, self->n_base - 1, func, user_data);
+}
+
+/* ---- sample intake ----------------------------------------------------------------- */
+
+static float
+read_sample (SampleFormat format, const void *samples, gsize i)
+{
+  float x;
+
+  switch (format) {
+  case SAMPLES_S16:
+    return ((const gint16 *) samples)[i] * (1.0f / 32768.0f);
+  case SAMPLES_F32:
+    x = ((const float *) samples)[i];
+    if (!isfinite (x))
+      return 0.0f;
+    return CLAMP (x, -PH_SAMPLE_LIMIT, PH_SAMPLE_LIMIT);
+  case SAMPLES_ZERO:
+  default:
+    return 0.0f;
+  }
+}
+
+static void
+write_samples (PhFeatures *self, SampleFormat format, const void *samples, gsize offset,
+               gsize n)
+{
+  guint capacity = self->config.window_length;
+
+  for (gsize i = 0; i < n; i++) {
+    self->ring[self->ring_pos] = read_sample (format, samples, offset + i);
+    if (++self->ring_pos == capacity)
+      self->ring_pos = 0;
+  }
+  self->position += n;
+}
+
+/* Internal sample position at which base frame n_base is complete. */
+static guint64
+next_frame_end (const PhFeatures *self)
+{
+  return self->n_base * self->config.hop_length + self->config.window_length;
+}
+
+/* Writes samples up to each frame boundary in turn, so the ring never has to hold
+ * more than one window. */
+static void
+push_samples (PhFeatures *self, SampleFormat format, const void *samples, gsize n_samples,
+              PhFeatureFunc func, gpointer user_data)
+{
+  gsize done = 0;
+
+  while (done < n_samples) {
+    guint64 frame_end = next_frame_end (self);
+    gsize take = (gsize) MIN ((guint64) (n_samples - done), frame_end - self->position);
+    write_samples (self, format, samples, done, take);
+    done += take;
+    if (self->position == frame_end)
+      process_base_frame (self, func, user_data);
+  }
+}
+
+/* Pushes int16 samples (scaled by 1/32768); calls `func` for every frame completed. */
+void
+ph_features_push_s16 (PhFeatures *self, const gint16 *samples, gsize n_samples,
+                      PhFeatureFunc func, gpointer user_data)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (samples != NULL || n_samples == 0);
+  push_samples (self, SAMPLES_S16, samples, n_samples, func, user_data);
+}
+
+/* Pushes float samples (NaN/Inf read as 0); calls `func` for every frame completed. */
+void
+ph_features_push_f32 (PhFeatures *self, const float *samples, gsize n_samples,
+                      PhFeatureFunc func, gpointer user_data)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (samples != NULL || n_samples == 0);
+  push_samples (self, SAMPLES_F32, samples, n_samples, func, user_data);
+}
+
+/* End of stream: pads with zeros until all ceil(n/hop) base frames exist, emits the
+ * held-back frames with the last base frame replicated, then resets. */
+void
+ph_features_flush (PhFeatures *self, PhFeatureFunc func, gpointer user_data)
+{
+  guint hop;
+  guint64 n_samples, n_frames;
+
+  g_return_if_fail (self != NULL);
+  hop = self->config.hop_length;
+  n_samples = self->position - self->pad;
+  n_frames = (n_samples + hop - 1) / hop;
+
+  while (self->n_base < n_frames) {
+    guint64 frame_end = next_frame_end (self);
+    write_samples (self, SAMPLES_ZERO, NULL, 0, (gsize) (frame_end - self->position));
+    process_base_frame (self, func, user_data);
+  }
+  while (self->n_out < self->n_base)
+    emit_frame (self, self->n_base - 1, func, user_data);
+  ph_features_reset (self);
+}
+
+/* ---- offline convenience ----------------------------------------------------------- */
+
+typedef struct {
+  float *frames;
+  guint dim;
+  guint64 capacity;
+} FrameCollector;
+
+static void
+collect_frame (const float *features, guint64 frame_index, gpointer user_data)
+{
+  FrameCollector *collector = user_data;
+
+  g_assert (frame_index < collector->capacity);
+  memcpy (collector->frames + frame_index * collector->dim, features,
+          collector->dim * sizeof (float));
+}
+
+/* All frames of a whole signal, row-major, newly allocated (g_free; never NULL on
+ * success, even for 0 frames); *n_frames receives the count. Same path as streaming. */
+float *
+ph_features_compute_f32 (const PhFeatureConfig *config, const float *samples,
+                         gsize n_samples, guint *n_frames, GError **error)
+{
+  PhFeatures *features;
+  FrameCollector collector;
+  guint64 count;
+
+  if (n_frames != NULL)
+    *n_frames = 0;
+  if (samples == NULL && n_samples > 0) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                 "features: %" G_GSIZE_FORMAT " samples requested from a NULL buffer",
+                 n_samples);
+    return NULL;
+  }
+  features = ph_features_new (config, error);
+  if (features == NULL)
+    return NULL;
+  count = ((guint64) n_samples + config->hop_length - 1) / config->hop_length;
+  if (count > G_MAXUINT) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                 "features: %" G_GSIZE_FORMAT " samples give more frames than fit in a guint",
+                 n_samples);
+    ph_features_free (features);
+    return NULL;
+  }
+
+  collector.dim = features->dim;
+  collector.capacity = count;
+  collector.frames = g_new0 (float, MAX (count * collector.dim, 1));
+  ph_features_push_f32 (features, samples, n_samples, collect_frame, &collector);
+  ph_features_flush (features, collect_frame, &collector);
+  ph_features_free (features);
+  if (n_frames != NULL)
+    *n_frames = (guint) count;
+  return collector.frames;
+}

@@ -1,2 +1,351 @@
-/* ph_labeller.c: work in progress. */
-#include "phonemes.h"
+/* ph_labeller.c: features -> LSTM -> labelled frames -> smoothed segments. */
+#include "ph_labeller.h"
+
+#include <string.h>
+
+/* A run of consecutive frames with the same argmax that has not (yet) become a
+ * segment of its own: the sums let it be absorbed into the current segment or promoted
+ * to a new one without keeping its frames. */
+typedef struct {
+  gint phone;
+  guint64 start;
+  guint64 length;
+  double sum_own;      /* sum of posteriors[run phone] */
+  double sum_current;  /* sum of posteriors[current segment phone] */
+} PendingRun;
+
+struct _PhLabeller {
+  PhModel *model;
+  PhFeatures *features;
+  PhLstmState *state;
+  guint dim;
+  guint min_segment_frames;
+
+  /* Features of the last delay + 1 frames, so frame t - d is reported with its own. */
+  float *feature_ring;
+  guint64 steps;             /* LSTM steps since reset */
+  float *posteriors;
+  float *last_features;      /* the last frame's features, replicated for the delay padding */
+  gboolean have_frames;
+
+  /* Segmentation. */
+  gint segment_phone;        /* -1 before the first frame */
+  guint64 segment_start;
+  guint64 segment_length;
+  double segment_sum;
+  PendingRun run;
+
+  guint64 samples_seen;
+
+  /* Set for the duration of a push/flush call. */
+  const PhLabellerCallbacks *callbacks;
+  gpointer user_data;
+};
+
+static gboolean
+same_features_and_shape (const PhModel *a, const PhModel *b)
+{
+  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
+      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
+}
+
+static void
+clear_segmentation (PhLabeller *self)
+{
+  self->segment_phone = -1;
+  self->segment_start = 0;
+  self->segment_length = 0;
+  self->segment_sum = 0;
+  memset (&self->run, 0, sizeof self->run);
+  self->run.phone = -1;
+}
+
+static void
+free_model_parts (PhLabeller *self)
+{
+  g_clear_pointer (&self->features, ph_features_free);
+  g_clear_pointer (&self->state, ph_lstm_state_free);
+  g_clear_pointer (&self->feature_ring, g_free);
+  g_clear_pointer (&self->posteriors, g_free);
+  g_clear_pointer (&self->last_features, g_free);
+}
+
+/* Makes the extractor, state and buffers for self->model. */
+static gboolean
+build_model_parts (PhLabeller *self, GError **error)
+{
+  const PhModel *model = self->model;
+
+  self->features = ph_features_new (&model->features, error);
+  if (!self->features)
+    return FALSE;
+  self->dim = model->shape.input_dim;
+  self->state = ph_lstm_state_new (&model->shape);
+  self->feature_ring = g_new0 (float, (gsize) (model->shape.delay + 1) * self->dim);
+  self->posteriors = g_new0 (float, model->shape.output_dim);
+  self->last_features = g_new0 (float, self->dim);
+  return TRUE;
+}
+
+PhLabeller *
+ph_labeller_new (PhModel *model, guint min_segment_frames, GError **error)
+{
+  PhLabeller *self;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  self = g_new0 (PhLabeller, 1);
+  self->model = ph_model_ref (model);
+  self->min_segment_frames = MAX (min_segment_frames, 1);
+  if (!build_model_parts (self, error)) {
+    ph_labeller_free (self);
+    return NULL;
+  }
+  ph_labeller_reset (self);
+  return self;
+}
+
+void
+ph_labeller_free (PhLabeller *self)
+{
+  if (!self)
+    return;
+  free_model_parts (self);
+  g_clear_pointer (&self->model, ph_model_unref);
+  g_free (self);
+}
+
+PhModel *
+ph_labeller_model (const PhLabeller *self)
+{
+  return self->model;
+}
+
+void
+ph_labeller_set_model (PhLabeller *self, PhModel *model)
+{
+  PhModel *old = self->model;
+  gboolean compatible = same_features_and_shape (old, model);
+
+  self->model = ph_model_ref (model);
+  if (!compatible) {
+    free_model_parts (self);
+    /* The model passed validation when it was loaded, so its config is valid. */
+    if (!build_model_parts (self, NULL))
+      g_error ("ph_labeller_set_model: model with an invalid feature config");
+    ph_labeller_reset (self);
+  }
+  ph_model_unref (old);
+}
+
+void
+ph_labeller_set_min_segment_frames (PhLabeller *self, guint min_segment_frames)
+{
+  self->min_segment_frames = MAX (min_segment_frames, 1);
+}
+
+void
+ph_labeller_reset (PhLabeller *self)
+{
+  ph_features_reset (self->features);
+  ph_lstm_state_reset (self->state);
+  self->steps = 0;
+  self->have_frames = FALSE;
+  self->samples_seen = 0;
+  clear_segmentation (self);
+}
+
+static void
+emit_segment (PhLabeller *self, guint64 start, guint64 length, gint phone, double sum)
+{
+  PhSegment segment = {
+    .start_frame = start,
+    .n_frames = length,
+    .phone = phone,
+    .confidence = length ? (float) (sum / length) : 0.0f,
+  };
+
+  if (length && self->callbacks && self->callbacks->segment)
+    self->callbacks->segment (&segment, self->user_data);
+}
+
+/* Folds the pending run into the current segment (it was too short to stand alone). */
+static void
+absorb_run (PhLabeller *self)
+{
+  self->segment_length += self->run.length;
+  self->segment_sum += self->run.sum_current;
+  self->run.length = 0;
+  self->run.sum_own = self->run.sum_current = 0;
+}
+
+/* Closes the current segment where the pending run starts and makes the run the new
+ * current segment. */
+static void
+promote_run (PhLabeller *self)
+{
+  emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
+                self->segment_sum);
+  self->segment_phone = self->run.phone;
+  self->segment_start = self->run.start;
+  self->segment_length = self->run.length;
+  self->segment_sum = self->run.sum_own;
+  self->run.length = 0;
+  self->run.sum_own = self->run.sum_current = 0;
+}
+
+static void
+segment_add_frame (PhLabeller *self, guint64 index, gint phone, const float *posteriors)
+{
+  PendingRun *run = &self->run;
+
+  if (self->segment_phone < 0) {
+    self->segment_phone = phone;
+    self->segment_start = index;
+  }
+  if (phone == self->segment_phone) {
+    if (run->length)
+      absorb_run (self);
+    self->segment_length++;
+    self->segment_sum += posteriors[phone];
+    run->phone = phone;
+    return;
+  }
+  if (phone != run->phone || run->length == 0) {
+    if (run->length)
+      absorb_run (self);
+    run->phone = phone;
+    run->start = index;
+  }
+  run->length++;
+  run->sum_own += posteriors[phone];
+  run->sum_current += posteriors[self->segment_phone];
+  if (run->length >= self->min_segment_frames)
+    promote_run (self);
+}
+
+static gint
+argmax (const float *values, guint n)
+{
+  gint best = 0;
+
+  for (guint i = 1; i < n; i++)
+    if (values[i] > values[best])
+      best = i;
+  return best;
+}
+
+/* One LSTM step on `features`; reports frame steps - delay once it exists. */
+static void
+step_frame (PhLabeller *self, const float *features)
+{
+  guint delay = self->model->shape.delay;
+  guint ring = delay + 1;
+  float *slot = self->feature_ring + (self->steps % ring) * self->dim;
+
+  memcpy (slot, features, self->dim * sizeof (float));
+  ph_lstm_step (self->model, self->state, features, self->posteriors);
+  if (self->steps >= delay) {
+    guint64 index = self->steps - delay;
+    gint phone = argmax (self->posteriors, self->model->shape.output_dim);
+    PhFrame frame = {
+      .index = index,
+      .phone = phone,
+      .confidence = self->posteriors[phone],
+      .posteriors = self->posteriors,
+      .features = self->feature_ring + (index % ring) * self->dim,
+      .dim = self->dim,
+    };
+
+    if (self->callbacks && self->callbacks->frame)
+      self->callbacks->frame (&frame, self->user_data);
+    segment_add_frame (self, index, phone, self->posteriors);
+  }
+  self->steps++;
+}
+
+static void
+on_feature_frame (const float *features, guint64 frame_index, gpointer user_data)
+{
+  PhLabeller *self = user_data;
+
+  (void) frame_index;
+  memcpy (self->last_features, features, self->dim * sizeof (float));
+  self->have_frames = TRUE;
+  step_frame (self, features);
+}
+
+static void
+begin_call (PhLabeller *self, const PhLabellerCallbacks *callbacks, gpointer user_data)
+{
+  self->callbacks = callbacks;
+  self->user_data = user_data;
+}
+
+static void
+end_call (PhLabeller *self)
+{
+  self->callbacks = NULL;
+  self->user_data = NULL;
+}
+
+void
+ph_labeller_push_s16 (PhLabeller *self, const gint16 *samples, gsize n,
+                      const PhLabellerCallbacks *callbacks, gpointer user_data)
+{
+  begin_call (self, callbacks, user_data);
+  self->samples_seen += n;
+  ph_features_push_s16 (self->features, samples, n, on_feature_frame, self);
+  end_call (self);
+}
+
+void
+ph_labeller_push_f32 (PhLabeller *self, const float *samples, gsize n,
+                      const PhLabellerCallbacks *callbacks, gpointer user_data)
+{
+  begin_call (self, callbacks, user_data);
+  self->samples_seen += n;
+  ph_features_push_f32 (self->features, samples, n, on_feature_frame, self);
+  end_call (self);
+}
+
+void
+ph_labeller_flush (PhLabeller *self, const PhLabellerCallbacks *callbacks,
+                   gpointer user_data)
+{
+  begin_call (self, callbacks, user_data);
+  ph_features_flush (self->features, on_feature_frame, self);
+  /* The output delay holds back the last d frames: step d copies of the last frame,
+   * as the trainer does at a sequence end, to bring them out. */
+  if (self->have_frames)
+    for (guint i = 0; i < self->model->shape.delay; i++)
+      step_frame (self, self->last_features);
+  if (self->run.length)
+    absorb_run (self);
+  if (self->segment_phone >= 0)
+    emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
+                  self->segment_sum);
+  end_call (self);
+  ph_labeller_reset (self);
+}
+
+guint64
+ph_labeller_latency_samples (const PhLabeller *self)
+{
+  const PhFeatureConfig *config = &self->model->features;
+
+  return ph_feature_config_latency_samples (config) +
+      (guint64) self->model->shape.delay * config->hop_length;
+}
+
+guint64
+ph_labeller_segment_latency_samples (const PhLabeller *self)
+{
+  return ph_labeller_latency_samples (self) +
+      (guint64) self->min_segment_frames * self->model->features.hop_length;
+}
+
+guint64
+ph_labeller_samples_seen (const PhLabeller *self)
+{
+  return self->samples_seen;
+}

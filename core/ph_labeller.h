@@ -64,9 +64,13 @@ void ph_labeller_flush (PhLabeller *labeller, const PhLabellerCallbacks *callbac
 /* Drops everything pending and starts a new stream at frame 0, state zeroed. */
 void ph_labeller_reset (PhLabeller *labeller);
 
-/* Samples from the end of frame i's span until frame i is emitted (feature look-ahead
- * plus output delay), and the extra latency before its segment can close. */
+/* Samples from the end of frame i's span until frame i is emitted: the feature
+ * look-ahead plus the output delay. */
 guint64 ph_labeller_latency_samples (const PhLabeller *labeller);
+
+/* Samples from the end of a segment until it is reported: the frame latency plus the
+ * min_segment_frames of the next segment that must be seen before it closes. */
+guint64 ph_labeller_segment_latency_samples (const PhLabeller *labeller);
 
 /* Samples pushed since the last reset. */
 guint64 ph_labeller_samples_seen (const PhLabeller *labeller);

@@ -11,3 +11,4 @@
 #include "ph_labeller.h"
 #include "ph_corpus.h"
 #include "ph_score.h"
+#include "ph_align.h"

@@ -1,0 +1,315 @@
+/* test_lstm.c: streaming LSTM inference against a naive double-precision reference
+ * written here gate by gate from the equations in ph_model.h; stepping equals the
+ * sequence forward bit for bit; reset; posteriors; delay. */
+#include "phonemes.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_IN 16
+#define MAX_H 16
+#define MAX_L 2
+
+/* ---- helpers ---- */
+
+/* A model with `in` inputs (features: in - 1 cepstra + energy, no deltas), random
+ * weights, and random biases and normalisation so every term is exercised. */
+static PhModel *
+make_model (guint in, guint hidden, guint layers, guint delay, guint32 seed)
+{
+  PhFeatureConfig fc;
+  PhLstmShape shape = { in, hidden, layers, PH_NUM_PHONES, delay };
+  GError *error = NULL;
+
+  ph_feature_config_init (&fc, 16000);
+  fc.num_ceps = in - 1;
+  fc.use_energy = 1;
+  fc.delta_window = 0;
+  PhModel *model = ph_model_new (&fc, &shape, &error);
+  g_assert_no_error (error);
+  ph_model_init_random (model, seed);
+
+  GRand *rand = g_rand_new_with_seed (seed);
+  for (guint l = 0; l < layers; l++)
+    {
+      for (guint r = 0; r < 4 * hidden; r++)
+        model->params.layer[l].bias[r] += (float) g_rand_double_range (rand, -0.5, 0.5);
+      for (guint r = 0; r < 3 * hidden; r++)
+        model->params.layer[l].peep[r] = (float) g_rand_double_range (rand, -0.5, 0.5);
+    }
+  for (guint k = 0; k < PH_NUM_PHONES; k++)
+    model->params.b_out[k] = (float) g_rand_double_range (rand, -1, 1);
+  for (guint k = 0; k < in; k++)
+    {
+      model->norm_mean[k] = (float) g_rand_double_range (rand, -1, 1);
+      model->norm_scale[k] = (float) g_rand_double_range (rand, 0.5, 2);
+    }
+  g_rand_free (rand);
+  return model;
+}
+
+static float *
+random_frames (guint in, guint n, guint32 seed, double amplitude)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  float *x = g_new (float, (gsize) in * n);
+
+  for (gsize k = 0; k < (gsize) in * n; k++)
+    x[k] = (float) g_rand_double_range (rand, -amplitude, amplitude);
+  g_rand_free (rand);
+  return x;
+}
+
+/* ---- the reference: plain doubles, one gate at a time ---- */
+
+typedef struct {
+  double h[MAX_L][MAX_H];
+  double c[MAX_L][MAX_H];
+} RefState;
+
+static double
+sigmoid (double x)
+{
+  return 1.0 / (1.0 + exp (-x));
+}
+
+/* Pre-activation of gate `gate` (0 i, 1 f, 2 g, 3 o), unit j, of one layer. */
+static double
+gate_input (const PhLstmLayerParams *p, guint gate, guint j, guint hidden, const double *x,
+            guint in_dim, const double *h_prev)
+{
+  guint row = gate * hidden + j;
+  double a = p->bias[row];
+
+  for (guint k = 0; k < in_dim; k++)
+    a += (double) p->w_x[row * in_dim + k] * x[k];
+  for (guint k = 0; k < hidden; k++)
+    a += (double) p->w_h[row * hidden + k] * h_prev[k];
+  return a;
+}
+
+static void
+ref_step (const PhModel *m, RefState *st, const float *raw, double *post)
+{
+  guint H = m->shape.hidden_size, in_dim = m->shape.input_dim;
+  double x[MAX_IN > MAX_H ? MAX_IN : MAX_H], h_new[MAX_H], logits[PH_NUM_PHONES];
+
+  for (guint k = 0; k < in_dim; k++)
+    x[k] = ((double) raw[k] - m->norm_mean[k]) * m->norm_scale[k];
+  for (guint l = 0; l < m->shape.num_layers; l++)
+    {
+      const PhLstmLayerParams *p = &m->params.layer[l];
+      for (guint j = 0; j < H; j++)
+        {
+          double c_prev = st->c[l][j];
+          double i = sigmoid (gate_input (p, 0, j, H, x, in_dim, st->h[l]) + p->peep[j] * c_prev);
+          double f = sigmoid (gate_input (p, 1, j, H, x, in_dim, st->h[l])
+                              + p->peep[H + j] * c_prev);
+          double g = tanh (gate_input (p, 2, j, H, x, in_dim, st->h[l]));
+          double c = f * c_prev + i * g;
+          double o = sigmoid (gate_input (p, 3, j, H, x, in_dim, st->h[l])
+                              + p->peep[2 * H + j] * c);
+          st->c[l][j] = c; /* c_prev of unit j is not read again this step */
+          h_new[j] = o * tanh (c);
+        }
+      memcpy (st->h[l], h_new, sizeof (double) * H);
+      memcpy (x, h_new, sizeof (double) * H);
+      in_dim = H;
+    }
+  double max = -INFINITY, sum = 0.0;
+  for (guint k = 0; k < PH_NUM_PHONES; k++)
+    {
+      logits[k] = m->params.b_out[k];
+      for (guint j = 0; j < H; j++)
+        logits[k] += (double) m->params.w_out[k * H + j] * st->h[m->shape.num_layers - 1][j];
+      max = MAX (max, logits[k]);
+    }
+  for (guint k = 0; k < PH_NUM_PHONES; k++)
+    sum += exp (logits[k] - max);
+  for (guint k = 0; k < PH_NUM_PHONES; k++)
+    post[k] = exp (logits[k] - max) / sum;
+}
+
+/* Max |engine - reference| over a sequence, and over h and c at its end. */
+static double
+max_error_vs_reference (const PhModel *m, const float *x, guint n)
+{
+  PhLstmState *state = ph_lstm_state_new (&m->shape);
+  RefState ref = { 0 };
+  float post[PH_NUM_PHONES];
+  double ref_post[PH_NUM_PHONES], err = 0.0;
+  guint in = m->shape.input_dim;
+
+  for (guint t = 0; t < n; t++)
+    {
+      ph_lstm_step (m, state, x + t * in, post);
+      ref_step (m, &ref, x + t * in, ref_post);
+      for (guint k = 0; k < PH_NUM_PHONES; k++)
+        err = MAX (err, fabs (post[k] - ref_post[k]));
+    }
+  for (guint l = 0; l < m->shape.num_layers; l++)
+    for (guint j = 0; j < m->shape.hidden_size; j++)
+      {
+        err = MAX (err, fabs (ph_lstm_state_h (state, l)[j] - ref.h[l][j]));
+        err = MAX (err, fabs (ph_lstm_state_c (state, l)[j] - ref.c[l][j]));
+      }
+  ph_lstm_state_free (state);
+  return err;
+}
+
+/* ---- tests ---- */
+
+static void
+test_matches_reference (void)
+{
+  /* Small sizes use the scalar tail of the dot product, 13 and 12 its 8-wide body. */
+  const guint sizes[][3] = { { 3, 4, 2 }, { 13, 12, 2 }, { 5, 9, 1 } };
+
+  for (guint c = 0; c < G_N_ELEMENTS (sizes); c++)
+    {
+      PhModel *m = make_model (sizes[c][0], sizes[c][1], sizes[c][2], 0, 10 + c);
+      float *x = random_frames (sizes[c][0], 60, 20 + c, 2.0);
+      double err = max_error_vs_reference (m, x, 60);
+
+      g_test_message ("in %u H %u L %u: max error %.3g", sizes[c][0], sizes[c][1],
+                      sizes[c][2], err);
+      g_assert_cmpfloat (err, <, 1e-5);
+      g_free (x);
+      ph_model_unref (m);
+    }
+}
+
+static void
+test_reference_saturated (void)
+{
+  /* Large inputs drive gates into saturation and c beyond 1. */
+  PhModel *m = make_model (3, 4, 2, 0, 3);
+  float *x = random_frames (3, 80, 4, 30.0);
+
+  g_assert_cmpfloat (max_error_vs_reference (m, x, 80), <, 1e-5);
+  g_free (x);
+  ph_model_unref (m);
+}
+
+static void
+test_step_equals_sequence (void)
+{
+  PhModel *m = make_model (13, 12, 2, 0, 5);
+  guint n = 50, out = PH_NUM_PHONES;
+  float *x = random_frames (13, n, 6, 2.0);
+  float *seq = g_new (float, (gsize) n * out), *step = g_new (float, (gsize) n * out);
+  PhLstmState *state = ph_lstm_state_new (&m->shape);
+
+  ph_lstm_forward_sequence (m, x, n, seq);
+  for (guint t = 0; t < n; t++)
+    ph_lstm_step (m, state, x + t * 13, step + t * out);
+  g_assert_cmpint (memcmp (seq, step, sizeof (float) * n * out), ==, 0);
+
+  ph_lstm_state_free (state);
+  g_free (seq);
+  g_free (step);
+  g_free (x);
+  ph_model_unref (m);
+}
+
+static void
+test_state_reset (void)
+{
+  PhModel *m = make_model (3, 4, 2, 0, 7);
+  guint n = 20, out = PH_NUM_PHONES;
+  float *x = random_frames (3, n, 8, 2.0);
+  float *fresh = g_new (float, (gsize) n * out), *again = g_new (float, (gsize) n * out);
+  PhLstmState *state = ph_lstm_state_new (&m->shape);
+
+  for (guint t = 0; t < n; t++)
+    ph_lstm_step (m, state, x + t * 3, fresh + t * out);
+  g_assert_cmpfloat (fabs (ph_lstm_state_c (state, 1)[0]), >, 0.0);
+  ph_lstm_state_reset (state);
+  for (guint l = 0; l < 2; l++)
+    for (guint j = 0; j < 4; j++)
+      {
+        g_assert_cmpfloat (ph_lstm_state_h (state, l)[j], ==, 0.0f);
+        g_assert_cmpfloat (ph_lstm_state_c (state, l)[j], ==, 0.0f);
+      }
+  for (guint t = 0; t < n; t++)
+    ph_lstm_step (m, state, x + t * 3, again + t * out);
+  g_assert_cmpint (memcmp (fresh, again, sizeof (float) * n * out), ==, 0);
+
+  ph_lstm_state_free (state);
+  g_free (fresh);
+  g_free (again);
+  g_free (x);
+  ph_model_unref (m);
+}
+
+static void
+test_posteriors_sum_to_one (void)
+{
+  PhModel *m = make_model (13, 12, 2, 0, 9);
+  guint n = 40, out = PH_NUM_PHONES;
+  float *x = random_frames (13, n, 10, 50.0);
+  float *post = g_new (float, (gsize) n * out);
+
+  /* Large output weights make peaked (but still valid) distributions. */
+  for (guint k = 0; k < out * 12; k++)
+    m->params.w_out[k] *= 20.0f;
+  ph_lstm_forward_sequence (m, x, n, post);
+  for (guint t = 0; t < n; t++)
+    {
+      double sum = 0.0;
+      for (guint k = 0; k < out; k++)
+        {
+          g_assert_true (post[t * out + k] >= 0.0f && post[t * out + k] <= 1.0f);
+          sum += post[t * out + k];
+        }
+      g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-5);
+    }
+  g_free (post);
+  g_free (x);
+  ph_model_unref (m);
+}
+
+static void
+test_delay_keeps_math (void)
+{
+  /* The delay only changes what an output means (frame t - d), not how it is computed. */
+  PhModel *plain = make_model (3, 4, 2, 0, 11);
+  PhModel *delayed = make_model (3, 4, 2, 3, 11);
+  guint n = 25, out = PH_NUM_PHONES;
+  float *x = random_frames (3, n, 12, 2.0);
+  float *a = g_new (float, (gsize) n * out), *b = g_new (float, (gsize) n * out);
+
+  g_assert_cmpint (memcmp (plain->flat, delayed->flat, sizeof (float) * plain->n_params), ==, 0);
+  ph_lstm_forward_sequence (plain, x, n, a);
+  ph_lstm_forward_sequence (delayed, x, n, b);
+  g_assert_cmpint (memcmp (a, b, sizeof (float) * n * out), ==, 0);
+
+  g_free (a);
+  g_free (b);
+  g_free (x);
+  ph_model_unref (plain);
+  ph_model_unref (delayed);
+}
+
+static void
+test_zero_frames (void)
+{
+  PhModel *m = make_model (3, 4, 1, 0, 13);
+
+  ph_lstm_forward_sequence (m, NULL, 0, NULL);
+  ph_model_unref (m);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/lstm/matches-reference", test_matches_reference);
+  g_test_add_func ("/lstm/reference-saturated", test_reference_saturated);
+  g_test_add_func ("/lstm/step-equals-sequence", test_step_equals_sequence);
+  g_test_add_func ("/lstm/state-reset", test_state_reset);
+  g_test_add_func ("/lstm/posteriors-sum-to-one", test_posteriors_sum_to_one);
+  g_test_add_func ("/lstm/delay-keeps-math", test_delay_keeps_math);
+  g_test_add_func ("/lstm/zero-frames", test_zero_frames);
+  return g_test_run ();
+}

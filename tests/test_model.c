@@ -1,0 +1,908 @@
+/* test_model.c: parameter layout, model objects, and model files (docs/model-format.md):
+ * round trip, the byte layout at documented offsets, every bad-file error, and fuzzing
+ * of the parser with and without a recomputed checksum. */
+#include "phonemes.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+/* Offsets from docs/model-format.md. */
+#define OFF_VERSION 8
+#define OFF_HEADER_SIZE 12
+#define OFF_FEATURES 16
+#define OFF_SHAPE 68
+#define OFF_INPUT_DIM 68
+#define OFF_NUM_LAYERS 76
+#define OFF_PHONE_COUNT 88
+#define OFF_PHONE_NAMES 92
+#define HEADER_SIZE 270
+
+/* ---- helpers ---- */
+
+/* Reference CRC-32 (zlib polynomial), bit by bit, independent of the library's. */
+static guint32
+crc32_bitwise (const guint8 *data, gsize n)
+{
+  guint32 crc = 0xFFFFFFFFu;
+  for (gsize i = 0; i < n; i++)
+    {
+      crc ^= data[i];
+      for (int k = 0; k < 8; k++)
+        crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+  return ~crc;
+}
+
+static guint32
+get_u32 (const guint8 *p)
+{
+  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
+}
+
+static void
+set_u32 (guint8 *p, guint32 v)
+{
+  p[0] = v & 0xFF;
+  p[1] = (v >> 8) & 0xFF;
+  p[2] = (v >> 16) & 0xFF;
+  p[3] = (v >> 24) & 0xFF;
+}
+
+static void
+set_f32 (guint8 *p, float v)
+{
+  guint32 bits;
+  memcpy (&bits, &v, 4);
+  set_u32 (p, bits);
+}
+
+/* Rewrites the trailing CRC so a mutation reaches the parser's later checks. */
+static void
+fix_crc (guint8 *data, gsize n)
+{
+  if (n >= 4)
+    set_u32 (data + n - 4, crc32_bitwise (data, n - 4));
+}
+
+static void
+small_shape (PhLstmShape *shape, const PhFeatureConfig *features, guint hidden, guint layers)
+{
+  shape->input_dim = ph_feature_config_dim (features);
+  shape->hidden_size = hidden;
+  shape->num_layers = layers;
+  shape->output_dim = PH_NUM_PHONES;
+  shape->delay = 3;
+}
+
+/* A random model with a non-trivial normalisation. */
+static PhModel *
+make_model (guint hidden, guint layers)
+{
+  PhFeatureConfig features;
+  PhLstmShape shape;
+  GError *error = NULL;
+
+  ph_feature_config_init (&features, 16000);
+  small_shape (&shape, &features, hidden, layers);
+  PhModel *model = ph_model_new (&features, &shape, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (model);
+  ph_model_init_random (model, 42);
+  for (guint i = 0; i < shape.input_dim; i++)
+    {
+      model->norm_mean[i] = 0.5f * i - 3.0f;
+      model->norm_scale[i] = 1.0f / (1.0f + i);
+    }
+  return model;
+}
+
+static GBytes *
+model_bytes (guint hidden, guint layers)
+{
+  PhModel *model = make_model (hidden, layers);
+  GBytes *bytes = ph_model_to_bytes (model);
+  ph_model_unref (model);
+  return bytes;
+}
+
+static char *
+make_tmp_dir (void)
+{
+  GError *error = NULL;
+  char *dir = g_dir_make_tmp ("ph-test-model-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+remove_tmp_dir (char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+  while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
+    {
+      char *path = g_build_filename (dir, entry, NULL);
+      g_remove (path);
+      g_free (path);
+    }
+  if (d != NULL)
+    g_dir_close (d);
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+/* ---- layout ---- */
+
+static void
+test_param_count (void)
+{
+  /* in 5, H 3, two layers: layer 0 = 4*3*5 + 4*3*3 + 4*3 + 3*3 = 117,
+   * layer 1 = 36 + 36 + 12 + 9 = 93, output = 61*3 + 61 = 244: 454. */
+  PhLstmShape shape = { 5, 3, 2, 61, 0 };
+  g_assert_cmpuint (ph_lstm_param_count (&shape), ==, 454);
+  shape.num_layers = 1;
+  g_assert_cmpuint (ph_lstm_param_count (&shape), ==, 361);
+}
+
+static void
+test_params_bind (void)
+{
+  PhLstmShape shape = { 5, 3, 2, 61, 0 };
+  float flat[454];
+  PhLstmParams p;
+
+  ph_lstm_params_bind (&p, &shape, flat);
+  g_assert_true (p.layer[0].w_x == flat);
+  g_assert_true (p.layer[0].w_h == flat + 60);
+  g_assert_true (p.layer[0].bias == flat + 96);
+  g_assert_true (p.layer[0].peep == flat + 108);
+  g_assert_true (p.layer[1].w_x == flat + 117);
+  g_assert_true (p.layer[1].w_h == flat + 153);
+  g_assert_true (p.layer[1].bias == flat + 189);
+  g_assert_true (p.layer[1].peep == flat + 201);
+  g_assert_true (p.w_out == flat + 210);
+  g_assert_true (p.b_out == flat + 393);
+  g_assert_null (p.layer[2].w_x);
+  g_assert_null (p.layer[3].peep);
+}
+
+static void
+assert_shape_invalid (PhLstmShape shape, const char *field)
+{
+  GError *error = NULL;
+  g_assert_false (ph_lstm_shape_validate (&shape, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, field));
+  g_error_free (error);
+}
+
+static void
+test_shape_validate (void)
+{
+  const PhLstmShape good = { 26, 4096, 4, 61, 32 };
+  GError *error = NULL;
+  PhLstmShape s;
+
+  g_assert_true (ph_lstm_shape_validate (&good, &error));
+  g_assert_no_error (error);
+  s = good, s.num_layers = 0, assert_shape_invalid (s, "num_layers");
+  s = good, s.num_layers = 5, assert_shape_invalid (s, "num_layers");
+  s = good, s.hidden_size = 0, assert_shape_invalid (s, "hidden_size");
+  s = good, s.hidden_size = 4097, assert_shape_invalid (s, "hidden_size");
+  s = good, s.input_dim = 0, assert_shape_invalid (s, "input_dim");
+  s = good, s.input_dim = 1025, assert_shape_invalid (s, "input_dim");
+  s = good, s.output_dim = 39, assert_shape_invalid (s, "output_dim");
+  s = good, s.delay = 33, assert_shape_invalid (s, "delay");
+}
+
+/* ---- model objects ---- */
+
+static void
+test_new (void)
+{
+  PhFeatureConfig features;
+  PhLstmShape shape;
+  GError *error = NULL;
+
+  ph_feature_config_init (&features, 16000);
+  small_shape (&shape, &features, 4, 2);
+  PhModel *model = ph_model_new (&features, &shape, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (model->n_params, ==, ph_lstm_param_count (&shape));
+  g_assert_cmpint (model->ref_count, ==, 1);
+  for (gsize i = 0; i < model->n_params; i++)
+    g_assert_cmpfloat (model->flat[i], ==, 0.0f);
+  for (guint i = 0; i < shape.input_dim; i++)
+    {
+      g_assert_cmpfloat (model->norm_mean[i], ==, 0.0f);
+      g_assert_cmpfloat (model->norm_scale[i], ==, 1.0f);
+    }
+  g_assert_true (model->params.layer[1].w_x == model->flat + 4 * 4 * shape.input_dim
+                 + 4 * 4 * 4 + 4 * 4 + 3 * 4);
+  ph_model_unref (model);
+
+  shape.input_dim += 1;
+  g_assert_null (ph_model_new (&features, &shape, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "input_dim"));
+  g_clear_error (&error);
+
+  shape.input_dim -= 1;
+  shape.output_dim = 39;
+  g_assert_null (ph_model_new (&features, &shape, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
+  g_clear_error (&error);
+
+  shape.output_dim = PH_NUM_PHONES;
+  features.sample_rate = 0;
+  g_assert_null (ph_model_new (&features, &shape, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+}
+
+/* splitmix64's published first output for seed 0 (Vigna's reference splitmix64.c). */
+#define SPLITMIX64_SEED0_FIRST G_GUINT64_CONSTANT (0xE220A8397B1DCDAF)
+
+static void
+test_init_random (void)
+{
+  PhModel *a = make_model (4, 2), *b = make_model (4, 2);
+  guint h = a->shape.hidden_size;
+  float bound = 1.0f / sqrtf ((float) h);
+
+  ph_model_init_random (a, 7);
+  ph_model_init_random (b, 7);
+  g_assert_cmpmem (a->flat, a->n_params * 4, b->flat, b->n_params * 4);
+  ph_model_init_random (b, 8);
+  g_assert_true (memcmp (a->flat, b->flat, a->n_params * 4) != 0);
+
+  for (guint l = 0; l < a->shape.num_layers; l++)
+    {
+      const PhLstmLayerParams *lp = &a->params.layer[l];
+      gsize in_dim = l == 0 ? a->shape.input_dim : h;
+      for (gsize i = 0; i < 4 * h * in_dim; i++)
+        g_assert_cmpfloat (fabsf (lp->w_x[i]), <=, bound);
+      for (gsize i = 0; i < 4 * h * h; i++)
+        g_assert_cmpfloat (fabsf (lp->w_h[i]), <=, bound);
+      for (gsize i = 0; i < 4 * h; i++)
+        g_assert_cmpfloat (lp->bias[i], ==, (i >= h && i < 2 * h) ? 1.0f : 0.0f);
+      for (gsize i = 0; i < 3 * h; i++)
+        g_assert_cmpfloat (fabsf (lp->peep[i]), <=, 0.1f * bound);
+    }
+  for (gsize i = 0; i < a->shape.output_dim; i++)
+    g_assert_cmpfloat (a->params.b_out[i], ==, 0.0f);
+
+  /* The generator is splitmix64: the first weight for seed 0 comes from its known
+   * first output, mapped to [-bound, bound) from the top 53 bits. */
+  ph_model_init_random (a, 0);
+  double u = (double) (SPLITMIX64_SEED0_FIRST >> 11) / 9007199254740992.0;
+  g_assert_cmpfloat_with_epsilon (a->flat[0], (2.0 * u - 1.0) * bound, 1e-6);
+
+  ph_model_unref (a);
+  ph_model_unref (b);
+}
+
+static void
+test_ref_copy (void)
+{
+  PhModel *model = make_model (3, 2);
+
+  g_assert_true (ph_model_ref (model) == model);
+  g_assert_cmpint (model->ref_count, ==, 2);
+  ph_model_unref (model);
+  g_assert_cmpint (model->ref_count, ==, 1);
+
+  PhModel *copy = ph_model_copy (model);
+  g_assert_cmpint (copy->ref_count, ==, 1);
+  g_assert_true (copy->flat != model->flat);
+  g_assert_cmpmem (copy->flat, copy->n_params * 4, model->flat, model->n_params * 4);
+  g_assert_cmpmem (&copy->features, sizeof copy->features, &model->features,
+                   sizeof model->features);
+  g_assert_true (copy->params.layer[1].w_h - copy->flat
+                 == model->params.layer[1].w_h - model->flat);
+  g_assert_true (copy->params.b_out - copy->flat == model->params.b_out - model->flat);
+  copy->flat[0] += 1.0f;
+  copy->norm_mean[0] += 1.0f;
+  g_assert_cmpfloat (copy->flat[0], !=, model->flat[0]);
+  g_assert_cmpfloat (copy->norm_mean[0], !=, model->norm_mean[0]);
+  ph_model_unref (copy);
+  ph_model_unref (model);
+  ph_model_unref (NULL);
+}
+
+static void
+test_normalisation (void)
+{
+  PhModel *model = make_model (2, 1);
+  guint dim = model->shape.input_dim;
+  float *rows = g_new (float, 3 * dim);
+
+  /* dim 0: constant 5 (std 0, floored at 1e-5); dim 1: 1 2 3 (mean 2, std sqrt(2/3));
+   * others: -d, d, NaN (NaN ignored: mean 0, std d). */
+  for (guint d = 0; d < dim; d++)
+    {
+      rows[0 * dim + d] = -(float) d;
+      rows[1 * dim + d] = (float) d;
+      rows[2 * dim + d] = NAN;
+    }
+  rows[0] = rows[dim] = rows[2 * dim] = 5.0f;
+  rows[1] = 1.0f, rows[dim + 1] = 2.0f, rows[2 * dim + 1] = 3.0f;
+  ph_model_set_normalisation (model, rows, 3);
+
+  g_assert_cmpfloat_with_epsilon (model->norm_mean[0], 5.0f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (model->norm_scale[0], 1e5f, 1.0f);
+  g_assert_cmpfloat_with_epsilon (model->norm_mean[1], 2.0f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (model->norm_scale[1], 1.0 / sqrt (2.0 / 3.0), 1e-5);
+  for (guint d = 2; d < dim; d++)
+    {
+      g_assert_cmpfloat_with_epsilon (model->norm_mean[d], 0.0f, 1e-6);
+      g_assert_cmpfloat_with_epsilon (model->norm_scale[d], 1.0f / d, 1e-6);
+    }
+  g_free (rows);
+  ph_model_unref (model);
+}
+
+/* ---- files ---- */
+
+static void
+assert_models_equal (const PhModel *a, const PhModel *b)
+{
+  g_assert_cmpmem (&a->features, sizeof a->features, &b->features, sizeof b->features);
+  g_assert_cmpmem (&a->shape, sizeof a->shape, &b->shape, sizeof b->shape);
+  g_assert_cmpuint (a->n_params, ==, b->n_params);
+  g_assert_cmpmem (a->flat, a->n_params * 4, b->flat, b->n_params * 4);
+  g_assert_cmpmem (a->norm_mean, a->shape.input_dim * 4, b->norm_mean, b->shape.input_dim * 4);
+  g_assert_cmpmem (a->norm_scale, a->shape.input_dim * 4, b->norm_scale,
+                   b->shape.input_dim * 4);
+  g_assert_true (b->params.w_out == b->flat + (a->params.w_out - a->flat));
+}
+
+static void
+test_round_trip (void)
+{
+  char *dir = make_tmp_dir ();
+  char *path = g_build_filename (dir, "model.phm", NULL);
+  PhModel *model = make_model (5, 2);
+  GError *error = NULL;
+
+  g_assert_true (ph_model_save_file (model, path, &error));
+  g_assert_no_error (error);
+  PhModel *loaded = ph_model_load_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loaded);
+  g_assert_cmpint (loaded->ref_count, ==, 1);
+  assert_models_equal (model, loaded);
+
+  /* The file is exactly ph_model_to_bytes, and saving again overwrites it. */
+  GBytes *bytes = ph_model_to_bytes (loaded);
+  char *contents;
+  gsize size;
+  g_assert_true (g_file_get_contents (path, &contents, &size, NULL));
+  g_assert_cmpmem (contents, size, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_assert_true (ph_model_save_file (loaded, path, &error));
+  g_assert_no_error (error);
+
+  g_free (contents);
+  g_bytes_unref (bytes);
+  ph_model_unref (loaded);
+  ph_model_unref (model);
+  g_free (path);
+  remove_tmp_dir (dir);
+}
+
+/* Reads the file at the offsets docs/model-format.md gives. */
+static void
+test_byte_layout (void)
+{
+  PhModel *model = make_model (3, 1);
+  GBytes *bytes = ph_model_to_bytes (model);
+  gsize size;
+  const guint8 *d = g_bytes_get_data (bytes, &size);
+  guint dim = model->shape.input_dim;
+
+  g_assert_cmpmem (d, 8, "PHLSTM\0\n", 8);
+  g_assert_cmpuint (get_u32 (d + OFF_VERSION), ==, 1);
+  g_assert_cmpuint (get_u32 (d + OFF_HEADER_SIZE), ==, HEADER_SIZE);
+  g_assert_cmpmem (d + OFF_FEATURES, 52, &model->features, 52); /* host is little-endian */
+  g_assert_cmpmem (d + OFF_SHAPE, 20, &model->shape, 20);
+  g_assert_cmpuint (get_u32 (d + OFF_PHONE_COUNT), ==, 61);
+
+  gsize pos = OFF_PHONE_NAMES;
+  for (gint i = 0; i < PH_NUM_PHONES; i++)
+    {
+      const char *name = ph_phone_name (i);
+      g_assert_cmpuint (d[pos], ==, strlen (name));
+      g_assert_cmpmem (d + pos + 1, d[pos], name, strlen (name));
+      pos += 1 + d[pos];
+    }
+  g_assert_cmpuint (pos, ==, HEADER_SIZE);
+  g_assert_cmpmem (d + pos, 4 * dim, model->norm_mean, 4 * dim);
+  pos += 4 * dim;
+  g_assert_cmpmem (d + pos, 4 * dim, model->norm_scale, 4 * dim);
+  pos += 4 * dim;
+  g_assert_cmpuint (get_u32 (d + pos), ==, model->n_params);
+  g_assert_cmpuint (get_u32 (d + pos + 4), ==, 0);
+  pos += 8;
+  g_assert_cmpmem (d + pos, 4 * model->n_params, model->flat, 4 * model->n_params);
+  pos += 4 * model->n_params;
+  g_assert_cmpuint (pos + 4, ==, size);
+  g_assert_cmpuint (get_u32 (d + pos), ==, crc32_bitwise (d, pos));
+
+  /* The reference CRC itself: the standard check value. */
+  g_assert_cmpuint (crc32_bitwise ((const guint8 *) "123456789", 9), ==, 0xCBF43926u);
+
+  g_bytes_unref (bytes);
+  ph_model_unref (model);
+}
+
+/* One bad-file case: a mutation of a valid file, and what loading must say. */
+typedef struct {
+  const char *name;
+  void (*mutate) (GByteArray *file, guint dim);
+  gint code;
+  const char *expect; /* substring of the message */
+} BadCase;
+
+static gsize
+off_mean (guint dim)
+{
+  (void) dim;
+  return HEADER_SIZE;
+}
+
+static gsize
+off_scale (guint dim)
+{
+  return HEADER_SIZE + 4 * dim;
+}
+
+static gsize
+off_n_params (guint dim)
+{
+  return HEADER_SIZE + 8 * dim;
+}
+
+static gsize
+off_params (guint dim)
+{
+  return HEADER_SIZE + 8 * dim + 8;
+}
+
+static void
+cut_empty (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_set_size (f, 0);
+}
+
+static void
+cut_short_header (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_set_size (f, 6);
+}
+
+static void
+cut_version (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_set_size (f, OFF_VERSION + 2);
+}
+
+static void
+cut_features (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_set_size (f, OFF_FEATURES + 4 * 5 + 1);
+}
+
+static void
+cut_shape (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_set_size (f, OFF_SHAPE + 4 * 2);
+}
+
+static void
+cut_phones (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_set_size (f, OFF_PHONE_NAMES + 10);
+}
+
+static void
+cut_mean (GByteArray *f, guint dim)
+{
+  g_byte_array_set_size (f, off_mean (dim) + 5);
+}
+
+static void
+cut_scale (GByteArray *f, guint dim)
+{
+  g_byte_array_set_size (f, off_scale (dim) + 3);
+}
+
+static void
+cut_n_params (GByteArray *f, guint dim)
+{
+  g_byte_array_set_size (f, off_n_params (dim) + 7);
+}
+
+static void
+cut_params (GByteArray *f, guint dim)
+{
+  g_byte_array_set_size (f, off_params (dim) + 17);
+}
+
+static void
+cut_checksum (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_set_size (f, f->len - 1);
+}
+
+static void
+bad_magic (GByteArray *f, guint dim)
+{
+  (void) dim;
+  f->data[3] = 'X';
+}
+
+static void
+bad_version (GByteArray *f, guint dim)
+{
+  (void) dim;
+  set_u32 (f->data + OFF_VERSION, 2);
+}
+
+static void
+bad_header_size (GByteArray *f, guint dim)
+{
+  (void) dim;
+  set_u32 (f->data + OFF_HEADER_SIZE, HEADER_SIZE + 4);
+  fix_crc (f->data, f->len);
+}
+
+static void
+bad_feature_config (GByteArray *f, guint dim)
+{
+  (void) dim;
+  set_u32 (f->data + OFF_FEATURES, 0); /* sample_rate */
+  fix_crc (f->data, f->len);
+}
+
+static void
+bad_shape (GByteArray *f, guint dim)
+{
+  (void) dim;
+  set_u32 (f->data + OFF_NUM_LAYERS, 0);
+  fix_crc (f->data, f->len);
+}
+
+static void
+bad_input_dim (GByteArray *f, guint dim)
+{
+  set_u32 (f->data + OFF_INPUT_DIM, dim + 1);
+  fix_crc (f->data, f->len);
+}
+
+static void
+bad_phone_count (GByteArray *f, guint dim)
+{
+  (void) dim;
+  set_u32 (f->data + OFF_PHONE_COUNT, 60);
+  fix_crc (f->data, f->len);
+}
+
+static void
+bad_phone_name (GByteArray *f, guint dim)
+{
+  (void) dim;
+  f->data[OFF_PHONE_NAMES + 2] = 'z'; /* "iy" -> "iz" */
+  fix_crc (f->data, f->len);
+}
+
+static void
+bad_n_params (GByteArray *f, guint dim)
+{
+  set_u32 (f->data + off_n_params (dim), get_u32 (f->data + off_n_params (dim)) + 1);
+  fix_crc (f->data, f->len);
+}
+
+static void
+nan_weight (GByteArray *f, guint dim)
+{
+  set_f32 (f->data + off_params (dim) + 4 * 11, NAN);
+  fix_crc (f->data, f->len);
+}
+
+static void
+inf_mean (GByteArray *f, guint dim)
+{
+  set_f32 (f->data + off_mean (dim) + 4, INFINITY);
+  fix_crc (f->data, f->len);
+}
+
+static void
+nan_scale (GByteArray *f, guint dim)
+{
+  set_f32 (f->data + off_scale (dim) + 8, NAN);
+  fix_crc (f->data, f->len);
+}
+
+static void
+zero_scale (GByteArray *f, guint dim)
+{
+  set_f32 (f->data + off_scale (dim), 0.0f);
+  fix_crc (f->data, f->len);
+}
+
+static void
+negative_scale (GByteArray *f, guint dim)
+{
+  set_f32 (f->data + off_scale (dim) + 4, -2.0f);
+  fix_crc (f->data, f->len);
+}
+
+static void
+flipped_weight (GByteArray *f, guint dim)
+{
+  f->data[off_params (dim) + 5] ^= 0x10;
+}
+
+static void
+trailing_bytes (GByteArray *f, guint dim)
+{
+  (void) dim;
+  g_byte_array_append (f, (const guint8 *) "abc", 3);
+}
+
+static const BadCase bad_cases[] = {
+  { "empty", cut_empty, PH_ERROR_FORMAT, "truncated at magic" },
+  { "short-header", cut_short_header, PH_ERROR_FORMAT, "truncated at magic" },
+  { "cut-version", cut_version, PH_ERROR_FORMAT, "truncated at version" },
+  { "cut-features", cut_features, PH_ERROR_FORMAT, "truncated at features.num_mel_bins" },
+  { "cut-shape", cut_shape, PH_ERROR_FORMAT, "truncated at shape.num_layers" },
+  { "cut-phones", cut_phones, PH_ERROR_FORMAT, "truncated at phone name" },
+  { "cut-mean", cut_mean, PH_ERROR_FORMAT, "truncated at mean" },
+  { "cut-scale", cut_scale, PH_ERROR_FORMAT, "truncated at scale" },
+  { "cut-n-params", cut_n_params, PH_ERROR_FORMAT, "truncated at n_params" },
+  { "cut-params", cut_params, PH_ERROR_FORMAT, "truncated at params" },
+  { "cut-checksum", cut_checksum, PH_ERROR_FORMAT, "truncated at checksum" },
+  { "bad-magic", bad_magic, PH_ERROR_FORMAT, "bad magic" },
+  { "bad-version", bad_version, PH_ERROR_VERSION, "version 2" },
+  { "bad-header-size", bad_header_size, PH_ERROR_FORMAT, "header size" },
+  { "bad-feature-config", bad_feature_config, PH_ERROR_FORMAT, "invalid feature config" },
+  { "bad-shape", bad_shape, PH_ERROR_FORMAT, "invalid shape: num_layers" },
+  { "bad-input-dim", bad_input_dim, PH_ERROR_FORMAT, "input_dim mismatch" },
+  { "bad-phone-count", bad_phone_count, PH_ERROR_FORMAT, "phone set mismatch" },
+  { "bad-phone-name", bad_phone_name, PH_ERROR_FORMAT, "phone 0 is \"iz\"" },
+  { "bad-n-params", bad_n_params, PH_ERROR_FORMAT, "n_params" },
+  { "nan-weight", nan_weight, PH_ERROR_FORMAT, "non-finite value in weights" },
+  { "inf-mean", inf_mean, PH_ERROR_FORMAT, "non-finite value in mean" },
+  { "nan-scale", nan_scale, PH_ERROR_FORMAT, "non-finite value in scale" },
+  { "zero-scale", zero_scale, PH_ERROR_FORMAT, "scale[0]" },
+  { "negative-scale", negative_scale, PH_ERROR_FORMAT, "scale[1]" },
+  { "flipped-weight", flipped_weight, PH_ERROR_CHECKSUM, "checksum mismatch" },
+  { "trailing-bytes", trailing_bytes, PH_ERROR_FORMAT, "3 trailing bytes" },
+};
+
+static void
+test_bad_files (void)
+{
+  char *dir = make_tmp_dir ();
+  PhModel *model = make_model (3, 1);
+  GBytes *good = ph_model_to_bytes (model);
+  guint dim = model->shape.input_dim;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_cases); i++)
+    {
+      const BadCase *c = &bad_cases[i];
+      GByteArray *f = g_byte_array_new ();
+      g_byte_array_append (f, g_bytes_get_data (good, NULL), g_bytes_get_size (good));
+      c->mutate (f, dim);
+
+      char *file = g_strconcat (c->name, ".phm", NULL);
+      char *path = g_build_filename (dir, file, NULL);
+      GError *error = NULL;
+      g_assert_true (g_file_set_contents (path, (const char *) f->data, f->len, NULL));
+      PhModel *loaded = ph_model_load_file (path, &error);
+      g_test_message ("%s: %s", c->name, error ? error->message : "(loaded)");
+      g_assert_null (loaded);
+      g_assert_error (error, PH_ERROR, c->code);
+      g_assert_nonnull (strstr (error->message, path));
+      g_assert_nonnull (strstr (error->message, c->expect));
+      g_clear_error (&error);
+
+      /* The same through load_bytes with a caller-chosen name. */
+      GBytes *bytes = g_bytes_new (f->data, f->len);
+      g_assert_null (ph_model_load_bytes (bytes, file, &error));
+      g_assert_error (error, PH_ERROR, c->code);
+      g_assert_nonnull (strstr (error->message, file));
+      g_clear_error (&error);
+
+      g_bytes_unref (bytes);
+      g_free (path);
+      g_free (file);
+      g_byte_array_unref (f);
+    }
+
+  /* Every proper prefix of a good file is truncated somewhere. */
+  gsize good_size;
+  const guint8 *good_data = g_bytes_get_data (good, &good_size);
+  for (gsize len = 0; len < good_size; len++)
+    {
+      GBytes *prefix = g_bytes_new (good_data, len);
+      GError *local = NULL;
+      g_assert_null (ph_model_load_bytes (prefix, "prefix.phm", &local));
+      g_assert_error (local, PH_ERROR, PH_ERROR_FORMAT);
+      g_assert_nonnull (strstr (local->message, "prefix.phm: truncated at "));
+      g_clear_error (&local);
+      g_bytes_unref (prefix);
+    }
+
+  /* A missing file is an I/O error naming it. */
+  char *missing = g_build_filename (dir, "missing.phm", NULL);
+  GError *error = NULL;
+  g_assert_null (ph_model_load_file (missing, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+
+  /* Saving into a directory that does not exist is an I/O error too. */
+  char *nowhere = g_build_filename (dir, "no-such-dir", "model.phm", NULL);
+  g_assert_false (ph_model_save_file (model, nowhere, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, nowhere));
+  g_clear_error (&error);
+
+  g_free (nowhere);
+  g_free (missing);
+  g_bytes_unref (good);
+  ph_model_unref (model);
+  remove_tmp_dir (dir);
+}
+
+/* ---- fuzzing ---- */
+
+/* One random mutation: flip bits, truncate, insert or delete bytes, or write a random
+ * or extreme 32-bit value (most likely to hit a size field) at an aligned offset. */
+static void
+mutate_once (GByteArray *f, GRand *rand)
+{
+  guint len = f->len;
+  switch (g_rand_int_range (rand, 0, 5))
+    {
+    case 0:
+      if (len > 0)
+        f->data[g_rand_int_range (rand, 0, len)] ^= (guint8) g_rand_int_range (rand, 1, 256);
+      break;
+    case 1:
+      g_byte_array_set_size (f, g_rand_int_range (rand, 0, len + 1));
+      break;
+    case 2:
+      {
+        guint8 junk[16];
+        guint n = g_rand_int_range (rand, 1, sizeof junk + 1);
+        for (guint i = 0; i < n; i++)
+          junk[i] = (guint8) g_rand_int (rand);
+        guint at = g_rand_int_range (rand, 0, len + 1);
+        g_byte_array_set_size (f, len + n);
+        memmove (f->data + at + n, f->data + at, len - at);
+        memcpy (f->data + at, junk, n);
+        break;
+      }
+    case 3:
+      if (len > 0)
+        {
+          guint at = g_rand_int_range (rand, 0, len);
+          guint n = g_rand_int_range (rand, 1, 17);
+          g_byte_array_remove_range (f, at, MIN (len - at, n));
+        }
+      break;
+    default:
+      if (len >= 4)
+        {
+          static const guint32 extremes[] = { 0, 1, 0x7FFFFFFF, 0xFFFFFFFF, 61, 4096, 1024 };
+          guint at = 4 * g_rand_int_range (rand, 0, len / 4);
+          guint32 v = g_rand_boolean (rand) ? g_rand_int (rand)
+            : extremes[g_rand_int_range (rand, 0, G_N_ELEMENTS (extremes))];
+          set_u32 (f->data + at, v);
+        }
+      break;
+    }
+}
+
+static void
+fuzz (gboolean recompute_crc, guint32 seed, guint iterations)
+{
+  GBytes *good = model_bytes (2, 1);
+  GRand *rand = g_rand_new_with_seed (seed);
+  guint loaded = 0;
+
+  for (guint it = 0; it < iterations; it++)
+    {
+      GByteArray *f = g_byte_array_new ();
+      g_byte_array_append (f, g_bytes_get_data (good, NULL), g_bytes_get_size (good));
+      guint n_mutations = g_rand_int_range (rand, 1, 4);
+      for (guint m = 0; m < n_mutations; m++)
+        mutate_once (f, rand);
+      if (recompute_crc)
+        fix_crc (f->data, f->len);
+
+      /* An exact-size copy so a read past the end is a real overflow under ASan. */
+      GBytes *bytes = g_bytes_new (f->data, f->len);
+      GError *error = NULL;
+      PhModel *model = ph_model_load_bytes (bytes, "fuzz.phm", &error);
+      if (model != NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_true (ph_lstm_shape_validate (&model->shape, NULL));
+          g_assert_cmpuint (model->n_params, ==, ph_lstm_param_count (&model->shape));
+          loaded++;
+          ph_model_unref (model);
+        }
+      else
+        {
+          g_assert_nonnull (error);
+          g_assert_true (error->domain == PH_ERROR);
+          g_assert_nonnull (strstr (error->message, "fuzz.phm"));
+          g_error_free (error);
+        }
+      g_bytes_unref (bytes);
+      g_byte_array_unref (f);
+    }
+  g_test_message ("%u of %u mutated files loaded", loaded, iterations);
+  g_rand_free (rand);
+  g_bytes_unref (good);
+}
+
+static void
+test_fuzz_raw (void)
+{
+  fuzz (FALSE, 1234, 3000);
+}
+
+static void
+test_fuzz_recomputed_crc (void)
+{
+  fuzz (TRUE, 5678, 5000);
+}
+
+static void
+test_load_default (void)
+{
+  GError *error = NULL;
+  PhModel *model = ph_model_load_default (&error);
+  if (model == NULL)
+    {
+      /* Only a build without models/default.phm may fail, and only this way. */
+      g_assert_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED);
+      g_clear_error (&error);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_true (ph_lstm_shape_validate (&model->shape, NULL));
+  ph_model_unref (model);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/model/param-count", test_param_count);
+  g_test_add_func ("/model/params-bind", test_params_bind);
+  g_test_add_func ("/model/shape-validate", test_shape_validate);
+  g_test_add_func ("/model/new", test_new);
+  g_test_add_func ("/model/init-random", test_init_random);
+  g_test_add_func ("/model/ref-copy", test_ref_copy);
+  g_test_add_func ("/model/normalisation", test_normalisation);
+  g_test_add_func ("/model/round-trip", test_round_trip);
+  g_test_add_func ("/model/byte-layout", test_byte_layout);
+  g_test_add_func ("/model/bad-files", test_bad_files);
+  g_test_add_func ("/model/fuzz-raw", test_fuzz_raw);
+  g_test_add_func ("/model/fuzz-recomputed-crc", test_fuzz_recomputed_crc);
+  g_test_add_func ("/model/load-default", test_load_default);
+  return g_test_run ();
+}

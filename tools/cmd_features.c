@@ -1,0 +1,63 @@
+/* cmd_features.c: `phonemes features`: the feature frames a model sees. */
+#include <stdio.h>
+
+#include "commands.h"
+#include "tool_common.h"
+
+int
+ph_cmd_features (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  gint rate = 0;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Take the feature configuration from this model file (default: the built-in model's, "
+      "or the defaults when there is none)", "MODEL" },
+    { "rate", 'r', 0, G_OPTION_ARG_INT, &rate,
+      "Without a model: use the default features at this sample rate (default: the file's)",
+      "HZ" },
+    { NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  PhFeatureConfig config;
+  PhAudio audio = { 0 };
+  g_autofree float *features = NULL;
+  guint n_frames, dim;
+
+  tool_parse_options ("features", "AUDIO",
+                      "print one feature frame per line (raw, before the model's normalisation)",
+                      entries, &argc, &argv);
+  if (argc != 2) {
+    fprintf (stderr, "phonemes features: expected one AUDIO file (see --help)\n");
+    return 2;
+  }
+  if (!ph_audio_read (argv[1], &audio, &error))
+    return tool_fail ("features", error);
+  if (config_path || rate == 0) {
+    PhModel *model = config_path ? tool_load_model (config_path) : ph_model_load_default (NULL);
+    if (config_path && !model) {
+      ph_audio_clear (&audio);
+      return 1;
+    }
+    if (model) {
+      config = model->features;
+      ph_model_unref (model);
+    } else {
+      ph_feature_config_init (&config, audio.sample_rate);
+    }
+  } else {
+    ph_feature_config_init (&config, rate);
+  }
+  ph_audio_resample (&audio, config.sample_rate);
+  features = ph_features_compute_f32 (&config, audio.samples, audio.n_samples, &n_frames, &error);
+  ph_audio_clear (&audio);
+  if (!features)
+    return tool_fail ("features", error);
+  dim = ph_feature_config_dim (&config);
+  for (guint t = 0; t < n_frames; t++) {
+    for (guint d = 0; d < dim; d++)
+      printf (d ? " %.6g" : "%.6g", features[(gsize) t * dim + d]);
+    printf ("\n");
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+/* synth.h: speech synthesizers that report exact phone timings (flite, espeak-ng), for
+ * building synthetic training corpora. */
+#pragma once
+
+#include <glib.h>
+#include "phonemes.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SYNTH_ENGINE_FLITE,
+  SYNTH_ENGINE_ESPEAK,
+} SynthEngine;
+
+/* One voice a corpus can be made with. */
+typedef struct {
+  char id[64];           /* "flite-slt", "espeak-en-us-m3": synthesizer, voice, variant */
+  SynthEngine engine;
+  char name[32];         /* flite voice ("cmu_us_slt") or espeak language ("en-us") */
+  char variant[32];      /* espeak variant ("m3"), "" for none */
+  char description[96];
+} SynthVoice;
+
+/* How one utterance is spoken, drawn per utterance from the seeded PRNG. */
+typedef struct {
+  double tempo; /* duration multiplier: 1.2 is 20% slower */
+  double pitch; /* F0 multiplier */
+} SynthProsody;
+
+typedef struct Synth Synth;
+
+/* An open voice. speak() fills `audio` (at the synthesizer's own rate) and `labels`
+ * (PhLabel tiling [0, audio->n_samples), in samples of that rate, "pau" for silence).
+ * A text the voice cannot label exactly fails with PH_ERROR_UNSUPPORTED: the caller
+ * skips that utterance; other errors are fatal. */
+struct Synth {
+  gboolean (*speak) (Synth *synth, const char *text, const SynthProsody *prosody,
+                     PhAudio *audio, GArray *labels, GError **error);
+  void (*free) (Synth *synth);
+};
+
+/* Appends the flite voices of this build to `voices` (SynthVoice). */
+void synth_flite_list_voices (GArray *voices);
+
+/* Opens a flite voice from synth_flite_list_voices(). NULL + GError on failure. */
+Synth *synth_flite_open (const SynthVoice *voice, GError **error);
+
+/* Appends the espeak-ng English voices and variants to `voices` (SynthVoice). */
+void synth_espeak_list_voices (GArray *voices);
+
+/* Opens an espeak-ng voice. espeak-ng keeps process-wide state: open one at a time. */
+Synth *synth_espeak_open (const SynthVoice *voice, GError **error);
+
+/* Maps espeak-ng English phoneme mnemonic `mnemonic`, followed by `next` (NULL at the
+ * end), for language `lang` ("en-us" rhotic, else non-rhotic British) to TIMIT phones:
+ * writes up to 2 indices to `phones` and returns how many (0: merge into the previous
+ * phone), or -1 when it has no TIMIT equivalent. `first_fraction` receives the share of
+ * the segment given to the first of two phones. */
+gint synth_espeak_map_phoneme (const char *lang, const char *mnemonic, const char *next,
+                               gint phones[2], double *first_fraction);
+
+G_END_DECLS

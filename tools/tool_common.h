@@ -1,0 +1,31 @@
+/* tool_common.h: helpers shared by the `phonemes` subcommands. */
+#pragma once
+
+#include <glib.h>
+#include "phonemes.h"
+
+/* Parses `entries` for subcommand `name` (usage line `parameter_string`, e.g. "AUDIO").
+ * On --help prints the help and exits 0; on a bad option prints the error and exits 2. */
+void tool_parse_options (const char *name, const char *parameter_string, const char *summary,
+                         GOptionEntry *entries, int *argc, char ***argv);
+
+/* Loads `path`, or the compiled-in default model when `path` is NULL. On failure prints
+ * the error and returns NULL. */
+PhModel *tool_load_model (const char *path);
+
+/* Prints "phonemes NAME: message" to stderr and returns exit status 1. */
+int tool_fail (const char *name, const GError *error);
+
+/* A progress bar with ETA on stderr, shown only when the work lasts more than two
+ * seconds and stderr is a terminal (or PH_PROGRESS=1). */
+typedef struct {
+  const char *label;
+  guint64 total;
+  gint64 start_us;
+  gint64 last_draw_us;
+  gboolean shown;
+} ToolProgress;
+
+void tool_progress_start (ToolProgress *progress, const char *label, guint64 total);
+void tool_progress_update (ToolProgress *progress, guint64 done);
+void tool_progress_finish (ToolProgress *progress);
