@@ -157,7 +157,7 @@ silence_mask (void)
 }
 
 /* The phones that score `phone`: its fold group (closures: all closures; silences: all
- * silences), or just itself. */
+ * silences; t and d also dx), or just itself. */
 static guint64
 phone_class_mask (gint phone, gboolean by_class)
 {
@@ -173,6 +173,9 @@ phone_class_mask (gint phone, gboolean by_class)
   for (gint p = 0; p < PH_NUM_PHONES; p++)
     if (ph_phone_fold39 (p) == fold)
       mask |= BIT (p);
+  /* TIMIT writes a flapped t or d (water, ladder) as dx */
+  if (phone == ph_phone_index ("t") || phone == ph_phone_index ("d"))
+    mask |= BIT (ph_phone_index ("dx"));
   return mask;
 }
 
@@ -305,15 +308,19 @@ unit_at (const AlignGraph *graph, guint u)
   return &g_array_index (graph->units, AlignUnit, u);
 }
 
+/* Units every path goes through, and the frames they need. */
 static guint
-mandatory_frames (const AlignGraph *graph)
+mandatory_units (const AlignGraph *graph, guint *frames)
 {
-  guint frames = 0;
+  guint units = 0;
 
+  *frames = 0;
   for (guint u = 0; u < graph->units->len; u++)
-    if (!unit_at (graph, u)->optional)
-      frames += unit_at (graph, u)->n_states;
-  return frames;
+    if (!unit_at (graph, u)->optional) {
+      units++;
+      *frames += unit_at (graph, u)->n_states;
+    }
+  return units;
 }
 
 /* ---- scores ---- */
@@ -612,12 +619,13 @@ config_valid (const PhAlignConfig *config, guint hop, GError **error)
 static gboolean
 graph_fits (const AlignGraph *graph, guint n_frames, GError **error)
 {
-  guint needed = mandatory_frames (graph);
+  guint needed, phones = mandatory_units (graph, &needed);
 
   if (n_frames < needed) {
     g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "the audio is too short for the text: %u frames, but its phones need at "
-                 "least %u (min_frames each)", n_frames, needed);
+                 "the audio is too short for the text: %u frames, but its %u phones need "
+                 "at least %u (%u frames each)", n_frames, phones, needed,
+                 needed / MAX (phones, 1));
     return FALSE;
   }
   if ((guint64) n_frames * graph->n_states > MAX_TRELLIS_BYTES) {
@@ -708,13 +716,15 @@ label_fold (const GArray *labels, const GArray *picked, guint i)
 }
 
 static void
-add_boundary (PhBoundaryStats *stats, guint64 a, guint64 b, guint64 tolerance, double *sum)
+add_boundary (PhBoundaryStats *stats, guint64 reference, guint64 aligned, guint64 tolerance,
+              double *sum)
 {
-  guint64 error = a > b ? a - b : b - a;
+  guint64 error = reference > aligned ? reference - aligned : aligned - reference;
 
   stats->n_boundaries++;
   stats->n_within += error <= tolerance;
-  *sum += (double) error;
+  sum[0] += (double) error;
+  sum[1] += (double) aligned - (double) reference;
 }
 
 /* Edit-distance match of the speech phones, then boundary errors of matched pairs. */
@@ -726,7 +736,7 @@ ph_align_compare_boundaries (const GArray *reference, const GArray *aligned,
   g_autoptr (GArray) hyp = speech_labels (aligned);
   guint n = ref->len, m = hyp->len;
   g_autofree guint *cost = g_new (guint, (gsize) (n + 1) * (m + 1));
-  double sum = 0;
+  double sum[2] = { 0, 0 };
 
 #define COST(i, j) cost[(gsize) (i) * (m + 1) + (j)]
   memset (stats, 0, sizeof *stats);
@@ -748,8 +758,8 @@ ph_align_compare_boundaries (const GArray *reference, const GArray *aligned,
         const PhLabel *a = &g_array_index (reference, PhLabel, g_array_index (ref, guint, i - 1));
         const PhLabel *b = &g_array_index (aligned, PhLabel, g_array_index (hyp, guint, j - 1));
         stats->n_matched++;
-        add_boundary (stats, a->start, b->start, tolerance, &sum);
-        add_boundary (stats, a->end, b->end, tolerance, &sum);
+        add_boundary (stats, a->start, b->start, tolerance, sum);
+        add_boundary (stats, a->end, b->end, tolerance, sum);
       }
       i--, j--;
     } else if (COST (i, j) == COST (i - 1, j) + 1) {
@@ -759,5 +769,6 @@ ph_align_compare_boundaries (const GArray *reference, const GArray *aligned,
     }
   }
 #undef COST
-  stats->mean_abs_error = stats->n_boundaries ? sum / stats->n_boundaries : 0;
+  stats->mean_abs_error = stats->n_boundaries ? sum[0] / stats->n_boundaries : 0;
+  stats->mean_error = stats->n_boundaries ? sum[1] / stats->n_boundaries : 0;
 }

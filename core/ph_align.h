@@ -13,12 +13,12 @@
  *
  * Scores are scaled likelihoods: log P(class | frame) - prior_scale * log prior(class).
  * With `score_by_class`, a phone's class is its 39-class fold group minus the silence
- * group (ax scores with ah and ax-h, ix with ih, ...) and a closure's class is all six
- * closures; without it every phone scores on its own posterior. The optional silences
- * always score on h# + pau + epi, whatever the model calls silence. With `relabel_variants` each aligned phone is then named after
- * the member of its class with the most posterior mass over its frames (so a
- * dictionary "ah" the model hears as "ax" comes out "ax"); closures and silences keep
- * their names. */
+ * group (ax scores with ah and ax-h, ix with ih, ...; t and d also with the flap dx)
+ * and a closure's class is all six closures; without it every phone scores on its own posterior. The optional silences
+ * always score on h# + pau + epi, whatever the model calls silence. With
+ * `relabel_variants` each aligned phone is then named after the member of its class
+ * with the most posterior mass over its frames (so a dictionary "ah" the model hears as
+ * "ax" comes out "ax"); closures and silences keep their names. */
 #pragma once
 
 #include <glib.h>
@@ -88,6 +88,7 @@ typedef struct {
   guint n_matched;     /* phones matched */
   guint n_reference;   /* non-silence phones in the reference */
   double mean_abs_error; /* mean |error| over compared boundaries, in label units */
+  double mean_error;     /* mean of aligned - reference: a systematic shift shows here */
 } PhBoundaryStats;
 
 void ph_align_compare_boundaries (const GArray *reference, const GArray *aligned,

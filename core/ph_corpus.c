@@ -164,6 +164,22 @@ decode_sample (const guint8 *p, SampleCoding coding)
   return 0.0;
 }
 
+/* Rates outside this range are corrupt headers, not speech; refusing them keeps the
+ * resampler from being asked for absurd ratios. */
+#define AUDIO_MIN_RATE 1000
+#define AUDIO_MAX_RATE 768000
+
+static gboolean
+check_sample_rate (const char *path, gint64 rate, GError **error)
+{
+  if (rate >= AUDIO_MIN_RATE && rate <= AUDIO_MAX_RATE)
+    return TRUE;
+  g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
+               "%s: implausible sample rate %" G_GINT64_FORMAT " Hz (expected %d to %d)",
+               path, rate, AUDIO_MIN_RATE, AUDIO_MAX_RATE);
+  return FALSE;
+}
+
 /* Decodes `n_frames` interleaved frames and averages the channels to mono. */
 static void
 audio_from_interleaved (PhAudio *audio, const guint8 *data, gsize n_frames,
@@ -239,12 +255,8 @@ wav_coding (const char *path, const WavFormat *fmt, SampleCoding *coding,
                    path);
       return FALSE;
     }
-  if (fmt->sample_rate == 0)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "%s: sample rate 0 in 'fmt ' chunk",
-                   path);
-      return FALSE;
-    }
+  if (!check_sample_rate (path, fmt->sample_rate, error))
+    return FALSE;
   if (fmt->format_code == WAVE_FORMAT_PCM)
     {
       switch (fmt->bits)
@@ -457,12 +469,14 @@ sphere_coding (const char *path, const SphereHeader *h, SampleCoding *coding,
                    path, h->coding);
       return FALSE;
     }
-  if (h->sample_rate <= 0)
+  if (h->sample_rate < 0)
     {
-      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "%s: SPHERE header has no %s",
-                   path, h->sample_rate < 0 ? "sample_rate field" : "non-zero sample_rate");
+      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "%s: SPHERE header has no sample_rate",
+                   path);
       return FALSE;
     }
+  if (!check_sample_rate (path, h->sample_rate, error))
+    return FALSE;
   if (h->channel_count == 0 || h->channel_count > SPHERE_MAX_CHANNELS)
     {
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,

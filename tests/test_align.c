@@ -237,6 +237,18 @@ test_closures_and_variants (void)
   g_assert_cmpint (g_array_index (a->word_index, gint, 0), ==, 0); /* closure is in the word */
   ph_alignment_free (a);
 
+  /* a flapped t comes out dx */
+  {
+    const Seg water[] = { { "w", 4 }, { "ao", 6 }, { "dx", 2 }, { "axr", 6 } };
+    g_autoptr (GPtrArray) w = words_from ("w ao t er");
+    g_autofree float *p2 = posteriors_from_segments (water, G_N_ELEMENTS (water), 0.6f, 9,
+                                                     &n_frames);
+    PhAlignment *b = ph_align (p2, n_frames, w, &config, 1, &error);
+    g_assert_no_error (error);
+    assert_labels_match (b, water, G_N_ELEMENTS (water), 1);
+    ph_alignment_free (b);
+  }
+
   /* relabelling off: the lexicon's phone is kept */
   config.relabel_variants = FALSE;
   a = ph_align (post, n_frames, words, &config, 1, &error);
@@ -460,6 +472,7 @@ test_compare_boundaries (void)
   g_assert_cmpuint (stats.n_boundaries, ==, 6);
   g_assert_cmpuint (stats.n_within, ==, 3);
   g_assert_cmpfloat (fabs (stats.mean_abs_error - 9.0 / 6), <, 1e-9);
+  g_assert_cmpfloat (fabs (stats.mean_error - (2.0 + 5 - 2) / 6), <, 1e-9);
 }
 
 int

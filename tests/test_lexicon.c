@@ -13,7 +13,8 @@ phones_string (const GArray *phones)
   GString *out = g_string_new (NULL);
 
   for (guint i = 0; i < phones->len; i++)
-    g_string_append_printf (out, "%s%s", i ? " " : "", ph_phone_name (g_array_index (phones, gint, i)));
+    g_string_append_printf (out, "%s%s", i ? " " : "",
+                            ph_phone_name (g_array_index (phones, gint, i)));
   return g_string_free (out, FALSE);
 }
 
@@ -84,6 +85,8 @@ test_unknown_word_uses_letter_to_sound (void)
     g_assert_cmpint (p, >=, 0);
     g_assert_cmpint (p, <, PH_NUM_PHONES);
   }
+  /* letter-to-sound gives nothing for "dj": spelt */
+  check_word (lexicon, "dj", "d iy jh ey");
   /* anything but a-z is refused with an error, not a crash */
   g_assert_null (ph_lexicon_lookup (lexicon, "x2y", &error));
   g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
@@ -101,6 +104,8 @@ test_numbers (void)
   check_normalised ("1st 2nd 3rd 4th 21st 100th 20th", "first second third fourth twenty first "
                     "one hundredth twentieth");
   check_normalised ("007", "zero zero seven");
+  check_normalised ("12345678901234", "one two three four five six seven eight nine zero "
+                    "one two three four");
   check_normalised ("3D", "three d.");
 }
 

@@ -20,13 +20,13 @@ struct _Aligner {
 Aligner *
 aligner_new (PhModel *model, const char *lexicon_path, GError **error)
 {
-  PhLabeller *labeller = ph_labeller_new (model, 1, error);
+  PhLabeller *labeller = model ? ph_labeller_new (model, 1, error) : NULL;
   Aligner *aligner;
 
-  if (labeller == NULL)
+  if (model && labeller == NULL)
     return NULL;
   aligner = g_new0 (Aligner, 1);
-  aligner->model = ph_model_ref (model);
+  aligner->model = model ? ph_model_ref (model) : NULL;
   aligner->labeller = labeller;
   ph_align_config_init (&aligner->config);
 #ifdef PH_HAVE_LEXICON
@@ -55,8 +55,10 @@ aligner_free (Aligner *aligner)
 #ifdef PH_HAVE_LEXICON
   ph_lexicon_free (aligner->lexicon);
 #endif
-  ph_labeller_free (aligner->labeller);
-  ph_model_unref (aligner->model);
+  if (aligner->labeller)
+    ph_labeller_free (aligner->labeller);
+  if (aligner->model)
+    ph_model_unref (aligner->model);
   g_free (aligner);
 }
 
@@ -186,4 +188,20 @@ aligner_words_text (const Aligner *aligner, const PhAlignment *alignment,
     i = j;
   }
   return g_string_free (out, FALSE);
+}
+
+const char *
+aligner_skip_sample_range (const char *text)
+{
+  const char *p = text;
+
+  for (guint field = 0; field < 2; field++) {
+    while (g_ascii_isspace (*p))
+      p++;
+    if (!g_ascii_isdigit (*p))
+      return text;
+    while (g_ascii_isdigit (*p))
+      p++;
+  }
+  return g_ascii_isspace (*p) ? p : text;
 }

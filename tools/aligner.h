@@ -8,7 +8,8 @@
 
 typedef struct _Aligner Aligner;
 
-/* An aligner running `model` (reference taken). `lexicon_path` adds user
+/* An aligner running `model` (reference taken; NULL gives one that only makes words).
+ * `lexicon_path` adds user
  * pronunciations (may be NULL). Fails when the lexicon cannot be set up; without
  * flite only phone transcriptions (aligner_words with phones = TRUE) work. */
 Aligner *aligner_new (PhModel *model, const char *lexicon_path, GError **error);
@@ -44,3 +45,7 @@ GArray *aligner_labels_at_rate (const Aligner *aligner, const GArray *frame_labe
 /* Word spans ("start end word" as TIMIT .WRD) from an alignment in frames, at `rate`. */
 char *aligner_words_text (const Aligner *aligner, const PhAlignment *alignment,
                           const GPtrArray *words, guint rate, guint64 n_samples);
+
+/* A TIMIT .TXT line holds "start end text": the text after the two numbers, or all of
+ * `text` when it does not start with them. */
+const char *aligner_skip_sample_range (const char *text);

@@ -328,10 +328,9 @@ espeak_speak (Synth *synth, const char *text, const SynthProsody *prosody, PhAud
   gboolean ok = FALSE;
 
   set_prosody (prosody);
+  /* synchronous output: all audio has been delivered when this returns */
   status = espeak_Synth (text, strlen (text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL,
                          &collector);
-  if (status == EE_OK)
-    status = espeak_Synchronize ();
   if (status != EE_OK) {
     g_set_error (error, PH_ERROR, PH_ERROR_IO, "espeak-ng failed (error %d) on \"%s\"",
                  (int) status, text);

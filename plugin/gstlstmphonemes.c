@@ -1,0 +1,961 @@
+/* gstlstmphonemes.c: the lstmphonemes element.
+ *
+ * Audio passes through untouched (in place, the samples are only read). Every buffer is
+ * pushed into a PhLabeller (streaming features -> LSTM step per 10 ms frame -> smoothed
+ * segments); its callbacks post the bus messages and queue frames for the buffer meta.
+ *
+ * Time, as `level` does it: a run starts at the first buffer's PTS (0 without one) and
+ * frame i of the run starts at anchor + i * hop / rate. A run ends (held-back frames and
+ * the last segment are reported first, clipped to the audio seen, so segments tile the
+ * stream) on EOS, STREAM_START, a DISCONT buffer (reset-on-discont), the `reset` action
+ * signal and a model with other features; FLUSH_STOP drops what is pending, since the
+ * data is being flushed. GAP events of up to GAP_AS_SILENCE_MAX are labelled as silence
+ * of their duration (so segments keep tiling across them); longer ones end the run and
+ * the next one starts after the gap.
+ *
+ * Buffer meta: the labeller emits frame i only after its look-ahead (a few frames of
+ * audio after frame i) has arrived, and this element never holds buffers back (that
+ * would delay the audio by the look-ahead). So each frame rides on the buffer being
+ * processed when the frame is computed: the earliest buffer pushed after the frame
+ * exists, normally the one holding the samples `latency` after the frame's centre.
+ * The meta's timestamps give each frame's true time. Frames computed while no buffer
+ * follows (at EOS) are only posted as messages.
+ *
+ * Threads: properties live under the object lock; the streaming thread copies them at
+ * each buffer boundary and never holds a lock while computing or posting. A new model
+ * (property `model` or gst_lstm_phonemes_publish_model) is loaded by the caller and
+ * handed over as a pending pointer that the streaming thread picks up. */
+#include "gstlstmphonemes.h"
+
+#include <string.h>
+
+#include "ph_error.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_lstm_phonemes_debug);
+#define GST_CAT_DEFAULT gst_lstm_phonemes_debug
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_MODEL_NAME NULL
+#define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_FRAME_MESSAGES FALSE
+#define DEFAULT_ATTACH_META TRUE
+#define DEFAULT_RESET_ON_DISCONT TRUE
+#define DEFAULT_MIN_SEGMENT_FRAMES 3
+#define MAX_MIN_SEGMENT_FRAMES 100
+
+/* Longest GAP labelled as silence; longer ones end the run instead. */
+#define GAP_AS_SILENCE_MAX (10 * GST_SECOND)
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_MODEL_NAME,
+  PROP_POST_MESSAGES,
+  PROP_FRAME_MESSAGES,
+  PROP_ATTACH_META,
+  PROP_RESET_ON_DISCONT,
+  PROP_MIN_SEGMENT_FRAMES,
+  PROP_LATENCY,
+};
+
+enum {
+  SIGNAL_RESET,
+  LAST_SIGNAL,
+};
+
+static guint signals[LAST_SIGNAL];
+
+#define ALLOWED_CAPS \
+  "audio/x-raw, format = (string) { S16LE, F32LE }, rate = (int) [ 1, MAX ], " \
+  "channels = (int) 1, layout = (string) interleaved"
+
+static GstStaticCaps allowed_caps = GST_STATIC_CAPS (ALLOWED_CAPS);
+
+G_DEFINE_TYPE (GstLstmPhonemes, gst_lstm_phonemes, GST_TYPE_AUDIO_FILTER);
+
+/* ---- models ---- */
+
+/* The file at `path`, or the built-in model when path is NULL. */
+static PhModel *
+load_model (const gchar *path, GError **error)
+{
+  return path ? ph_model_load_file (path, error) : ph_model_load_default (error);
+}
+
+/* TRUE when a labeller can switch between the models without a reset. */
+static gboolean
+same_stream_layout (const PhModel *a, const PhModel *b)
+{
+  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
+      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
+}
+
+/* Makes `model` pending, unless `serial` (when nonzero) is no longer the current
+ * `model` property change. Asks upstream for new caps when the rate changes. */
+static void
+publish_model (GstLstmPhonemes *self, PhModel *model, guint serial)
+{
+  PhModel *replaced;
+  gboolean renegotiate;
+
+  GST_OBJECT_LOCK (self);
+  if (serial != 0 && serial != self->model_serial) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  replaced = self->pending_model;
+  self->pending_model = ph_model_ref (model);
+  self->wanted_rate = model->features.sample_rate;
+  renegotiate = self->negotiated_rate != 0 && self->wanted_rate != self->negotiated_rate;
+  GST_OBJECT_UNLOCK (self);
+
+  if (replaced)
+    ph_model_unref (replaced);
+  GST_INFO_OBJECT (self, "new model published (%u Hz)", model->features.sample_rate);
+  if (renegotiate)
+    gst_base_transform_reconfigure_sink (GST_BASE_TRANSFORM (self));
+}
+
+void
+gst_lstm_phonemes_publish_model (GstLstmPhonemes *self, PhModel *model)
+{
+  g_return_if_fail (GST_IS_LSTM_PHONEMES (self));
+  g_return_if_fail (model != NULL);
+  publish_model (self, model, 0);
+}
+
+/* The pending model if it runs at `rate` (ownership passes to the caller), else NULL. */
+static PhModel *
+take_pending_model (GstLstmPhonemes *self, guint rate)
+{
+  PhModel *model = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (self->pending_model && self->pending_model->features.sample_rate == rate) {
+    model = self->pending_model;
+    self->pending_model = NULL;
+  }
+  GST_OBJECT_UNLOCK (self);
+  return model;
+}
+
+/* `model` property setter: stores the path; while running, loads the file here (in
+ * the caller's thread) and publishes it, or warns and keeps the current model. */
+static void
+set_model_path (GstLstmPhonemes *self, const gchar *path)
+{
+  PhModel *model;
+  GError *error = NULL;
+  gboolean started;
+  guint serial;
+
+  if (path && !*path)
+    path = NULL;
+  GST_OBJECT_LOCK (self);
+  g_free (self->model_path);
+  self->model_path = g_strdup (path);
+  serial = ++self->model_serial;
+  if (serial == 0)
+    serial = ++self->model_serial;
+  started = self->started;
+  GST_OBJECT_UNLOCK (self);
+  if (!started)
+    return;   /* start() loads it */
+
+  model = load_model (path, &error);
+  if (!model) {
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+        ("Cannot load phoneme model, keeping the current one: %s", error->message),
+        ("model = %s", path ? path : "(built-in default)"));
+    g_error_free (error);
+    return;
+  }
+  publish_model (self, model, serial);
+  ph_model_unref (model);
+}
+
+/* Posts the element error for a model that cannot be used at start. */
+static void
+post_model_error (GstLstmPhonemes *self, const gchar *path, const GError *error)
+{
+  if (path)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot load phoneme model: %s", error->message), ("model property: %s", path));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No phoneme model: %s; set the 'model' property to a model file",
+         error->message), (NULL));
+}
+
+/* Loads the model the `model` property names, retrying when the property changes
+ * meanwhile, and marks the element started. NULL after posting an error. */
+static PhModel *
+load_initial_model (GstLstmPhonemes *self)
+{
+  for (;;) {
+    GError *error = NULL;
+    PhModel *model;
+    gchar *path;
+    guint serial;
+
+    GST_OBJECT_LOCK (self);
+    path = g_strdup (self->model_path);
+    serial = self->model_serial;
+    GST_OBJECT_UNLOCK (self);
+
+    model = load_model (path, &error);
+    if (!model) {
+      post_model_error (self, path, error);
+      g_error_free (error);
+      g_free (path);
+      return NULL;
+    }
+    g_free (path);
+    GST_OBJECT_LOCK (self);
+    if (serial == self->model_serial) {
+      self->started = TRUE;
+      GST_OBJECT_UNLOCK (self);
+      return model;
+    }
+    GST_OBJECT_UNLOCK (self);
+    ph_model_unref (model);
+  }
+}
+
+/* ---- time ---- */
+
+static GstClockTime
+samples_to_time (GstLstmPhonemes *self, guint64 samples)
+{
+  return gst_util_uint64_scale (samples, GST_SECOND, self->rate);
+}
+
+/* Start of frame `index` of the current run. */
+static GstClockTime
+frame_time (GstLstmPhonemes *self, guint64 index)
+{
+  return self->anchor + samples_to_time (self, index * self->hop);
+}
+
+/* End of a span that ends at frame `end_index`, clipped to the audio while flushing. */
+static GstClockTime
+span_end (GstLstmPhonemes *self, guint64 end_index, GstClockTime start)
+{
+  GstClockTime end = frame_time (self, end_index);
+
+  if (GST_CLOCK_TIME_IS_VALID (self->clip_end) && end > self->clip_end)
+    end = MAX (self->clip_end, start);
+  return end;
+}
+
+/* Adds timestamp, stream-time, running-time and duration to a message structure. */
+static void
+set_time_fields (GstLstmPhonemes *self, GstStructure *s, GstClockTime start,
+                 GstClockTime end)
+{
+  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+  GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time = GST_CLOCK_TIME_NONE;
+
+  if (segment->format == GST_FORMAT_TIME) {
+    stream_time = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, start);
+    running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, start);
+  }
+  gst_structure_set (s,
+      "timestamp", G_TYPE_UINT64, (guint64) start,
+      "stream-time", G_TYPE_UINT64, (guint64) stream_time,
+      "running-time", G_TYPE_UINT64, (guint64) running_time,
+      "duration", G_TYPE_UINT64, (guint64) (end - start),
+      NULL);
+}
+
+/* ---- labeller callbacks (streaming thread, no lock held) ---- */
+
+static const gchar *
+phone39_name (gint phone)
+{
+  gint folded = ph_phone_fold39 (phone);
+
+  return folded >= 0 ? ph_phone39_name (folded) : "";   /* "q" folds to nothing */
+}
+
+static void
+post_structure (GstLstmPhonemes *self, GstStructure *s)
+{
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static void
+post_frame_message (GstLstmPhonemes *self, const PhFrame *frame, GstClockTime start,
+                    GstClockTime end)
+{
+  GstStructure *s = gst_structure_new_empty ("phoneme-frame");
+  GValue posteriors = G_VALUE_INIT;
+
+  set_time_fields (self, s, start, end);
+  gst_structure_set (s,
+      "phone", G_TYPE_STRING, ph_phone_name (frame->phone),
+      "phone39", G_TYPE_STRING, phone39_name (frame->phone),
+      "confidence", G_TYPE_DOUBLE, (gdouble) frame->confidence,
+      NULL);
+  gst_value_array_init (&posteriors, PH_NUM_PHONES);
+  for (guint i = 0; i < PH_NUM_PHONES; i++) {
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, G_TYPE_DOUBLE);
+    g_value_set_double (&v, frame->posteriors[i]);
+    gst_value_array_append_and_take_value (&posteriors, &v);
+  }
+  gst_structure_take_value (s, "posteriors", &posteriors);
+  post_structure (self, s);
+}
+
+static void
+on_frame (const PhFrame *frame, gpointer user_data)
+{
+  GstLstmPhonemes *self = user_data;
+  GstClockTime start = frame_time (self, frame->index);
+  GstClockTime end = span_end (self, frame->index + 1, start);
+
+  if (self->active.attach_meta &&
+      !gst_phoneme_frame_queue_push (&self->frames, start, samples_to_time (self, self->hop),
+                                     frame->phone, frame->confidence, frame->posteriors,
+                                     frame->features, frame->dim))
+    GST_LOG_OBJECT (self, "frame queue full (no buffer for a while): frame dropped");
+  if (self->active.post_messages && self->active.frame_messages)
+    post_frame_message (self, frame, start, end);
+}
+
+static void
+on_segment (const PhSegment *segment, gpointer user_data)
+{
+  GstLstmPhonemes *self = user_data;
+  GstClockTime start, end;
+  GstStructure *s;
+
+  if (!self->active.post_messages)
+    return;
+  start = frame_time (self, segment->start_frame);
+  end = span_end (self, segment->start_frame + segment->n_frames, start);
+  s = gst_structure_new_empty ("phoneme");
+  set_time_fields (self, s, start, end);
+  gst_structure_set (s,
+      "phone", G_TYPE_STRING, ph_phone_name (segment->phone),
+      "phone39", G_TYPE_STRING, phone39_name (segment->phone),
+      "confidence", G_TYPE_DOUBLE, (gdouble) segment->confidence,
+      NULL);
+  post_structure (self, s);
+}
+
+static const PhLabellerCallbacks labeller_callbacks = { on_frame, on_segment };
+
+/* ---- runs (streaming thread) ---- */
+
+/* Ends the current run. With `report`, held-back frames and the last segment are
+ * emitted first (clipped to the audio seen); otherwise they are dropped. A following
+ * run without DISCONT continues where this one ended. */
+static void
+end_run (GstLstmPhonemes *self, gboolean report)
+{
+  GstClockTime end;
+
+  if (!self->anchored) {
+    ph_labeller_reset (self->labeller);
+    return;
+  }
+  end = self->anchor + samples_to_time (self, ph_labeller_samples_seen (self->labeller));
+  if (report) {
+    self->clip_end = end;
+    ph_labeller_flush (self->labeller, &labeller_callbacks, self);
+    self->clip_end = GST_CLOCK_TIME_NONE;
+  } else {
+    ph_labeller_reset (self->labeller);
+  }
+  self->anchored = FALSE;
+  self->continue_at = end;
+}
+
+/* Anchors a new run at `buffer`: its PTS after a DISCONT or a stream start, the end
+ * of the previous run after an internal reset, 0 without any timestamp. */
+static void
+start_run (GstLstmPhonemes *self, GstBuffer *buffer)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+
+  if (GST_BUFFER_IS_DISCONT (buffer) && GST_CLOCK_TIME_IS_VALID (pts))
+    self->anchor = pts;
+  else if (GST_CLOCK_TIME_IS_VALID (self->continue_at))
+    self->anchor = self->continue_at;
+  else if (GST_CLOCK_TIME_IS_VALID (pts))
+    self->anchor = pts;
+  else
+    self->anchor = 0;
+  self->anchored = TRUE;
+  self->continue_at = GST_CLOCK_TIME_NONE;
+}
+
+/* A DISCONT buffer: a new run (reset-on-discont), or the run re-anchored on its PTS. */
+static void
+handle_discont (GstLstmPhonemes *self, GstBuffer *buffer)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer), seen;
+
+  if (!self->anchored)
+    return;
+  if (self->active.reset_on_discont) {
+    GST_DEBUG_OBJECT (self, "discont: new run at %" GST_TIME_FORMAT, GST_TIME_ARGS (pts));
+    end_run (self, TRUE);
+    return;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return;
+  seen = samples_to_time (self, ph_labeller_samples_seen (self->labeller));
+  self->anchor = pts >= seen ? pts - seen : 0;
+}
+
+/* Own latency: a frame's span, its look-ahead and output delay, and the frames of
+ * the next segment that must be seen before a segment closes. */
+static void
+update_latency (GstLstmPhonemes *self, gboolean announce)
+{
+  guint64 samples = self->hop + ph_labeller_segment_latency_samples (self->labeller);
+  GstClockTime latency = samples_to_time (self, samples);
+  gboolean changed;
+
+  GST_OBJECT_LOCK (self);
+  changed = latency != self->latency;
+  self->latency = latency;
+  GST_OBJECT_UNLOCK (self);
+  if (changed && announce)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+}
+
+/* Switches the labeller to `model`. Weights of the same layout swap between frames;
+ * other features end the run first so its segments are reported and keep tiling. */
+static void
+install_model (GstLstmPhonemes *self, PhModel *model)
+{
+  if (!same_stream_layout (ph_labeller_model (self->labeller), model))
+    end_run (self, TRUE);
+  ph_labeller_set_model (self->labeller, model);
+  self->rate = model->features.sample_rate;
+  self->hop = model->features.hop_length;
+  GST_INFO_OBJECT (self, "now using a new model (%u Hz, hop %u)", self->rate, self->hop);
+}
+
+/* At a buffer boundary: picks up property changes, a pending model and a requested
+ * reset. Copies under the lock, applies outside it. */
+static void
+begin_chunk (GstLstmPhonemes *self)
+{
+  GstLstmPhonemesSettings settings;
+  PhModel *model;
+  gboolean reset, new_latency;
+
+  model = take_pending_model (self, self->rate);
+  GST_OBJECT_LOCK (self);
+  settings = self->settings;
+  reset = self->reset_requested;
+  self->reset_requested = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  new_latency = settings.min_segment_frames != self->active.min_segment_frames;
+  if (new_latency)
+    ph_labeller_set_min_segment_frames (self->labeller, settings.min_segment_frames);
+  if (!settings.attach_meta)
+    gst_phoneme_frame_queue_drop (&self->frames);
+  self->active = settings;
+  if (model) {
+    install_model (self, model);
+    ph_model_unref (model);
+    new_latency = TRUE;
+  }
+  if (reset) {
+    GST_DEBUG_OBJECT (self, "reset requested");
+    end_run (self, TRUE);
+  }
+  if (new_latency)
+    update_latency (self, TRUE);
+}
+
+static void
+push_samples (GstLstmPhonemes *self, const guint8 *data, gsize size)
+{
+  if (self->format == GST_AUDIO_FORMAT_F32LE)
+    ph_labeller_push_f32 (self->labeller, (const float *) data, size / sizeof (float),
+                          &labeller_callbacks, self);
+  else
+    ph_labeller_push_s16 (self->labeller, (const gint16 *) data, size / sizeof (gint16),
+                          &labeller_callbacks, self);
+}
+
+/* Labels `duration` of silence (a GAP). */
+static void
+push_silence (GstLstmPhonemes *self, GstClockTime duration)
+{
+  static const float zeros[256];
+  guint64 n = gst_util_uint64_scale_round (duration, self->rate, GST_SECOND);
+
+  while (n > 0) {
+    gsize chunk = MIN (n, G_N_ELEMENTS (zeros));
+
+    ph_labeller_push_f32 (self->labeller, zeros, chunk, &labeller_callbacks, self);
+    n -= chunk;
+  }
+}
+
+static void
+handle_gap (GstLstmPhonemes *self, GstEvent *event)
+{
+  GstClockTime timestamp, duration;
+
+  gst_event_parse_gap (event, &timestamp, &duration);
+  if (!GST_CLOCK_TIME_IS_VALID (duration) || duration == 0)
+    return;
+  begin_chunk (self);
+  if (duration > GAP_AS_SILENCE_MAX) {
+    end_run (self, TRUE);
+    if (GST_CLOCK_TIME_IS_VALID (timestamp))
+      self->continue_at = timestamp + duration;
+    return;
+  }
+  if (!self->anchored) {
+    self->anchor = GST_CLOCK_TIME_IS_VALID (timestamp) ? timestamp
+        : GST_CLOCK_TIME_IS_VALID (self->continue_at) ? self->continue_at : 0;
+    self->anchored = TRUE;
+    self->continue_at = GST_CLOCK_TIME_NONE;
+  }
+  push_silence (self, duration);
+}
+
+/* ---- GstBaseTransform ---- */
+
+static GstFlowReturn
+gst_lstm_phonemes_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
+  GstMapInfo map;
+
+  if (!self->labeller)
+    return GST_FLOW_OK;
+  begin_chunk (self);
+  if (GST_BUFFER_IS_DISCONT (buffer))
+    handle_discont (self, buffer);
+  if (!self->anchored)
+    start_run (self, buffer);
+
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Cannot read the audio buffer"), (NULL));
+    return GST_FLOW_ERROR;
+  }
+  push_samples (self, map.data, map.size);
+  gst_buffer_unmap (buffer, &map);
+
+  /* In passthrough (attach-meta was off until now) the buffer may be shared: the
+   * frames then wait for the next writable one. */
+  if (self->active.attach_meta && gst_buffer_is_writable (buffer))
+    gst_phoneme_frame_queue_attach (&self->frames, buffer);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_lstm_phonemes_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
+
+  if (self->labeller) {
+    switch (GST_EVENT_TYPE (event)) {
+      case GST_EVENT_FLUSH_STOP:
+        end_run (self, FALSE);
+        self->continue_at = GST_CLOCK_TIME_NONE;
+        gst_phoneme_frame_queue_drop (&self->frames);
+        break;
+      case GST_EVENT_STREAM_START:
+        end_run (self, TRUE);
+        self->continue_at = GST_CLOCK_TIME_NONE;
+        break;
+      case GST_EVENT_EOS:
+        begin_chunk (self);
+        end_run (self, TRUE);
+        self->continue_at = GST_CLOCK_TIME_NONE;
+        gst_phoneme_frame_queue_drop (&self->frames);   /* no buffer will carry them */
+        break;
+      case GST_EVENT_GAP:
+        handle_gap (self, event);
+        break;
+      default:
+        break;
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_lstm_phonemes_parent_class)->sink_event (trans, event);
+}
+
+/* Caps are the same on both sides: audio/x-raw mono S16LE/F32LE at the rate of the
+ * model in use (or about to be, after a model with another rate was published). */
+static GstCaps *
+gst_lstm_phonemes_transform_caps (GstBaseTransform *trans, GstPadDirection direction,
+                                  GstCaps *caps, GstCaps *filter)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
+  GstCaps *allowed = gst_caps_make_writable (gst_static_caps_get (&allowed_caps));
+  GstCaps *result;
+  guint rate;
+
+  (void) direction;
+  GST_OBJECT_LOCK (self);
+  rate = self->wanted_rate;
+  GST_OBJECT_UNLOCK (self);
+  if (rate > 0)
+    gst_caps_set_simple (allowed, "rate", G_TYPE_INT, (gint) rate, NULL);
+  result = gst_caps_intersect_full (caps, allowed, GST_CAPS_INTERSECT_FIRST);
+  gst_caps_unref (allowed);
+  if (filter) {
+    GstCaps *filtered = gst_caps_intersect_full (filter, result, GST_CAPS_INTERSECT_FIRST);
+
+    gst_caps_unref (result);
+    result = filtered;
+  }
+  GST_DEBUG_OBJECT (self, "transformed %" GST_PTR_FORMAT " to %" GST_PTR_FORMAT, caps, result);
+  return result;
+}
+
+static gboolean
+gst_lstm_phonemes_setup (GstAudioFilter *filter, const GstAudioInfo *info)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (filter);
+  guint rate = GST_AUDIO_INFO_RATE (info);
+
+  if (!self->labeller)
+    return FALSE;
+  if (rate != self->rate) {
+    PhModel *model = take_pending_model (self, rate);
+
+    if (!model) {
+      GST_WARNING_OBJECT (self, "caps at %u Hz, but the model runs at %u Hz", rate, self->rate);
+      return FALSE;
+    }
+    install_model (self, model);
+    ph_model_unref (model);
+    update_latency (self, TRUE);
+  }
+  self->format = GST_AUDIO_INFO_FORMAT (info);
+  GST_OBJECT_LOCK (self);
+  self->negotiated_rate = rate;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+/* Latency: upstream's plus our own, on both min and max. */
+static gboolean
+gst_lstm_phonemes_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
+  GstClockTime min, max, own;
+  gboolean live;
+
+  if (!GST_BASE_TRANSFORM_CLASS (gst_lstm_phonemes_parent_class)->query (trans, direction,
+                                                                        query))
+    return FALSE;
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return TRUE;
+
+  gst_query_parse_latency (query, &live, &min, &max);
+  GST_OBJECT_LOCK (self);
+  own = self->latency;
+  GST_OBJECT_UNLOCK (self);
+  min += own;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += own;
+  GST_DEBUG_OBJECT (self, "latency: own %" GST_TIME_FORMAT ", total min %" GST_TIME_FORMAT,
+                    GST_TIME_ARGS (own), GST_TIME_ARGS (min));
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+static gboolean
+gst_lstm_phonemes_start (GstBaseTransform *trans)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
+  GError *error = NULL;
+  PhModel *model = load_initial_model (self);
+
+  if (!model)
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  self->active = self->settings;
+  if (!self->pending_model)
+    self->wanted_rate = model->features.sample_rate;
+  GST_OBJECT_UNLOCK (self);
+
+  self->labeller = ph_labeller_new (model, self->active.min_segment_frames, &error);
+  self->rate = model->features.sample_rate;
+  self->hop = model->features.hop_length;
+  ph_model_unref (model);
+  if (!self->labeller) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Cannot run the phoneme model: %s",
+                                             error->message), (NULL));
+    g_error_free (error);
+    GST_OBJECT_LOCK (self);
+    self->started = FALSE;
+    GST_OBJECT_UNLOCK (self);
+    return FALSE;
+  }
+  self->anchored = FALSE;
+  self->continue_at = GST_CLOCK_TIME_NONE;
+  self->clip_end = GST_CLOCK_TIME_NONE;
+  self->format = GST_AUDIO_FORMAT_UNKNOWN;
+  update_latency (self, FALSE);
+  return TRUE;
+}
+
+static gboolean
+gst_lstm_phonemes_stop (GstBaseTransform *trans)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
+  PhModel *pending;
+
+  GST_OBJECT_LOCK (self);
+  self->started = FALSE;
+  pending = self->pending_model;
+  self->pending_model = NULL;
+  self->wanted_rate = 0;
+  self->negotiated_rate = 0;
+  self->reset_requested = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  if (pending)
+    ph_model_unref (pending);
+  g_clear_pointer (&self->labeller, ph_labeller_free);
+  gst_phoneme_frame_queue_clear (&self->frames);
+  self->anchored = FALSE;
+  return TRUE;
+}
+
+/* ---- GObject ---- */
+
+/* The `reset` action signal: the streaming thread ends the run at its next buffer. */
+static void
+gst_lstm_phonemes_reset_action (GstLstmPhonemes *self)
+{
+  GST_OBJECT_LOCK (self);
+  self->reset_requested = TRUE;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_lstm_phonemes_set_property (GObject *object, guint prop_id, const GValue *value,
+                                GParamSpec *pspec)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (object);
+
+  switch (prop_id) {
+    case PROP_MODEL:
+      set_model_path (self, g_value_get_string (value));
+      return;
+    case PROP_ATTACH_META:
+      GST_OBJECT_LOCK (self);
+      self->settings.attach_meta = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      /* Without meta the element is a pure passthrough, buffers are never touched. */
+      gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self),
+                                          !g_value_get_boolean (value));
+      return;
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL_NAME:
+      g_free (self->model_name);
+      self->model_name = g_value_dup_string (value);
+      break;
+    case PROP_POST_MESSAGES:
+      self->settings.post_messages = g_value_get_boolean (value);
+      break;
+    case PROP_FRAME_MESSAGES:
+      self->settings.frame_messages = g_value_get_boolean (value);
+      break;
+    case PROP_RESET_ON_DISCONT:
+      self->settings.reset_on_discont = g_value_get_boolean (value);
+      break;
+    case PROP_MIN_SEGMENT_FRAMES:
+      self->settings.min_segment_frames = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_lstm_phonemes_get_property (GObject *object, guint prop_id, GValue *value,
+                                GParamSpec *pspec)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_MODEL_NAME:
+      g_value_set_string (value, self->model_name);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->settings.post_messages);
+      break;
+    case PROP_FRAME_MESSAGES:
+      g_value_set_boolean (value, self->settings.frame_messages);
+      break;
+    case PROP_ATTACH_META:
+      g_value_set_boolean (value, self->settings.attach_meta);
+      break;
+    case PROP_RESET_ON_DISCONT:
+      g_value_set_boolean (value, self->settings.reset_on_discont);
+      break;
+    case PROP_MIN_SEGMENT_FRAMES:
+      g_value_set_uint (value, self->settings.min_segment_frames);
+      break;
+    case PROP_LATENCY:
+      g_value_set_uint64 (value, self->latency);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_lstm_phonemes_finalize (GObject *object)
+{
+  GstLstmPhonemes *self = GST_LSTM_PHONEMES (object);
+
+  g_free (self->model_path);
+  g_free (self->model_name);
+  if (self->pending_model)
+    ph_model_unref (self->pending_model);
+  g_clear_pointer (&self->labeller, ph_labeller_free);
+  gst_phoneme_frame_queue_clear (&self->frames);
+  G_OBJECT_CLASS (gst_lstm_phonemes_parent_class)->finalize (object);
+}
+
+static void
+install_properties (GObjectClass *gobject_class)
+{
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model file",
+          "Path of a phonemes model file (.phm); NULL uses the model built into the "
+          "library. A file that cannot be loaded makes the start fail with an error; "
+          "changed while PLAYING, the file is loaded at once and used from the next "
+          "buffer (a bad file then posts a warning and the current model stays)",
+          DEFAULT_MODEL, rw));
+  g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
+      g_param_spec_string ("model-name", "Model name",
+          "Name under which this element's model is shared with lstmadapt elements "
+          "(NULL: not shared)", DEFAULT_MODEL_NAME, rw));
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post a \"phoneme\" element message for every phone segment (fields: "
+          "timestamp, stream-time, running-time, duration in ns, phone, phone39, "
+          "confidence); FALSE posts no messages at all", DEFAULT_POST_MESSAGES, rw));
+  g_object_class_install_property (gobject_class, PROP_FRAME_MESSAGES,
+      g_param_spec_boolean ("frame-messages", "Frame messages",
+          "Also post a \"phoneme-frame\" element message for every 10 ms frame (timestamp, "
+          "stream-time, running-time, duration in ns, phone, phone39, confidence, "
+          "posteriors: the 61 phone probabilities); needs post-messages",
+          DEFAULT_FRAME_MESSAGES, rw));
+  g_object_class_install_property (gobject_class, PROP_ATTACH_META,
+      g_param_spec_boolean ("attach-meta", "Attach meta",
+          "Attach a GstPhonemeMeta (custom meta, structure \"phoneme-meta\") with the "
+          "frames' times, phones, posteriors and features to the buffers; FALSE makes "
+          "the element a pure passthrough", DEFAULT_ATTACH_META, rw));
+  g_object_class_install_property (gobject_class, PROP_RESET_ON_DISCONT,
+      g_param_spec_boolean ("reset-on-discont", "Reset on discont",
+          "Report the pending segment and reset the LSTM state on a DISCONT buffer, "
+          "restarting the frame clock at its timestamp; FALSE only re-anchors the time",
+          DEFAULT_RESET_ON_DISCONT, rw));
+  g_object_class_install_property (gobject_class, PROP_MIN_SEGMENT_FRAMES,
+      g_param_spec_uint ("min-segment-frames", "Minimum segment frames",
+          "Smoothing, in 10 ms frames: a new phone segment starts only once another "
+          "phone has been the most likely one for this many consecutive frames (adds "
+          "as many frames of latency to segment messages)",
+          1, MAX_MIN_SEGMENT_FRAMES, DEFAULT_MIN_SEGMENT_FRAMES, rw));
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint64 ("latency", "Latency",
+          "Latency this element adds, in ns: one frame, the feature look-ahead, the "
+          "model's output delay and the smoothing (reported in latency queries; 0 "
+          "before the model is loaded)", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+}
+
+static void
+gst_lstm_phonemes_class_init (GstLstmPhonemesClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstAudioFilterClass *filter_class = GST_AUDIO_FILTER_CLASS (klass);
+  GstCaps *caps;
+
+  GST_DEBUG_CATEGORY_INIT (gst_lstm_phonemes_debug, "lstmphonemes", 0,
+                           "LSTM phoneme labeller");
+
+  gobject_class->set_property = gst_lstm_phonemes_set_property;
+  gobject_class->get_property = gst_lstm_phonemes_get_property;
+  gobject_class->finalize = gst_lstm_phonemes_finalize;
+  install_properties (gobject_class);
+
+  /**
+   * GstLstmPhonemes::reset:
+   *
+   * Action signal: report the pending segment and start afresh (LSTM state zeroed,
+   * frame clock continuing) at the next buffer.
+   */
+  signals[SIGNAL_RESET] = g_signal_new_class_handler ("reset", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_lstm_phonemes_reset_action),
+      NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gst_element_class_set_static_metadata (element_class, "LSTM phoneme labeller",
+      "Filter/Analyzer/Audio",
+      "Labels speech with the 61 TIMIT phones every 10 ms with an LSTM; posts phone "
+      "segments as messages and attaches per-frame posteriors as buffer meta. Audio "
+      "passes through unchanged",
+      "phonemes project");
+  caps = gst_static_caps_get (&allowed_caps);
+  gst_audio_filter_class_add_pad_templates (filter_class, caps);
+  gst_caps_unref (caps);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_lstm_phonemes_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_lstm_phonemes_stop);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_lstm_phonemes_transform_ip);
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR (gst_lstm_phonemes_transform_caps);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_lstm_phonemes_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_lstm_phonemes_query);
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->transform_ip_on_passthrough = TRUE;
+  filter_class->setup = GST_DEBUG_FUNCPTR (gst_lstm_phonemes_setup);
+}
+
+static void
+gst_lstm_phonemes_init (GstLstmPhonemes *self)
+{
+  self->settings.post_messages = DEFAULT_POST_MESSAGES;
+  self->settings.frame_messages = DEFAULT_FRAME_MESSAGES;
+  self->settings.attach_meta = DEFAULT_ATTACH_META;
+  self->settings.reset_on_discont = DEFAULT_RESET_ON_DISCONT;
+  self->settings.min_segment_frames = DEFAULT_MIN_SEGMENT_FRAMES;
+  self->active = self->settings;
+  self->model_serial = 1;
+  self->anchor = 0;
+  self->continue_at = GST_CLOCK_TIME_NONE;
+  self->clip_end = GST_CLOCK_TIME_NONE;
+  gst_phoneme_frame_queue_init (&self->frames);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), !DEFAULT_ATTACH_META);
+}

@@ -1,0 +1,61 @@
+/* gstlstmphonemes.h: the lstmphonemes element. Audio passes through unchanged; every
+ * 10 ms frame is labelled with one of the 61 TIMIT phones by a stateful LSTM, posted as
+ * "phoneme" / "phoneme-frame" element messages and attached as a GstPhonemeMeta. */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/audio/gstaudiofilter.h>
+
+#include "ph_labeller.h"
+#include "gstphonememeta.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_LSTM_PHONEMES (gst_lstm_phonemes_get_type ())
+G_DECLARE_FINAL_TYPE (GstLstmPhonemes, gst_lstm_phonemes, GST, LSTM_PHONEMES, GstAudioFilter)
+
+/* What the streaming thread copies from the properties at each buffer boundary. */
+typedef struct {
+  gboolean post_messages;
+  gboolean frame_messages;
+  gboolean attach_meta;
+  gboolean reset_on_discont;
+  guint min_segment_frames;
+} GstLstmPhonemesSettings;
+
+struct _GstLstmPhonemes {
+  GstAudioFilter parent;
+
+  /* Under the object lock: properties and what other threads hand to the streaming
+   * thread. */
+  GstLstmPhonemesSettings settings;
+  gchar *model_path;          /* NULL: the built-in default model */
+  guint model_serial;         /* bumped on every `model` change */
+  gchar *model_name;
+  gboolean started;           /* between start() and stop() */
+  PhModel *pending_model;     /* published, not yet in use */
+  guint wanted_rate;          /* rate of the model to use next, 0 before start */
+  guint negotiated_rate;      /* rate of the current caps, 0 before caps */
+  gboolean reset_requested;   /* the `reset` action signal was emitted */
+  GstClockTime latency;       /* own latency, ns */
+
+  /* Streaming thread only. */
+  PhLabeller *labeller;
+  GstLstmPhonemesSettings active;
+  GstAudioFormat format;
+  guint rate;                 /* sample rate of the model in use */
+  guint hop;                  /* samples per frame of the model in use */
+  gboolean anchored;          /* `anchor` holds the time of frame 0 of this run */
+  GstClockTime anchor;
+  GstClockTime continue_at;   /* where a run started without DISCONT begins, or NONE */
+  GstClockTime clip_end;      /* end of the audio while flushing, else NONE */
+  GstPhonemeFrameQueue frames;
+};
+
+/* Hands `model` (a reference is taken; treat it as immutable from now on) to the
+ * element: the streaming thread switches to it at its next buffer boundary, without
+ * waiting for or blocking the caller. Thread-safe; the entry point for the lstmadapt
+ * companion's weight snapshots. A model with another sample rate renegotiates caps. */
+void gst_lstm_phonemes_publish_model (GstLstmPhonemes *self, PhModel *model);
+
+G_END_DECLS
