@@ -1,0 +1,215 @@
+/* test_cli.c: the `phonemes` command: --help, exit codes, error messages, and a small
+ * end-to-end run: synthesize a corpus, train a few hundred updates, evaluate, label. */
+#include <stdio.h>
+#include <string.h>
+
+#include "phonemes.h"
+
+static const char *tool;
+static char *workdir;
+
+/* Runs `phonemes ARGS...`; returns the exit status, stdout and stderr. */
+static int
+run_tool (char **out, char **err, const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *) tool);
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               out, err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static void
+test_help (void)
+{
+  const char *commands[] = { "label", "features", "corpus", "align", "train", "eval" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++) {
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run_tool (&out, &err, commands[i], "--help", NULL), ==, 0);
+    g_assert_nonnull (strstr (out, "Usage"));
+    g_assert_nonnull (strstr (out, commands[i]));
+  }
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run_tool (&out, &err, "corpus", "synth", "--help", NULL), ==, 0);
+    g_assert_nonnull (strstr (out, "--minutes"));
+  }
+}
+
+static void
+test_usage_errors (void)
+{
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL;
+
+  g_assert_cmpint (run_tool (&o1, &e1, NULL), ==, 2);
+  g_assert_nonnull (strstr (e1, "Usage"));
+  g_assert_cmpint (run_tool (&o2, &e2, "frobnicate", NULL), ==, 2);
+  g_assert_nonnull (strstr (e2, "unknown command 'frobnicate'"));
+  g_assert_cmpint (run_tool (&o3, &e3, "train", "--out", "x.phm", NULL), ==, 2);
+  g_assert_nonnull (strstr (e3, "--corpus"));
+  g_assert_cmpint (run_tool (&o4, &e4, "label", "--no-such-option", "a.wav", NULL), ==, 2);
+  g_assert_nonnull (strstr (e4, "no-such-option"));
+}
+
+static void
+test_bad_inputs (void)
+{
+  g_autofree char *bad_wav = g_build_filename (workdir, "not-audio.wav", NULL);
+  g_autofree char *bad_model = g_build_filename (workdir, "not-a-model.phm", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+
+  g_assert_true (g_file_set_contents (bad_wav, "hello, not a RIFF file", -1, NULL));
+  g_assert_true (g_file_set_contents (bad_model, "PHLSTM garbage", -1, NULL));
+  g_assert_cmpint (run_tool (&o1, &e1, "features", "--rate", "16000", bad_wav, NULL), ==, 1);
+  g_assert_nonnull (strstr (e1, "not-audio.wav"));
+  g_assert_cmpint (run_tool (&o2, &e2, "label", "--model", bad_model, bad_wav, NULL), ==, 1);
+  g_assert_nonnull (strstr (e2, "not-a-model.phm"));
+  g_assert_cmpint (run_tool (&o3, &e3, "train", "--corpus", workdir, "--out", "x.phm",
+                             "--schedule", "sometimes", NULL), ==, 1);
+  g_assert_nonnull (strstr (e3, "--schedule"));
+}
+
+/* Fraction of frames of the most frequent 39-class phone: what always guessing it scores. */
+static double
+majority_rate (const char *corpus)
+{
+  g_autoptr (GPtrArray) list = ph_corpus_list (corpus, 0, NULL);
+  guint64 counts[PH_NUM_PHONES39] = { 0 }, total = 0, best = 0;
+
+  for (guint i = 0; i < list->len; i++) {
+    PhUtterance *u = g_ptr_array_index (list, i);
+    g_autoptr (GArray) labels = ph_labels_read_phn (u->label_path, 0, NULL);
+    for (guint k = 0; labels && k < labels->len; k++) {
+      PhLabel *l = &g_array_index (labels, PhLabel, k);
+      gint c = ph_phone_fold39 (l->phone);
+      if (c >= 0)
+        counts[c] += l->end - l->start;
+      total += l->end - l->start;
+    }
+  }
+  for (guint c = 0; c < PH_NUM_PHONES39; c++)
+    best = MAX (best, counts[c]);
+  return total ? (double) best / total : 1;
+}
+
+static double
+json_number (const char *json, const char *key)
+{
+  g_autofree char *needle = g_strdup_printf ("\"%s\": ", key);
+  const char *p = strstr (json, needle);
+
+  g_assert_nonnull (p);
+  return g_ascii_strtod (p + strlen (needle), NULL);
+}
+
+/* Frame accuracy (39 classes) of `phonemes label --frames` output against a .PHN. */
+static double
+label_frames_accuracy (const char *frames_text, const char *phn_path)
+{
+  g_autoptr (GArray) labels = ph_labels_read_phn (phn_path, 0, NULL);
+  g_auto (GStrv) lines = g_strsplit (frames_text, "\n", -1);
+  guint n = 0, correct = 0;
+
+  g_assert_nonnull (labels);
+  for (guint i = 0; lines[i] && *lines[i]; i++) {
+    char phone[16];
+    double t, confidence;
+    g_assert_cmpint (sscanf (lines[i], "%lf %15s %lf", &t, phone, &confidence), ==, 3);
+    guint64 centre = (guint64) i * 160 + 80;
+    for (guint k = 0; k < labels->len; k++) {
+      PhLabel *l = &g_array_index (labels, PhLabel, k);
+      if (centre >= l->start && centre < l->end) {
+        gint ref = ph_phone_fold39 (l->phone);
+        n++;
+        correct += ref >= 0 && ref == ph_phone_fold39 (ph_phone_index (phone));
+        break;
+      }
+    }
+  }
+  return n ? (double) correct / n : 0;
+}
+
+static void
+test_end_to_end (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "corpus", NULL);
+  g_autofree char *one = g_build_filename (workdir, "one", NULL);
+  g_autofree char *model = g_build_filename (workdir, "model.phm", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  PhUtterance *first;
+  double accuracy, majority;
+
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "1.5",
+                             "--voices", "flite-kal16", "--seed", "3", NULL), ==, 0);
+  g_assert_cmpint (run_tool (&o2, &e2, "train", "--corpus", corpus, "--out", model,
+                             "--hidden", "48", "--max-updates", "600", "--epochs", "40",
+                             "--lr", "0.01", "--batch", "4", "--valid-fraction", "0",
+                             "--patience", "40", NULL), ==, 0);
+  g_assert_nonnull (strstr (o2, "frames/s"));
+  g_assert_cmpint (run_tool (&o3, &e3, "eval", "--model", model, "--corpus", corpus, "--json",
+                             NULL), ==, 0);
+  accuracy = json_number (o3, "frame_accuracy39");
+  majority = majority_rate (corpus);
+  g_test_message ("training-set frame accuracy %.3f, majority class %.3f", accuracy, majority);
+  g_assert_cmpfloat (accuracy, >, majority + 0.15);
+
+  /* label --frames agrees with eval's view of one utterance. */
+  list = ph_corpus_list (corpus, 0, NULL);
+  first = g_ptr_array_index (list, 0);
+  g_assert_cmpint (g_mkdir_with_parents (one, 0755), ==, 0);
+  {
+    g_autofree char *wav = g_build_filename (one, "u.wav", NULL);
+    g_autofree char *phn = g_build_filename (one, "u.PHN", NULL);
+    g_autofree char *wav_data = NULL, *phn_data = NULL;
+    gsize wav_len, phn_len;
+    g_assert_true (g_file_get_contents (first->audio_path, &wav_data, &wav_len, NULL));
+    g_assert_true (g_file_get_contents (first->label_path, &phn_data, &phn_len, NULL));
+    g_assert_true (g_file_set_contents (wav, wav_data, wav_len, NULL));
+    g_assert_true (g_file_set_contents (phn, phn_data, phn_len, NULL));
+    g_assert_cmpint (run_tool (&o4, &e4, "eval", "--model", model, "--corpus", one, "--json",
+                               NULL), ==, 0);
+    g_assert_cmpint (run_tool (&o5, &e5, "label", "--model", model, "--frames", wav, NULL), ==, 0);
+    g_assert_cmpfloat_with_epsilon (label_frames_accuracy (o5, phn),
+                                    json_number (o4, "frame_accuracy39"), 1e-6);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tool = g_getenv ("PH_TOOL");
+  if (!tool) {
+    g_printerr ("PH_TOOL must point at the phonemes binary\n");
+    return 1;
+  }
+  workdir = g_dir_make_tmp ("phonemes-cli-XXXXXX", NULL);
+  g_test_add_func ("/cli/help", test_help);
+  g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/cli/end-to-end", test_end_to_end);
+  status = g_test_run ();
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);
+    if (system (cmd) != 0)
+      g_printerr ("could not remove %s\n", workdir);
+  }
+  g_free (workdir);
+  return status;
+}
