@@ -5,9 +5,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <glib/gstdio.h>
 
 #include "commands.h"
+#include "corpus_import.h"
 #include "corpus_text.h"
 #include "synth.h"
 #include "tool_common.h"
@@ -31,6 +31,15 @@
  * only pitch variation the unit-selection flite voices allow. */
 #define WARP_MIN 0.92
 #define WARP_MAX 1.08
+/* Leading and trailing silence, seconds: an utterance whose edge silence is shorter than
+ * the length drawn from this range is padded, so every file starts and ends with h# as
+ * TIMIT's do (espeak-ng starts voicing at its first sample). */
+#define EDGE_SILENCE_MIN_S 0.08
+#define EDGE_SILENCE_MAX_S 0.25
+/* Default white noise floor, dBFS RMS: synthetic silence is digital zero, which real
+ * recordings never have; below NOISE_OFF_DB no noise is added. */
+#define DEFAULT_NOISE_DB -70.0
+#define NOISE_OFF_DB -120.0
 /* A pause or leading/trailing silence longer than this (seconds) must be quieter than
  * SILENCE_MAX_RATIO times the speech RMS, or the labels are taken to be misplaced. */
 #define SILENCE_CHECK_MIN_S 0.04
@@ -46,6 +55,7 @@ typedef struct {
   char *voices;
   char **exclude;
   gint rate;
+  double noise_db;
   char *text_split;
   char **text_files;
   gboolean list_voices;
@@ -66,9 +76,19 @@ typedef struct {
   double seconds_per_voice;
   SkipCounts skips;
   guint utterances;
+  guint voices_used;
   double seconds_done;
   ToolProgress progress;
 } SynthRun;
+
+/* How one utterance is made, all drawn from the voice's PRNG before synthesis. */
+typedef struct {
+  SynthProsody prosody;
+  double warp;    /* speed perturbation factor */
+  double lead_s;  /* minimum leading silence */
+  double trail_s; /* minimum trailing silence */
+  guint32 noise_seed;
+} UtterancePlan;
 
 /* One synthesized utterance at the output rate. */
 typedef struct {
@@ -76,14 +96,26 @@ typedef struct {
   GArray *labels; /* PhLabel */
 } Utterance;
 
+static int corpus_synth (int argc, char **argv);
+
+/* `phonemes corpus` subcommands; each gets the arguments from its own name on. */
+static const struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} corpus_commands[] = {
+  { "synth", corpus_synth, "synthesize a labelled corpus with flite and espeak-ng voices" },
+  { "import", ph_corpus_import_main,
+    "align real recordings with their transcripts into a labelled corpus" },
+};
+
 static void
 print_corpus_usage (FILE *out)
 {
-  fprintf (out,
-           "Usage: phonemes corpus SUBCOMMAND [OPTIONS]\n\n"
-           "Subcommands:\n"
-           "  synth      synthesize a labelled corpus with flite and espeak-ng voices\n"
-           "\nRun 'phonemes corpus SUBCOMMAND --help' for its options.\n");
+  fprintf (out, "Usage: phonemes corpus SUBCOMMAND [OPTIONS]\n\nSubcommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (corpus_commands); i++)
+    fprintf (out, "  %-10s %s\n", corpus_commands[i].name, corpus_commands[i].summary);
+  fprintf (out, "\nRun 'phonemes corpus SUBCOMMAND --help' for its options.\n");
 }
 
 /* ---- voices ---- */
@@ -174,8 +206,8 @@ open_voice (const SynthVoice *voice, GError **error)
 
 /* ---- one utterance ---- */
 
-/* Each voice has its own stream, so adding or removing a voice leaves the others'
- * utterances unchanged. */
+/* Each voice has its own stream, so adding or removing a voice leaves the texts and
+ * prosody of the others' utterances unchanged. */
 static GRand *
 voice_rand (gint64 seed, const char *voice_id)
 {
@@ -211,6 +243,63 @@ resample_utterance (Utterance *utt, double warp, guint rate)
   }
   if (utt->labels->len > 0)
     g_array_index (utt->labels, PhLabel, utt->labels->len - 1).end = n;
+}
+
+/* Makes the edge silence at the start (`at_start`) or end at least `seconds` long by
+ * adding zeros, labelled h# (finish_labels() has named the edge silences). */
+static void
+pad_edge (Utterance *utt, gboolean at_start, double seconds)
+{
+  GArray *labels = utt->labels;
+  const gint h_sharp = ph_phone_index ("h#");
+  PhLabel *edge = &g_array_index (labels, PhLabel, at_start ? 0 : labels->len - 1);
+  guint64 have = edge->phone == h_sharp ? edge->end - edge->start : 0;
+  guint64 want = (guint64) llround (seconds * utt->audio.sample_rate);
+  guint64 pad = want > have ? want - have : 0;
+  gsize n = utt->audio.n_samples;
+  PhLabel silence = { 0, pad, h_sharp };
+
+  if (pad == 0)
+    return;
+  utt->audio.samples = g_renew (float, utt->audio.samples, n + pad);
+  if (at_start)
+    memmove (utt->audio.samples + pad, utt->audio.samples, n * sizeof (float));
+  memset (utt->audio.samples + (at_start ? 0 : n), 0, pad * sizeof (float));
+  utt->audio.n_samples = n + pad;
+  if (at_start) {
+    for (guint i = 0; i < labels->len; i++) {
+      g_array_index (labels, PhLabel, i).start += i == 0 && have ? 0 : pad;
+      g_array_index (labels, PhLabel, i).end += pad;
+    }
+    if (!have)
+      g_array_prepend_val (labels, silence);
+  } else if (have) {
+    edge->end += pad;
+  } else {
+    silence.start = n;
+    silence.end = n + pad;
+    g_array_append_val (labels, silence);
+  }
+}
+
+/* Adds white Gaussian noise of RMS `db` dBFS, from its own seeded stream. */
+static void
+add_noise_floor (PhAudio *audio, double db, guint32 seed)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  double sigma = pow (10.0, db / 20.0);
+
+  if (db < NOISE_OFF_DB)
+    return;
+  for (gsize i = 0; i < audio->n_samples; i += 2) {
+    /* Box-Muller: two normal deviates per pair of uniforms */
+    double u1 = 1.0 - g_rand_double (rand), u2 = g_rand_double (rand);
+    double r = sigma * sqrt (-2.0 * log (u1));
+    audio->samples[i] = CLAMP (audio->samples[i] + (float) (r * cos (2 * G_PI * u2)), -1.f, 1.f);
+    if (i + 1 < audio->n_samples)
+      audio->samples[i + 1] = CLAMP (audio->samples[i + 1] + (float) (r * sin (2 * G_PI * u2)),
+                                     -1.f, 1.f);
+  }
 }
 
 /* Drops empty labels, merges repeats, and names the edge silences h#. */
@@ -300,14 +389,14 @@ report_skip (SynthRun *run, const char *voice_id, const char *message)
  * utterance was skipped (counted in run->skips); FALSE with `error` set when fatal. */
 static gboolean
 make_utterance (SynthRun *run, Synth *synth, const SynthVoice *voice, const char *text,
-                const SynthProsody *prosody, double warp, Utterance *utt, GError **error)
+                const UtterancePlan *plan, Utterance *utt, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autofree char *message = NULL;
   double seconds;
 
   utt->labels = g_array_new (FALSE, FALSE, sizeof (PhLabel));
-  if (!synth->speak (synth, text, prosody, &utt->audio, utt->labels, &local)) {
+  if (!synth->speak (synth, text, &plan->prosody, &utt->audio, utt->labels, &local)) {
     if (!g_error_matches (local, PH_ERROR, PH_ERROR_UNSUPPORTED)) {
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
@@ -316,12 +405,14 @@ make_utterance (SynthRun *run, Synth *synth, const SynthVoice *voice, const char
     report_skip (run, voice->id, local->message);
     return FALSE;
   }
-  resample_utterance (utt, warp, (guint) run->options->rate);
+  resample_utterance (utt, plan->warp, (guint) run->options->rate);
   if (!finish_labels (utt->labels, utt->audio.n_samples, text, &local)) {
     run->skips.misaligned++;
     report_skip (run, voice->id, local ? local->message : "no labels");
     return FALSE;
   }
+  pad_edge (utt, TRUE, plan->lead_s);
+  pad_edge (utt, FALSE, plan->trail_s);
   seconds = (double) utt->audio.n_samples / utt->audio.sample_rate;
   if (seconds < MIN_UTTERANCE_S || seconds > MAX_UTTERANCE_S) {
     run->skips.duration++;
@@ -334,6 +425,7 @@ make_utterance (SynthRun *run, Synth *synth, const SynthVoice *voice, const char
     report_skip (run, voice->id, message);
     return FALSE;
   }
+  add_noise_floor (&utt->audio, run->options->noise_db, plan->noise_seed);
   return TRUE;
 }
 
@@ -369,15 +461,18 @@ make_dir (const char *path, GError **error)
 
 /* ---- the corpus ---- */
 
-static SynthProsody
-draw_prosody (GRand *rand, double *warp)
+static UtterancePlan
+draw_plan (GRand *rand)
 {
-  SynthProsody prosody;
+  UtterancePlan plan;
 
-  prosody.tempo = g_rand_double_range (rand, TEMPO_MIN, TEMPO_MAX);
-  prosody.pitch = g_rand_double_range (rand, PITCH_MIN, PITCH_MAX);
-  *warp = g_rand_double_range (rand, WARP_MIN, WARP_MAX);
-  return prosody;
+  plan.prosody.tempo = g_rand_double_range (rand, TEMPO_MIN, TEMPO_MAX);
+  plan.prosody.pitch = g_rand_double_range (rand, PITCH_MIN, PITCH_MAX);
+  plan.warp = g_rand_double_range (rand, WARP_MIN, WARP_MAX);
+  plan.lead_s = g_rand_double_range (rand, EDGE_SILENCE_MIN_S, EDGE_SILENCE_MAX_S);
+  plan.trail_s = g_rand_double_range (rand, EDGE_SILENCE_MIN_S, EDGE_SILENCE_MAX_S);
+  plan.noise_seed = g_rand_int (rand);
+  return plan;
 }
 
 /* Gives up on a voice that keeps failing, e.g. on text it cannot say. */
@@ -398,36 +493,36 @@ pick_sentence (const CorpusText *text, GRand *rand)
   return text->sentences->pdata[g_rand_int_range (rand, 0, (gint32) text->sentences->len)];
 }
 
-/* Synthesizes utterances with `voice` until it has its share of the minutes (at least
- * one utterance). */
+/* Synthesizes utterances with voice number `v` until the corpus has the first v + 1
+ * shares of the minutes, so the total stays within one utterance of the request even
+ * when a share is shorter than an utterance. */
 static gboolean
-synthesize_voice (SynthRun *run, const SynthVoice *voice, GError **error)
+synthesize_voice (SynthRun *run, guint v, const SynthVoice *voice, GError **error)
 {
   g_autofree char *dir = g_build_filename (run->options->out_dir, voice->id, NULL);
   g_autoptr (GRand) rand = voice_rand (run->options->seed, voice->id);
+  double target = (v + 1) * run->seconds_per_voice;
   Synth *synth;
-  double seconds = 0;
   guint index = 0, failures = 0;
   gboolean ok = TRUE;
 
+  if (run->seconds_done >= target)
+    return TRUE;
   if (!make_dir (dir, error) || !(synth = open_voice (voice, error)))
     return FALSE;
-  while (ok && (index == 0 || seconds < run->seconds_per_voice)) {
-    double warp;
-    SynthProsody prosody = draw_prosody (rand, &warp);
+  while (ok && run->seconds_done < target) {
+    UtterancePlan plan = draw_plan (rand);
     const char *text = pick_sentence (run->text, rand);
     Utterance utt = { .labels = NULL };
-    if (strlen (text) * SECONDS_PER_CHAR * prosody.tempo / warp > MAX_UTTERANCE_S) {
+    if (strlen (text) * SECONDS_PER_CHAR * plan.prosody.tempo / plan.warp > MAX_UTTERANCE_S) {
       run->skips.long_text++;
       ok = count_failure (voice, &failures, error);
       continue;
     }
-    if (make_utterance (run, synth, voice, text, &prosody, warp, &utt, error)) {
+    if (make_utterance (run, synth, voice, text, &plan, &utt, error)) {
       g_autofree char *name = g_strdup_printf ("u%04u", ++index);
-      double length = (double) utt.audio.n_samples / utt.audio.sample_rate;
       ok = write_utterance (dir, name, &utt, text, error);
-      seconds += length;
-      run->seconds_done += length;
+      run->seconds_done += (double) utt.audio.n_samples / utt.audio.sample_rate;
       run->utterances++;
       failures = 0;
       tool_progress_update (&run->progress, (guint64) (run->seconds_done * 1000));
@@ -439,6 +534,7 @@ synthesize_voice (SynthRun *run, const SynthVoice *voice, GError **error)
     utterance_clear (&utt);
   }
   synth->free (synth);
+  run->voices_used += index > 0;
   return ok;
 }
 
@@ -456,13 +552,16 @@ write_info (const SynthRun *run, const GArray *voices, CorpusTextSplit split, GE
   g_autofree char *path = g_build_filename (run->options->out_dir, "synth.txt", NULL);
 
   g_string_append_printf (info, "generator: phonemes corpus synth\nseed: %" G_GINT64_FORMAT
-                          "\nminutes: %g\nrate: %d\ntext-split: %s\ntext: %s (%u sentences)\n"
+                          "\nminutes: %g\nrate: %d\nnoise-db: %g\ntext-split: %s\n"
+                          "text: %s (%u sentences)\n"
                           "utterances: %u\naudio-seconds: %.1f\nskipped-unmapped: %u\n"
-                          "skipped-duration: %u\nskipped-misaligned: %u\nvoices:",
+                          "skipped-duration: %u\nskipped-misaligned: %u\nskipped-long-text: %u\n"
+                          "voices:",
                           run->options->seed, run->options->minutes, run->options->rate,
+                          run->options->noise_db,
                           split_name (split), run->text->sources, run->text->sentences->len,
                           run->utterances, run->seconds_done, run->skips.unmapped,
-                          run->skips.duration, run->skips.misaligned);
+                          run->skips.duration, run->skips.misaligned, run->skips.long_text);
   for (guint i = 0; i < voices->len; i++)
     g_string_append_printf (info, " %s", g_array_index (voices, SynthVoice, i).id);
   g_string_append_c (info, '\n');
@@ -513,15 +612,15 @@ synthesize_corpus (const SynthOptions *options, GError **error)
   run.seconds_per_voice = options->minutes * 60.0 / voices->len;
   tool_progress_start (&run.progress, "synth", (guint64) (options->minutes * 60000));
   for (guint i = 0; i < voices->len && ok; i++)
-    ok = synthesize_voice (&run, &g_array_index (voices, SynthVoice, i), error);
+    ok = synthesize_voice (&run, i, &g_array_index (voices, SynthVoice, i), error);
   tool_progress_finish (&run.progress);
   ok = ok && write_info (&run, voices, split, error);
   if (ok)
     g_printerr ("phonemes corpus synth: %u utterances, %.1f min of audio from %u voices in %s "
-                "(%.1f s); skipped %u unmapped, %u too short/long, %u misaligned\n",
-                run.utterances, run.seconds_done / 60, voices->len, options->out_dir,
+                "(%.1f s); skipped %u unmapped, %u too short/long, %u misaligned, %u long texts\n",
+                run.utterances, run.seconds_done / 60, run.voices_used, options->out_dir,
                 (g_get_monotonic_time () - start_us) / 1e6, run.skips.unmapped,
-                run.skips.duration, run.skips.misaligned);
+                run.skips.duration, run.skips.misaligned, run.skips.long_text);
   corpus_text_free ((CorpusText *) run.text);
   return ok;
 }
@@ -531,6 +630,7 @@ corpus_synth (int argc, char **argv)
 {
   SynthOptions options = {
     .minutes = DEFAULT_MINUTES, .seed = DEFAULT_SEED, .rate = DEFAULT_RATE,
+    .noise_db = DEFAULT_NOISE_DB,
   };
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &options.out_dir,
@@ -546,6 +646,8 @@ corpus_synth (int argc, char **argv)
       "Leave out voices matching this glob pattern (repeatable)", "NAME" },
     { "rate", 'r', 0, G_OPTION_ARG_INT, &options.rate, "Output sample rate (default 16000)",
       "HZ" },
+    { "noise-db", 0, 0, G_OPTION_ARG_DOUBLE, &options.noise_db,
+      "White noise floor added to every file, dBFS RMS (default -70; below -120: none)", "DB" },
     { "text-split", 0, 0, G_OPTION_ARG_STRING, &options.text_split,
       "Sentences to use: train (90%), test (the held-out 10%) or all (default train)",
       "SPLIT" },
@@ -587,8 +689,9 @@ ph_cmd_corpus (int argc, char **argv)
     print_corpus_usage (stdout);
     return 0;
   }
-  if (!strcmp (argv[1], "synth"))
-    return corpus_synth (argc - 1, argv + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (corpus_commands); i++)
+    if (!strcmp (argv[1], corpus_commands[i].name))
+      return corpus_commands[i].run (argc - 1, argv + 1);
   fprintf (stderr, "phonemes corpus: unknown subcommand '%s'\n\n", argv[1]);
   print_corpus_usage (stderr);
   return 2;

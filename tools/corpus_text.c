@@ -48,13 +48,14 @@ corpus_text_is_test (const char *sentence)
   return fnv1a_letters (sentence) % TEST_ONE_IN == 0;
 }
 
+/* Indexed by CorpusTextSplit. */
+static const char *const split_names[] = { "train", "test", "all" };
+
 gboolean
 corpus_text_parse_split (const char *name, CorpusTextSplit *split)
 {
-  static const char *const names[] = { "train", "test", "all" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (g_strcmp0 (name, names[i]) == 0) {
+  for (guint i = 0; i < G_N_ELEMENTS (split_names); i++)
+    if (g_strcmp0 (name, split_names[i]) == 0) {
       *split = (CorpusTextSplit) i;
       return TRUE;
     }
@@ -375,8 +376,7 @@ corpus_text_load (const char *const *files, CorpusTextSplit split, GError **erro
   if (text->sentences->len == 0) {
     g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
                  "no usable sentence (plain English, %d-%d words) in the %s split of %s",
-                 MIN_WORDS, MAX_WORDS, split == CORPUS_TEXT_TEST ? "test" : "train",
-                 text->sources);
+                 MIN_WORDS, MAX_WORDS, split_names[split], text->sources);
     corpus_text_free (text);
     return NULL;
   }

@@ -48,7 +48,8 @@ Synth *synth_flite_open (const SynthVoice *voice, GError **error);
 /* Appends the espeak-ng English voices and variants to `voices` (SynthVoice). */
 void synth_espeak_list_voices (GArray *voices);
 
-/* Opens an espeak-ng voice. espeak-ng keeps process-wide state: open one at a time. */
+/* Opens an espeak-ng voice. espeak-ng is process-wide (initialized once, never shut
+ * down), so only one espeak voice may be open at a time. */
 Synth *synth_espeak_open (const SynthVoice *voice, GError **error);
 
 /* Maps espeak-ng English phoneme mnemonic `mnemonic`, followed by `next` (NULL at the

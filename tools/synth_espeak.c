@@ -138,7 +138,7 @@ static const EspeakPhoneme espeak_phonemes[] = {
 /* One phoneme event: where it starts in the output and its mnemonic. */
 typedef struct {
   guint64 sample;
-  char mnemonic[8];
+  char mnemonic[sizeof ((espeak_EVENT *) NULL)->id.string + 1];
 } EspeakPhoneEvent;
 
 /* What the synthesis callback collects for one utterance. */
@@ -212,7 +212,8 @@ collect_audio (short *wav, int n_samples, espeak_EVENT *events)
       break;
     if (e->type == espeakEVENT_PHONEME && collector) {
       EspeakPhoneEvent event = { .sample = (guint64) MAX (e->sample, 0) };
-      g_strlcpy (event.mnemonic, e->id.string, sizeof event.mnemonic);
+      /* id.string is a fixed array, not NUL-terminated when full */
+      memcpy (event.mnemonic, e->id.string, sizeof event.mnemonic - 1);
       g_array_append_val (collector->events, event);
     }
   }
@@ -351,8 +352,22 @@ espeak_speak (Synth *synth, const char *text, const SynthProsody *prosody, PhAud
 static void
 espeak_free (Synth *synth)
 {
-  espeak_Terminate ();
   g_free (synth);
+}
+
+/* espeak-ng is process-wide state, and espeak_Terminate() hangs on its worker thread, so
+ * it is initialized once and left running. Returns its sample rate, or <= 0. */
+static int
+initialize_espeak_once (void)
+{
+  static gsize rate = 0;
+
+  if (g_once_init_enter (&rate)) {
+    int r = espeak_Initialize (AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL,
+                               espeakINITIALIZE_PHONEME_EVENTS | espeakINITIALIZE_DONT_EXIT);
+    g_once_init_leave (&rate, r > 0 ? (gsize) r : G_MAXSIZE);
+  }
+  return rate == G_MAXSIZE ? -1 : (int) rate;
 }
 
 Synth *
@@ -361,8 +376,7 @@ synth_espeak_open (const SynthVoice *voice, GError **error)
   g_autofree char *name = voice->variant[0]
                           ? g_strdup_printf ("%s+%s", voice->name, voice->variant)
                           : g_strdup (voice->name);
-  int rate = espeak_Initialize (AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL,
-                                espeakINITIALIZE_PHONEME_EVENTS | espeakINITIALIZE_DONT_EXIT);
+  int rate = initialize_espeak_once ();
   EspeakSynth *self;
 
   if (rate <= 0) {
@@ -371,7 +385,6 @@ synth_espeak_open (const SynthVoice *voice, GError **error)
     return NULL;
   }
   if (espeak_SetVoiceByName (name) != EE_OK) {
-    espeak_Terminate ();
     g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "espeak-ng has no voice '%s'", name);
     return NULL;
   }

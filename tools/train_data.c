@@ -110,7 +110,10 @@ augment_parse (const char *text, guint *flags, GError **error)
     if (!strcmp (w, "none") || !*w)
       continue;
     else if (!strcmp (w, "all"))
-      *flags |= AUGMENT_GAIN | AUGMENT_NOISE | AUGMENT_TELEPHONE | AUGMENT_REVERB;
+      *flags |= AUGMENT_GAIN | AUGMENT_NOISE | AUGMENT_TELEPHONE | AUGMENT_REVERB |
+          AUGMENT_SPEED;
+    else if (!strcmp (w, "speed"))
+      *flags |= AUGMENT_SPEED;
     else if (!strcmp (w, "gain"))
       *flags |= AUGMENT_GAIN;
     else if (!strcmp (w, "noise"))
@@ -121,7 +124,8 @@ augment_parse (const char *text, guint *flags, GError **error)
       *flags |= AUGMENT_REVERB;
     else {
       g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "unknown augmentation '%s' (expected none, all, gain, noise, telephone, reverb)",
+                   "unknown augmentation '%s' (expected none, all, gain, noise, telephone, reverb, "
+                   "speed)",
                    w);
       return FALSE;
     }
@@ -247,17 +251,48 @@ add_reverb (float *x, gsize n, guint rate, guint64 *rng)
   g_free (dry);
 }
 
-static float *
-augmented_copy (const PhAudio *audio, guint augment, guint64 seed)
+/* Speed perturbation: plays the audio `factor` times faster, which shifts formants and
+ * pitch with the tempo, as a shorter or longer vocal tract would (Kaldi's "speed
+ * perturbation"). Rates are whole hundreds of Hz so the resampler stays polyphase. */
+static void
+change_speed (PhAudio *audio, GArray *labels, double factor)
 {
-  float *x = g_memdup2 (audio->samples, audio->n_samples * sizeof (float));
-  gsize n = audio->n_samples;
+  guint rate = audio->sample_rate;
+  guint from = (guint) (rate * factor / 100 + 0.5) * 100;
+
+  if (from == rate)
+    return;
+  audio->sample_rate = from;
+  ph_audio_resample (audio, rate);
+  for (guint i = 0; i < labels->len; i++) {
+    PhLabel *l = &g_array_index (labels, PhLabel, i);
+    l->start = l->start * rate / from;
+    l->end = l->end * rate / from;
+  }
+}
+
+/* A distorted copy of `utt`'s audio (and its labels, which speed changes move). */
+static void
+augmented_copy (const TrainUtt *utt, guint augment, guint64 seed, PhAudio *out,
+                GArray **labels)
+{
+  float *x;
+  gsize n;
   guint64 rng = seed;
 
+  out->samples = g_memdup2 (utt->audio.samples, utt->audio.n_samples * sizeof (float));
+  out->n_samples = utt->audio.n_samples;
+  out->sample_rate = utt->audio.sample_rate;
+  *labels = g_array_copy (utt->labels);
+  if ((augment & AUGMENT_SPEED) && uniform (&rng, 0, 1) < 0.7)
+    change_speed (out, *labels, uniform (&rng, 0.85, 1.15));
+  x = out->samples;
+  n = out->n_samples;
+
   if ((augment & AUGMENT_REVERB) && uniform (&rng, 0, 1) < 0.3)
-    add_reverb (x, n, audio->sample_rate, &rng);
+    add_reverb (x, n, out->sample_rate, &rng);
   if ((augment & AUGMENT_TELEPHONE) && uniform (&rng, 0, 1) < 0.3)
-    telephone_band (x, n, audio->sample_rate);
+    telephone_band (x, n, out->sample_rate);
   if ((augment & AUGMENT_NOISE) && uniform (&rng, 0, 1) < 0.5)
     add_noise (x, n, &rng);
   if (augment & AUGMENT_GAIN) {
@@ -265,20 +300,25 @@ augmented_copy (const PhAudio *audio, guint augment, guint64 seed)
     for (gsize i = 0; i < n; i++)
       x[i] = (float) CLAMP (x[i] * g, -1.0, 1.0);
   }
-  return x;
 }
 
 void
 train_utt_compute (TrainUtt *utt, const PhFeatureConfig *config, guint augment, guint64 seed)
 {
-  g_autofree float *distorted = augment ? augmented_copy (&utt->audio, augment, seed) : NULL;
-  const float *samples = distorted ? distorted : utt->audio.samples;
+  PhAudio audio = utt->audio;
+  GArray *labels = utt->labels;
 
+  if (augment)
+    augmented_copy (utt, augment, seed, &audio, &labels);
   g_free (utt->features);
   g_free (utt->targets);
-  utt->features = ph_features_compute_f32 (config, samples, utt->audio.n_samples,
+  utt->features = ph_features_compute_f32 (config, audio.samples, audio.n_samples,
                                            &utt->n_frames, NULL);
-  utt->targets = ph_labels_to_frame_targets (utt->labels, config->hop_length, utt->n_frames);
+  utt->targets = ph_labels_to_frame_targets (labels, config->hop_length, utt->n_frames);
+  if (augment) {
+    ph_audio_clear (&audio);
+    g_array_unref (labels);
+  }
 }
 
 typedef struct {

@@ -23,9 +23,10 @@ typedef enum {
   AUGMENT_NOISE = 1 << 1,      /* white or pink noise at 5..40 dB SNR */
   AUGMENT_TELEPHONE = 1 << 2,  /* 300-3400 Hz band, as on a phone line */
   AUGMENT_REVERB = 1 << 3,     /* a synthetic room, RT60 0.15..0.7 s */
+  AUGMENT_SPEED = 1 << 4,      /* 0.85..1.15x speed: tempo, pitch and formants together */
 } AugmentFlags;
 
-/* Parses "none", "all" or a comma list of gain,noise,telephone,reverb. */
+/* Parses "none", "all" or a comma list of gain,noise,telephone,reverb,speed. */
 gboolean augment_parse (const char *text, guint *flags, GError **error);
 
 /* Computes features and frame targets for `utt` with `config`. With `augment` flags,
