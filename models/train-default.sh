@@ -19,7 +19,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$root/work-data/default-model}"
-phonemes="$root/build/tools/phonemes"
+phonemes="${PHONEMES:-$root/build/tools/phonemes}"   # PHONEMES: another build of the tool
 asterisk=/usr/share/asterisk/sounds/en_US_f_Allison
 transcripts=/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 
@@ -56,14 +56,16 @@ align_real () {  # MODEL OUTDIR MIN_CONFIDENCE
 }
 
 echo "== 3. align the real prompts with the bootstrap model"
-align_real bootstrap.phm real-1 0.2
+align_real bootstrap.phm real-1 0.1
 
 echo "== 4. train on synthetic + real speech, re-align, train again"
-"$phonemes" train --corpus synth-train --corpus real-1/train --valid synth-test \
+# The real prompts are listed three times (each pass gets its own augmentation), so the
+# 20 minutes of real speech weigh about half as much as the 2 hours of synthetic speech.
+"$phonemes" train --corpus synth-train --corpus real-1/train --corpus real-1/train --corpus real-1/train --valid synth-test \
   --init bootstrap.phm --out round1.phm --epochs 3 --lr 5e-4 "${train_opts[@]}"
-align_real round1.phm real-2 0.2
-"$phonemes" train --corpus synth-train --corpus real-2/train --valid synth-test \
-  --init round1.phm --out final.phm --epochs 3 --lr 3e-4 "${train_opts[@]}"
+align_real round1.phm real-2 0.1
+"$phonemes" train --corpus synth-train --corpus real-2/train --corpus real-2/train --corpus real-2/train --valid synth-test \
+  --init round1.phm --out final.phm --epochs 4 --lr 3e-4 "${train_opts[@]}"
 
 echo "== 5. evaluate on held-out data"
 align_real final.phm real-eval 0

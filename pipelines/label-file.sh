@@ -4,12 +4,13 @@
 # confidence.
 #   pipelines/label-file.sh AUDIO [extra lstmphonemes properties, e.g. model=my.phm]
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=pipelines/common.sh
+source "$(dirname "$0")/common.sh"
 audio="${1:?usage: label-file.sh AUDIO [lstmphonemes properties]}"
 shift
-# Use the uninstalled plugin when this checkout has been built.
-[[ -f "$here/build/plugin/libgstphonemes.so" ]] && export GST_PLUGIN_PATH="$here/build/plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+[[ -r "$audio" ]] || die "cannot read audio file '$audio'"
+require_element lstmphonemes
 
-gst-launch-1.0 -q -m filesrc location="$audio" ! decodebin ! audioconvert ! audioresample ! \
+gst-launch-1.0 -m filesrc location="$audio" ! decodebin ! audioconvert ! audioresample ! \
   lstmphonemes "$@" ! fakesink sync=false |
-  "$here/pipelines/print-timeline.awk"
+  "$phonemes_root/pipelines/print-timeline.awk"

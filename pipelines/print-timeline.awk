@@ -14,6 +14,7 @@ function field(line, name,    m, v) {
   start = field($0, "timestamp") / 1e9
   dur = field($0, "duration") / 1e9
   printf "%8.3f %8.3f  %-5s %-4s %.2f\n", start, start + dur, field($0, "phone"), field($0, "phone39"), field($0, "confidence")
+  fflush()   # line by line, for live pipelines
   n++
 }
 END {

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "ph_error.h"
+#include "gstmodelshare.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_lstm_phonemes_debug);
 #define GST_CAT_DEFAULT gst_lstm_phonemes_debug
@@ -122,6 +123,37 @@ gst_lstm_phonemes_publish_model (GstLstmPhonemes *self, PhModel *model)
   g_return_if_fail (GST_IS_LSTM_PHONEMES (self));
   g_return_if_fail (model != NULL);
   publish_model (self, model, 0);
+}
+
+PhModel *
+gst_lstm_phonemes_get_model (GstLstmPhonemes *self, guint *serial)
+{
+  PhModel *model;
+
+  g_return_val_if_fail (GST_IS_LSTM_PHONEMES (self), NULL);
+  GST_OBJECT_LOCK (self);
+  model = self->pending_model ? self->pending_model : self->current_model;
+  if (model)
+    ph_model_ref (model);
+  if (serial)
+    *serial = self->model_serial;
+  GST_OBJECT_UNLOCK (self);
+  return model;
+}
+
+/* Records the model the streaming thread now runs (NULL: none), for
+ * gst_lstm_phonemes_get_model. */
+static void
+set_current_model (GstLstmPhonemes *self, PhModel *model)
+{
+  PhModel *old;
+
+  GST_OBJECT_LOCK (self);
+  old = self->current_model;
+  self->current_model = model ? ph_model_ref (model) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (old)
+    ph_model_unref (old);
 }
 
 /* The pending model if it runs at `rate` (ownership passes to the caller), else NULL. */
@@ -439,6 +471,7 @@ install_model (GstLstmPhonemes *self, PhModel *model)
   if (!same_stream_layout (ph_labeller_model (self->labeller), model))
     end_run (self, TRUE);
   ph_labeller_set_model (self->labeller, model);
+  set_current_model (self, model);
   self->rate = model->features.sample_rate;
   self->hop = model->features.hop_length;
   GST_INFO_OBJECT (self, "now using a new model (%u Hz, hop %u)", self->rate, self->hop);
@@ -646,7 +679,25 @@ gst_lstm_phonemes_setup (GstAudioFilter *filter, const GstAudioInfo *info)
   return TRUE;
 }
 
-/* Latency: upstream's plus our own, on both min and max. */
+/* Answers a downstream lstmadapt's context query with this element. */
+static gboolean
+answer_labeller_context (GstLstmPhonemes *self, GstQuery *query)
+{
+  const gchar *type;
+  GstContext *context;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_CONTEXT ||
+      !gst_query_parse_context_type (query, &type) ||
+      g_strcmp0 (type, GST_MODEL_SHARE_CONTEXT_TYPE) != 0)
+    return FALSE;
+  context = gst_model_share_context_new (GST_ELEMENT (self));
+  gst_query_set_context (query, context);
+  gst_context_unref (context);
+  return TRUE;
+}
+
+/* Latency: upstream's plus our own, on both min and max. Context queries of type
+ * GST_MODEL_SHARE_CONTEXT_TYPE are answered with this element (for lstmadapt). */
 static gboolean
 gst_lstm_phonemes_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
@@ -654,6 +705,8 @@ gst_lstm_phonemes_query (GstBaseTransform *trans, GstPadDirection direction, Gst
   GstClockTime min, max, own;
   gboolean live;
 
+  if (direction == GST_PAD_SRC && answer_labeller_context (self, query))
+    return TRUE;
   if (!GST_BASE_TRANSFORM_CLASS (gst_lstm_phonemes_parent_class)->query (trans, direction,
                                                                         query))
     return FALSE;
@@ -691,6 +744,8 @@ gst_lstm_phonemes_start (GstBaseTransform *trans)
   self->labeller = ph_labeller_new (model, self->active.min_segment_frames, &error);
   self->rate = model->features.sample_rate;
   self->hop = model->features.hop_length;
+  if (self->labeller)
+    set_current_model (self, model);
   ph_model_unref (model);
   if (!self->labeller) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Cannot run the phoneme model: %s",
@@ -726,6 +781,7 @@ gst_lstm_phonemes_stop (GstBaseTransform *trans)
 
   if (pending)
     ph_model_unref (pending);
+  set_current_model (self, NULL);
   g_clear_pointer (&self->labeller, ph_labeller_free);
   gst_phoneme_frame_queue_clear (&self->frames);
   self->anchored = FALSE;
@@ -768,8 +824,11 @@ gst_lstm_phonemes_set_property (GObject *object, guint prop_id, const GValue *va
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_MODEL_NAME:
+      /* The registry lock is a leaf lock: taking it under the object lock is safe. */
+      gst_model_share_unregister (self->model_name, GST_ELEMENT (self));
       g_free (self->model_name);
       self->model_name = g_value_dup_string (value);
+      gst_model_share_register (self->model_name, GST_ELEMENT (self));
       break;
     case PROP_POST_MESSAGES:
       self->settings.post_messages = g_value_get_boolean (value);
@@ -834,10 +893,13 @@ gst_lstm_phonemes_finalize (GObject *object)
 {
   GstLstmPhonemes *self = GST_LSTM_PHONEMES (object);
 
+  gst_model_share_unregister (self->model_name, GST_ELEMENT (self));
   g_free (self->model_path);
   g_free (self->model_name);
   if (self->pending_model)
     ph_model_unref (self->pending_model);
+  if (self->current_model)
+    ph_model_unref (self->current_model);
   g_clear_pointer (&self->labeller, ph_labeller_free);
   gst_phoneme_frame_queue_clear (&self->frames);
   G_OBJECT_CLASS (gst_lstm_phonemes_parent_class)->finalize (object);
@@ -858,7 +920,9 @@ install_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
       g_param_spec_string ("model-name", "Model name",
           "Name under which this element's model is shared with lstmadapt elements "
-          "(NULL: not shared)", DEFAULT_MODEL_NAME, rw));
+          "in this process (an lstmadapt with the same model-name adapts it, across a "
+          "tee or another pipeline); NULL: not shared by name (a downstream lstmadapt "
+          "still finds it)", DEFAULT_MODEL_NAME, rw));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post a \"phoneme\" element message for every phone segment (fields: "

@@ -34,6 +34,7 @@ struct _GstLstmPhonemes {
   gchar *model_name;
   gboolean started;           /* between start() and stop() */
   PhModel *pending_model;     /* published, not yet in use */
+  PhModel *current_model;     /* the model the streaming thread runs, for lstmadapt */
   guint wanted_rate;          /* rate of the model to use next, 0 before start */
   guint negotiated_rate;      /* rate of the current caps, 0 before caps */
   gboolean reset_requested;   /* the `reset` action signal was emitted */
@@ -57,5 +58,12 @@ struct _GstLstmPhonemes {
  * waiting for or blocking the caller. Thread-safe; the entry point for the lstmadapt
  * companion's weight snapshots. A model with another sample rate renegotiates caps. */
 void gst_lstm_phonemes_publish_model (GstLstmPhonemes *self, PhModel *model);
+
+/* The model the element runs or is about to run (the pending one when there is one),
+ * with a new reference (treat it as immutable), or NULL before the element started.
+ * `serial` (may be NULL) receives a number that changes whenever the `model`
+ * property changes, so a companion can tell a user's new model from its own
+ * publications. Thread-safe. */
+PhModel *gst_lstm_phonemes_get_model (GstLstmPhonemes *self, guint *serial);
 
 G_END_DECLS

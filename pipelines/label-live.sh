@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Label live speech from the microphone and print each phone as it is spoken: start and
+# end (s), TIMIT phone, 39-class phone, confidence, and the lag (ms) between the end of
+# the phone and the moment lstmphonemes reported it, i.e. the latency it achieves. The
+# '#' lines give the latency the element and the whole pipeline report, and a summary
+# when you stop with Ctrl-C.
+#   pipelines/label-live.sh [extra lstmphonemes properties, e.g. model=my.phm]
+#   PHONEMES_MIC="pulsesrc device=NAME" pipelines/label-live.sh     (another source)
+#   SECONDS_TO_RUN=10 pipelines/label-live.sh                        (stop by itself)
+# The pipeline, as plain gst-launch-1.0 (used when PyGObject is missing; no lag column):
+#   gst-launch-1.0 -m autoaudiosrc ! audioconvert ! audioresample ! lstmphonemes ! \
+#     queue ! fakesink sync=true | pipelines/print-timeline.awk
+# Keep the queue when a synced sink follows lstmphonemes: without it the sink's wait
+# for the clock (the whole pipeline latency) holds the streaming thread, and every
+# phone is reported that much later (about 160 ms instead of 65 ms here).
+set -euo pipefail
+# shellcheck source=pipelines/common.sh
+source "$(dirname "$0")/common.sh"
+require_element lstmphonemes
+audio_source mic
+
+pipeline=("${source[@]}" ! audioconvert ! audioresample ! lstmphonemes "$@" !
+          queue ! fakesink sync=true)
+if /usr/bin/python3 -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null; then
+  exec /usr/bin/python3 "$phonemes_root/pipelines/watch-phonemes.py" \
+    ${SECONDS_TO_RUN:+--seconds "$SECONDS_TO_RUN"} "${pipeline[@]}"
+fi
+echo "# PyGObject not found: printing without the lag column" >&2
+gst-launch-1.0 -e -m "${pipeline[@]}" | survive_ctrl_c "$phonemes_root/pipelines/print-timeline.awk"

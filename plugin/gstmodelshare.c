@@ -1,0 +1,132 @@
+/* gstmodelshare.c: the model-name registry and the labeller context. */
+#include "gstmodelshare.h"
+
+/* One registered element: a weak reference to get it safely, and its address to
+ * recognise it when it unregisters from finalize (the weak reference is cleared by
+ * then). */
+typedef struct {
+  GWeakRef ref;
+  gconstpointer address;
+} Entry;
+
+/* The plugin's one piece of process-wide state: name -> GPtrArray of Entry *. */
+static GMutex registry_lock;
+static GHashTable *registry;
+
+static void
+entry_free (gpointer data)
+{
+  Entry *entry = data;
+
+  g_weak_ref_clear (&entry->ref);
+  g_free (entry);
+}
+
+/* Drops entries whose element is gone; the registry lock is held. */
+static void
+prune_dead (GPtrArray *entries)
+{
+  for (guint i = entries->len; i-- > 0;) {
+    Entry *entry = g_ptr_array_index (entries, i);
+    GObject *object = g_weak_ref_get (&entry->ref);
+
+    if (object)
+      g_object_unref (object);
+    else
+      g_ptr_array_remove_index (entries, i);
+  }
+}
+
+void
+gst_model_share_register (const gchar *name, GstElement *labeller)
+{
+  GPtrArray *entries;
+  Entry *entry;
+
+  g_return_if_fail (GST_IS_ELEMENT (labeller));
+  if (!name || !*name)
+    return;
+  g_mutex_lock (&registry_lock);
+  if (!registry)
+    registry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_ptr_array_unref);
+  entries = g_hash_table_lookup (registry, name);
+  if (!entries) {
+    entries = g_ptr_array_new_with_free_func (entry_free);
+    g_hash_table_insert (registry, g_strdup (name), entries);
+  }
+  prune_dead (entries);
+  entry = g_new0 (Entry, 1);
+  g_weak_ref_init (&entry->ref, labeller);
+  entry->address = labeller;
+  g_ptr_array_add (entries, entry);
+  g_mutex_unlock (&registry_lock);
+}
+
+void
+gst_model_share_unregister (const gchar *name, GstElement *labeller)
+{
+  GPtrArray *entries;
+
+  if (!name || !*name)
+    return;
+  g_mutex_lock (&registry_lock);
+  entries = registry ? g_hash_table_lookup (registry, name) : NULL;
+  if (entries) {
+    for (guint i = entries->len; i-- > 0;) {
+      Entry *entry = g_ptr_array_index (entries, i);
+
+      if (entry->address == (gconstpointer) labeller)
+        g_ptr_array_remove_index (entries, i);
+    }
+    prune_dead (entries);
+    if (entries->len == 0)
+      g_hash_table_remove (registry, name);
+  }
+  g_mutex_unlock (&registry_lock);
+}
+
+GPtrArray *
+gst_model_share_lookup (const gchar *name)
+{
+  GPtrArray *found = g_ptr_array_new_with_free_func (gst_object_unref);
+  GPtrArray *entries;
+
+  if (!name || !*name)
+    return found;
+  g_mutex_lock (&registry_lock);
+  entries = registry ? g_hash_table_lookup (registry, name) : NULL;
+  for (guint i = 0; entries && i < entries->len; i++) {
+    Entry *entry = g_ptr_array_index (entries, i);
+    GObject *object = g_weak_ref_get (&entry->ref);
+
+    if (object)
+      g_ptr_array_add (found, object);
+  }
+  g_mutex_unlock (&registry_lock);
+  return found;
+}
+
+GstContext *
+gst_model_share_context_new (GstElement *labeller)
+{
+  GstContext *context = gst_context_new (GST_MODEL_SHARE_CONTEXT_TYPE, FALSE);
+  GstStructure *s = gst_context_writable_structure (context);
+
+  gst_structure_set (s, "labeller", GST_TYPE_ELEMENT, labeller, NULL);
+  return context;
+}
+
+GstElement *
+gst_model_share_context_get_labeller (GstContext *context)
+{
+  const GstStructure *s;
+  GstElement *labeller = NULL;
+
+  if (!context || !gst_context_has_context_type (context, GST_MODEL_SHARE_CONTEXT_TYPE))
+    return NULL;
+  s = gst_context_get_structure (context);
+  if (!gst_structure_get (s, "labeller", GST_TYPE_ELEMENT, &labeller, NULL))
+    return NULL;
+  return labeller;
+}

@@ -1,0 +1,38 @@
+/* gstmodelshare.h: how an lstmadapt element finds the lstmphonemes element(s) whose
+ * model it adapts.
+ *
+ * 1. In one chain (`lstmphonemes ! ... ! lstmadapt`): a GST_QUERY_CONTEXT of type
+ *    GST_MODEL_SHARE_CONTEXT_TYPE sent upstream; lstmphonemes answers it with a
+ *    context whose structure holds the element in the field "labeller". An
+ *    application can also hand such a context to lstmadapt (gst_element_set_context)
+ *    when it answers the NEED_CONTEXT message lstmadapt posts.
+ * 2. By name, across a tee or between pipelines of one process: lstmphonemes
+ *    registers under its `model-name`, lstmadapt looks the name up. The registry is
+ *    the one process-wide table of the plugin, guarded by a mutex, holding weak
+ *    references only. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define GST_MODEL_SHARE_CONTEXT_TYPE "phonemes.labeller"
+
+/* Registers `labeller` under `name` (NULL or "" does nothing). A weak reference is
+ * kept: the registry never keeps an element alive. */
+void gst_model_share_register (const gchar *name, GstElement *labeller);
+
+/* Removes `labeller` from `name`; safe to call from the element's finalize. */
+void gst_model_share_unregister (const gchar *name, GstElement *labeller);
+
+/* The live elements registered under `name`, each with a new reference (a GPtrArray
+ * that unrefs them when freed); empty when none. */
+GPtrArray *gst_model_share_lookup (const gchar *name);
+
+/* A context holding `labeller` (reference kept by the context). */
+GstContext *gst_model_share_context_new (GstElement *labeller);
+
+/* The labeller held by `context` with a new reference, or NULL when it holds none. */
+GstElement *gst_model_share_context_get_labeller (GstContext *context);
+
+G_END_DECLS

@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+"""Runs the ready-made scripts of pipelines/ on a spoken WAV with a test model and checks
+what they write, against each other and against the file:
+
+  label-file.sh        the timeline tiles the file
+  write-phn.sh         the .PHN tiles the file in 16 kHz samples, same phones as above
+  write-subtitles.sh   SRT (one cue per non-silent phone, with its confidence) and
+                       WebVTT word groups (the same phones, at most 6 per cue)
+  watch-phonemes.py    on a file: the same timeline; live: the latency header and a
+                       lag column
+  label-live.sh        live (an audiotestsrc stands in for the microphone)
+  visualize.py --png   one 640x360 PNG per video frame, the picture changing
+  adapt-*.sh           when the lstmadapt element exists: each writes a model that
+                       label-file.sh then uses (otherwise reported as skipped)
+
+Environment (tests/gst/meson.build): GST_PLUGIN_PATH, PH_MAKE_TEST_MODEL, PH_SOURCE_ROOT.
+"""
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import wave
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from live_common import TEXT, make_wav  # noqa: E402
+
+PIPELINES = os.path.join(os.environ.get("PH_SOURCE_ROOT", "."), "pipelines")
+SILENCES = {"h#", "pau", "epi"}
+TIMELINE = re.compile(r"\s*(\d+\.\d{3})\s+(\d+\.\d{3})\s+(\S+)\s+(\S*)\s+(\d\.\d\d)(\s+-?\d+\.\d)?$")
+
+
+def fail(message):
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+def script(name, *args, env=None, timeout=120):
+    """Runs pipelines/NAME; its stdout. Fails the test on a non-zero exit."""
+    command = [os.path.join(PIPELINES, name)] + list(args)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                         env=dict(os.environ, **(env or {})))
+    if out.returncode != 0:
+        fail("%s failed (%d):\n%s%s" % (" ".join(command), out.returncode, out.stdout,
+                                        out.stderr))
+    return out.stdout
+
+
+def parse_timeline(text, name):
+    rows = [TIMELINE.match(line) for line in text.splitlines() if not line.startswith("#")]
+    if not rows or not all(rows):
+        fail("%s: not a timeline:\n%s" % (name, text))
+    return [(float(m.group(1)), float(m.group(2)), m.group(3)) for m in rows]
+
+
+def check_tiles(segments, duration, name):
+    at = 0.0
+    for start, end, phone in segments:
+        if abs(start - at) > 0.0015 or end <= start:
+            fail("%s: %s at %.3f-%.3f does not follow %.3f" % (name, phone, start, end, at))
+        at = end
+    if abs(at - duration) > 0.002:
+        fail("%s: ends at %.3f s, the file lasts %.3f s" % (name, at, duration))
+
+
+def check_phn(path, timeline, duration):
+    with open(path) as f:
+        rows = [line.split() for line in f]
+    samples = [(int(a), int(b), p) for a, b, p in rows]
+    check_tiles([(a / 16000, b / 16000, p) for a, b, p in samples], duration, "PHN")
+    if [p for _a, _b, p in samples] != [p for _s, _e, p in timeline]:
+        fail("the PHN phones differ from the timeline's")
+    print("write-phn.sh: %d phones, %d samples" % (len(samples), samples[-1][1]))
+
+
+def cue_seconds(stamp):
+    h, m, s = re.split(r":", stamp.replace(",", "."))
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def parse_cues(text, srt):
+    blocks = [b for b in text.strip().split("\n\n") if b]
+    if not srt:
+        if blocks[0] != "WEBVTT":
+            fail("WebVTT without its header")
+        blocks = blocks[1:]
+    cues = []
+    for number, block in enumerate(blocks, 1):
+        lines = block.split("\n")
+        if srt:
+            if lines[0] != str(number):
+                fail("SRT cue %d numbered %r" % (number, lines[0]))
+            lines = lines[1:]
+        m = re.match(r"(\d\d:\d\d:\d\d[,.]\d{3}) --> (\d\d:\d\d:\d\d[,.]\d{3})$", lines[0])
+        if not m or len(lines) != 2 or ("," in lines[0]) != srt:
+            fail("bad cue: %r" % block)
+        cues.append((cue_seconds(m.group(1)), cue_seconds(m.group(2)), lines[1]))
+    for (s1, e1, _t1), (s2, _e2, _t2) in zip(cues, cues[1:]):
+        if not s1 < e1 <= s2:
+            fail("cues overlap or go back: %s" % cues)
+    return cues
+
+
+def check_subtitles(srt_text, vtt_text, timeline):
+    spoken = [p for _s, _e, p in timeline if p not in SILENCES]
+    phone_cues = parse_cues(srt_text, srt=True)
+    if [t.split(" (")[0] for _s, _e, t in phone_cues] != spoken:
+        fail("SRT cues are not the spoken phones of the timeline")
+    if not all(re.search(r" \(\d+%\)$", t) for _s, _e, t in phone_cues):
+        fail("SRT cues lack the confidence")
+    word_cues = parse_cues(vtt_text, srt=False)
+    grouped = [t.split() for _s, _e, t in word_cues]
+    if sum(grouped, []) != spoken or max(len(g) for g in grouped) > 6:
+        fail("WebVTT word cues do not group the spoken phones (<= 6 per cue)")
+    print("write-subtitles.sh: %d phone cues (SRT), %d word cues (WebVTT)" % (
+        len(phone_cues), len(word_cues)))
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        fail("%s is not a PNG" % path)
+    return struct.unpack(">II", head[16:24])
+
+
+def check_visualize(wav, model, tmp, duration):
+    frames_dir = os.path.join(tmp, "frames")
+    script("visualize.py", wav, "--model", model, "--png", frames_dir, "--fps", "10")
+    names = sorted(os.listdir(frames_dir))
+    expected = int(duration * 10)
+    if not expected - 2 <= len(names) <= expected + 2:
+        fail("visualize.py: %d frames for %.2f s at 10 fps" % (len(names), duration))
+    if any(png_size(os.path.join(frames_dir, n)) != (640, 360) for n in names):
+        fail("visualize.py: frames are not 640x360")
+    contents = {open(os.path.join(frames_dir, n), "rb").read() for n in names}
+    if len(contents) < len(names) // 2:
+        fail("visualize.py: the picture hardly changes")
+    print("visualize.py: %d frames, 640x360" % len(names))
+
+
+def lstmadapt_available():
+    return subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0.0",
+                           "lstmadapt"]).returncode == 0
+
+
+def check_adaptation(wav, phn, model, tmp):
+    if not lstmadapt_available():
+        print("SKIPPED PART: adaptation scripts (the lstmadapt element is not built yet)")
+        return
+    runs = {   # real time (as live) once, PACE=fast twice
+        "adapt-supervised.sh": ((wav, phn, os.path.join(tmp, "supervised.phm"), "k1=10",
+                                 "k2=20"), "fast"),
+        "adapt-prompted.sh": ((TEXT, os.path.join(tmp, "prompted.phm"), wav), ""),
+        "adapt-self.sh": ((os.path.join(tmp, "self.phm"), wav, "confidence-threshold=0.0"),
+                          "fast"),
+    }
+    for name, (args, pace) in runs.items():
+        out = script(name, *args, env={"MODEL": model, "PACE": pace})
+        if "dropped    0" not in out.splitlines()[-1]:
+            fail("%s dropped training windows:\n%s" % (name, out))
+        adapted = [a for a in args if a.endswith(".phm")][0]
+        if not os.path.getsize(adapted):
+            fail("%s wrote an empty model" % name)
+        relabelled = parse_timeline(script("label-file.sh", wav, "model=" + adapted),
+                                    "label-file.sh with the adapted model")
+        print("%s: %d progress lines; the adapted model labels %d segments" % (
+            name, len(out.splitlines()), len(relabelled)))
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="phonemes-pipelines-") as tmp:
+        model = os.path.join(tmp, "model.phm")
+        subprocess.run([os.environ["PH_MAKE_TEST_MODEL"], model, "16000", "13"], check=True)
+        wav = make_wav(tmp)
+        with wave.open(wav, "rb") as w:
+            duration = w.getnframes() / w.getframerate()
+
+        timeline = parse_timeline(script("label-file.sh", wav, "model=" + model),
+                                  "label-file.sh")
+        check_tiles(timeline, duration, "label-file.sh")
+        print("label-file.sh: %d segments tile %.3f s" % (len(timeline), duration))
+
+        phn = os.path.join(tmp, "speech.PHN")
+        script("write-phn.sh", wav, phn, "model=" + model)
+        check_phn(phn, timeline, duration)
+
+        srt, vtt = os.path.join(tmp, "phones.srt"), os.path.join(tmp, "words.vtt")
+        script("write-subtitles.sh", wav, srt, "model=" + model)
+        script("write-subtitles.sh", wav, vtt, "word", "model=" + model)
+        with open(srt) as f_srt, open(vtt) as f_vtt:
+            check_subtitles(f_srt.read(), f_vtt.read(), timeline)
+
+        watched = script("watch-phonemes.py", "filesrc", "location=" + wav, "!", "decodebin",
+                         "!", "audioconvert", "!", "audioresample", "!", "lstmphonemes",
+                         "model=" + model, "!", "fakesink")
+        if parse_timeline(watched, "watch-phonemes.py") != timeline:
+            fail("watch-phonemes.py and label-file.sh disagree on the file")
+        live = script("label-live.sh", "model=" + model, env={
+            "PHONEMES_MIC": "audiotestsrc is-live=true wave=pink-noise", "SECONDS_TO_RUN": "1.5"})
+        rows = parse_timeline(live, "label-live.sh")
+        if "(live)" not in live or not all(line.split()[5:] for line in live.splitlines()
+                                           if not line.startswith("#")):
+            fail("label-live.sh: no live header or lag column:\n" + live)
+        print("label-live.sh: %d phones with their lag" % len(rows))
+
+        check_visualize(wav, model, tmp, duration)
+        check_adaptation(wav, phn, model, tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
