@@ -188,6 +188,37 @@ test_end_to_end (void)
   }
 }
 
+
+/* Forced alignment with the built-in model on synthetic speech whose phone timings are
+ * known: most boundaries land within 20 ms. */
+static void
+test_alignment_accuracy (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "align-ref", NULL);
+  g_autofree char *out = g_build_filename (workdir, "align-out", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
+  const char *line;
+  guint within, total;
+
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("this build has no default model");
+    return;
+  }
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "0.5",
+                             "--voices", "flite-kal16,espeak-en-us", "--text-split", "test",
+                             "--seed", "2", NULL), ==, 0);
+  g_assert_cmpint (run_tool (&o2, &e2, "corpus", "import", "--out", out, "--compare", corpus,
+                             NULL), ==, 0);
+  line = strstr (e2, "boundaries within 20 ms: ");
+  if (!line)
+    line = strstr (o2, "boundaries within 20 ms: ");
+  g_assert_nonnull (line);
+  g_assert_cmpint (sscanf (line, "boundaries within 20 ms: %u/%u", &within, &total), ==, 2);
+  g_test_message ("%u of %u boundaries within 20 ms", within, total);
+  g_assert_cmpuint (total, >, 100);
+  g_assert_cmpfloat ((double) within / total, >=, 0.75);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -204,6 +235,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
   g_test_add_func ("/cli/bad-inputs", test_bad_inputs);
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
+  g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);
