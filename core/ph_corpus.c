@@ -88,6 +88,7 @@ read_text_file (const char *path, char **text, gsize *len, GError **error)
  * Audio: sample decoding shared by WAV and SPHERE
  * ------------------------------------------------------------------------------------ */
 
+/* Frees the samples and zeroes the struct. */
 void
 ph_audio_clear (PhAudio *audio)
 {
@@ -413,13 +414,16 @@ sphere_parse_field (const char *path, const char *line, SphereHeader *h, GError 
     {
       /* -sN: the value is exactly N characters and may contain spaces. */
       guint64 n = g_ascii_strtoull (type + 2, NULL, 10);
-      char *text = g_strndup (value, (gsize) MIN (n, strlen (value)));
+      char **slot = NULL;
       if (g_str_equal (key, "sample_byte_format"))
-        g_free (h->byte_format), h->byte_format = text;
+        slot = &h->byte_format;
       else if (g_str_equal (key, "sample_coding"))
-        g_free (h->coding), h->coding = text;
-      else
-        g_free (text);
+        slot = &h->coding;
+      if (slot != NULL)
+        {
+          g_free (*slot);
+          *slot = g_strndup (value, (gsize) MIN (n, strlen (value)));
+        }
     }
   g_free (key);
   return ok;
@@ -573,6 +577,7 @@ audio_parse (const char *path, const guint8 *data, gsize size, PhAudio *audio,
   return FALSE;
 }
 
+/* Reads a WAV or SPHERE file, chosen by its first bytes, into mono float samples. */
 gboolean
 ph_audio_read (const char *path, PhAudio *audio, GError **error)
 {
@@ -602,6 +607,7 @@ float_to_s16 (float x)
   return (gint16) CLAMP (v, -32768.0, 32767.0);
 }
 
+/* Writes 16-bit PCM mono WAV, clipping to [-1, 1) and rounding to nearest. */
 gboolean
 ph_audio_write_wav (const char *path, const float *samples, gsize n, guint sample_rate,
                     GError **error)
@@ -642,13 +648,17 @@ ph_audio_write_wav (const char *path, const float *samples, gsize n, guint sampl
 #define RESAMPLE_ZERO_CROSSINGS 16   /* per side, at the cutoff frequency */
 #define RESAMPLE_CUTOFF 0.95         /* fraction of the lower Nyquist frequency */
 #define RESAMPLE_KAISER_BETA 8.6     /* about -80 dB sidelobes */
-#define RESAMPLE_MAX_PHASES 4096     /* larger tables: evaluate the kernel directly */
+#define RESAMPLE_MAX_PHASES 4096     /* larger ratios: taps computed per output sample */
+#define RESAMPLE_PROFILE_STEPS 1024  /* profile points per zero crossing */
 
+/* The kernel is one fixed shape (windowed sinc over +-16 zero crossings) stretched to
+ * the cutoff; the shape is tabulated finely once and linearly interpolated, which is
+ * accurate to ~1e-7 and keeps arbitrary rate pairs cheap. */
 typedef struct {
   double cutoff;     /* cycles per input sample */
   double half_width; /* kernel support on each side, in input samples */
   guint half_taps;   /* ceil (half_width) */
-  double i0_beta;
+  double *profile;   /* shape at z = m / RESAMPLE_PROFILE_STEPS zero crossings */
 } SincKernel;
 
 static double
@@ -666,23 +676,33 @@ bessel_i0 (double x)
 static void
 sinc_kernel_init (SincKernel *k, guint in_rate, guint out_rate)
 {
+  guint n = RESAMPLE_ZERO_CROSSINGS * RESAMPLE_PROFILE_STEPS;
+  double i0_beta = bessel_i0 (RESAMPLE_KAISER_BETA);
   k->cutoff = RESAMPLE_CUTOFF * 0.5 * MIN (in_rate, out_rate) / in_rate;
   k->half_width = RESAMPLE_ZERO_CROSSINGS / (2.0 * k->cutoff);
   k->half_taps = (guint) ceil (k->half_width);
-  k->i0_beta = bessel_i0 (RESAMPLE_KAISER_BETA);
+  k->profile = g_new (double, n + 2);
+  for (guint m = 0; m <= n; m++)
+    {
+      double z = (double) m / RESAMPLE_PROFILE_STEPS;
+      double r = z / RESAMPLE_ZERO_CROSSINGS;
+      double window = bessel_i0 (RESAMPLE_KAISER_BETA * sqrt (MAX (0.0, 1.0 - r * r)));
+      double sinc = m == 0 ? 1.0 : sin (G_PI * z) / (G_PI * z);
+      k->profile[m] = sinc * window / i0_beta;
+    }
+  k->profile[n + 1] = 0.0; /* guard for interpolation at the very end */
 }
 
-/* Low-pass impulse response at `x` input samples from the centre (unit DC gain). */
+/* Low-pass impulse response (unnormalised) at `x` input samples from the centre. */
 static double
 sinc_kernel_value (const SincKernel *k, double x)
 {
-  if (fabs (x) >= k->half_width)
+  double z = fabs (x) * 2.0 * k->cutoff * RESAMPLE_PROFILE_STEPS;
+  if (z >= RESAMPLE_ZERO_CROSSINGS * RESAMPLE_PROFILE_STEPS)
     return 0.0;
-  double r = x / k->half_width;
-  double window = bessel_i0 (RESAMPLE_KAISER_BETA * sqrt (1.0 - r * r)) / k->i0_beta;
-  double arg = 2.0 * k->cutoff * x;
-  double sinc = arg == 0.0 ? 1.0 : sin (G_PI * arg) / (G_PI * arg);
-  return 2.0 * k->cutoff * sinc * window;
+  guint m = (guint) z;
+  double f = z - m;
+  return k->profile[m] + f * (k->profile[m + 1] - k->profile[m]);
 }
 
 /* Taps for an output sample `frac` (in [0,1)) input samples after input sample `base`:
@@ -715,6 +735,7 @@ gcd_uint (guint a, guint b)
   return a;
 }
 
+/* Resamples in place with a Kaiser-windowed sinc; output n = round (n * rate / in). */
 void
 ph_audio_resample (PhAudio *audio, guint rate)
 {
@@ -736,7 +757,7 @@ ph_audio_resample (PhAudio *audio, guint rate)
   float *table = g_new (float, (polyphase ? L : 1) * n_taps);
   if (polyphase)
     for (guint64 p = 0; p < L; p++)
-      sinc_kernel_taps (&kernel, (double) p / L, table + p * n_taps);
+      sinc_kernel_taps (&kernel, (double) p / (double) L, table + p * n_taps);
 
   float *out = g_new (float, MAX (n_out, 1));
   for (gsize j = 0; j < n_out; j++)
@@ -745,7 +766,7 @@ ph_audio_resample (PhAudio *audio, guint rate)
       gint64 first = (gint64) (pos / L) - kernel.half_taps + 1;
       const float *taps = table + (polyphase ? (pos % L) * n_taps : 0);
       if (!polyphase)
-        sinc_kernel_taps (&kernel, (double) (pos % L) / L, table);
+        sinc_kernel_taps (&kernel, (double) (pos % L) / (double) L, table);
       gint64 lo = MAX (0, -first);
       gint64 hi = MIN ((gint64) n_taps, (gint64) n_in - first);
       double acc = 0.0;
@@ -755,6 +776,7 @@ ph_audio_resample (PhAudio *audio, guint rate)
     }
 
   g_free (table);
+  g_free (kernel.profile);
   g_free (audio->samples);
   audio->samples = out;
   audio->n_samples = n_out;
@@ -850,6 +872,7 @@ label_check_placement (const PhLabel *label, guint64 prev_end, guint64 n_samples
   return TRUE;
 }
 
+/* Parses "start end phone" lines; errors name `name` and the line. */
 GArray *
 ph_labels_parse_phn (const char *text, const char *name, guint64 n_samples,
                      GError **error)
@@ -884,6 +907,7 @@ ph_labels_parse_phn (const char *text, const char *name, guint64 n_samples,
   return labels;
 }
 
+/* Reads a .PHN file; see ph_labels_parse_phn. */
 GArray *
 ph_labels_read_phn (const char *path, guint64 n_samples, GError **error)
 {
@@ -896,6 +920,7 @@ ph_labels_read_phn (const char *path, guint64 n_samples, GError **error)
   return labels;
 }
 
+/* Writes "start end phone" lines. */
 gboolean
 ph_labels_write_phn (const char *path, const GArray *labels, GError **error)
 {
@@ -929,6 +954,8 @@ ph_labels_write_phn (const char *path, const GArray *labels, GError **error)
  * that keeps only numbers, strings and flags reads both.
  * ------------------------------------------------------------------------------------ */
 
+#define TG_BLANKS " \t\r\v\f"
+
 typedef enum { TG_NUMBER, TG_STRING, TG_FLAG } TgKind;
 
 typedef struct {
@@ -953,7 +980,7 @@ typedef struct {
 typedef struct {
   const char *name;
   gboolean is_interval;
-  GArray *intervals; /* TgInterval, interval tiers only */
+  GArray *intervals; /* TgInterval; a TextTier's points have xmin == xmax */
 } TgTier;
 
 static void
@@ -987,7 +1014,7 @@ tg_scan_string (const char **p, guint *line, TgToken *token, const char *path,
           return FALSE;
         }
       if (*q == '"' && q[1] == '"')
-        q++;
+        q++; /* "" stands for one quote */
       else if (*q == '"')
         break;
       if (*q == '\n')
@@ -1031,7 +1058,7 @@ tg_tokenize (const char *text, const char *path, GError **error)
       TgToken token = { 0 };
       if (*p == '\n')
         line++, p++;
-      else if (g_ascii_isspace (*p))
+      else if (strchr (TG_BLANKS, *p))
         p++;
       else if (*p == '!' || *p == '[')
         {
@@ -1052,7 +1079,8 @@ tg_tokenize (const char *text, const char *path, GError **error)
         }
       else
         {
-          gsize len = strcspn (p, " \t\r\n\v\f\"[!");
+          /* Never empty: every character that stops a word is handled above. */
+          gsize len = strcspn (p, TG_BLANKS "\n\"[!");
           char *word = g_strndup (p, len);
           if (tg_word_token (word, line, &token))
             g_array_append_val (tokens, token);
@@ -1319,6 +1347,7 @@ tg_text_to_utf8 (char *raw, gsize len, const char *path, GError **error)
   return raw;
 }
 
+/* Reads the phone tier of a text TextGrid as TIMIT labels in samples. */
 GArray *
 ph_labels_read_textgrid (const char *path, guint sample_rate, GError **error)
 {
@@ -1352,6 +1381,7 @@ ph_labels_read_textgrid (const char *path, guint sample_rate, GError **error)
  * Frame targets
  * ------------------------------------------------------------------------------------ */
 
+/* Per frame, the label covering sample i*hop + hop/2, or -1; caller frees. */
 gint *
 ph_labels_to_frame_targets (const GArray *labels, guint hop, guint n_frames)
 {
@@ -1522,6 +1552,7 @@ corpus_walk (const char *dir, guint flags, guint depth, GPtrArray *out, GError *
   return ok;
 }
 
+/* Lists labelled audio files under `dir`, sorted by path. */
 GPtrArray *
 ph_corpus_list (const char *dir, guint flags, GError **error)
 {

@@ -2,8 +2,13 @@
  *
  * The kernels below are shared with the trainer (ph_lstm_private.h) so that training
  * sees exactly the activations inference computes. Sums run in a fixed order (eight
- * interleaved partial sums, combined pairwise) so results do not depend on how the
- * compiler vectorises, and forward_sequence is bit-identical to stepping. */
+ * interleaved partial sums, combined pairwise) and the nonlinearities are our own
+ * vector code, so results do not depend on the CPU or on the vector width, and
+ * forward_sequence is bit-identical to stepping.
+ *
+ * Speed (bench/run): a step is bound by reading the weights once per frame, so the
+ * matrix-vector product streams each row once with x shared across eight rows, and
+ * sigmoid/tanh/exp run eight units at a time instead of calling libm per unit. */
 #include "ph_lstm.h"
 #include "ph_lstm_private.h"
 
@@ -20,26 +25,142 @@ struct _PhLstmState {
   float *block;            /* the one allocation all of the above point into */
 };
 
-/* Eight interleaved partial sums: a fixed order that gcc can still vectorise. */
-static inline float
-dot (const float *w, const float *x, guint n)
-{
-  float acc[8] = { 0 };
-  guint k = 0;
+/* ---- the matrix-vector product -------------------------------------------------------
+ * Each output is dot(w_row, x) in one fixed order: lane j of a PhVec sums the products
+ * k = j (mod 8) in increasing k (the last, partial block zero-padded), then the lanes
+ * are combined ((0+4)+(1+5))+((2+6)+(3+7)). The gates are one such product of the row
+ * [W_x row | W_h row] with [x; h_prev], each part zero-padded on its own. Eight rows go
+ * together so that x is loaded once for eight rows, eight sums are in flight (enough
+ * to hide the add latency) and their lanes are combined with a few shuffles; the order
+ * of each sum is the same however rows are grouped and whatever the vector width.
+ * (Measured on Zen 5: this streams the weights from L2 at about 130 GB/s where a pure
+ * read reaches 200; a row at a time with x reloaded is slower, and AVX-512, FMA or
+ * software prefetching gain nothing.) */
 
-  for (; k + 8 <= n; k += 8)
-    for (guint j = 0; j < 8; j++)
-      acc[j] += w[k + j] * x[k + j];
-  for (guint j = 0; k < n; k++, j++)
-    acc[j] += w[k] * x[k];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+#define SHUFFLE8 PH_SHUFFLE8
+
+PH_INLINE float
+lanes_sum (PhVec a)
+{
+  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
 }
 
-void
+/* Two rows' lanes j + (j + 4): (a0+a4, a1+a5, a2+a6, a3+a7) of a, then of b. */
+PH_INLINE PhVec
+fold_halves (PhVec a, PhVec b)
+{
+  return SHUFFLE8 (a, b, 0, 1, 2, 3, 8, 9, 10, 11) + SHUFFLE8 (a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+/* Sums of adjacent lane pairs of a and b, interleaved per half. */
+PH_INLINE PhVec
+add_pairs (PhVec a, PhVec b)
+{
+  return SHUFFLE8 (a, b, 0, 2, 8, 10, 4, 6, 12, 14) + SHUFFLE8 (a, b, 1, 3, 9, 11, 5, 7, 13, 15);
+}
+
+/* lanes_sum of eight vectors at once, as one vector in row order. */
+PH_INLINE PhVec
+lanes_sum8 (PhVec a0, PhVec a1, PhVec a2, PhVec a3, PhVec a4, PhVec a5, PhVec a6, PhVec a7)
+{
+  PhVec q0 = add_pairs (fold_halves (a0, a1), fold_halves (a2, a3));
+  PhVec q1 = add_pairs (fold_halves (a4, a5), fold_halves (a6, a7));
+  PhVec r = add_pairs (q0, q1); /* rows 0 2 4 6 1 3 5 7 */
+  return SHUFFLE8 (r, r, 0, 4, 1, 5, 2, 6, 3, 7);
+}
+
+/* Row r's zero-padded last block: a full vector load reads into the next row, whose
+ * products meet the zeros of x_tail and add nothing; the matrix's last row is copied. */
+PH_INLINE PhVec
+tail_block (const float *w_row_tail, guint rem, gboolean last_row)
+{
+  return last_row ? ph_vec_load_partial (w_row_tail, rem) : ph_vec_load (w_row_tail);
+}
+
+/* One matrix (or one part of a row-split matrix) in the 8-row layout. */
+typedef struct {
+  const float *w;  /* the block's first row */
+  const float *x;
+  PhVec x_tail;    /* x's last partial block, zero-padded */
+  guint cols, full;
+  gboolean last_block; /* the block holds the matrix's last row: no reading past it */
+} RowsPart;
+
+static inline RowsPart
+rows_part (const float *w, const float *x, guint cols)
+{
+  guint full = cols / PH_LANES * PH_LANES;
+  RowsPart p = { w, x, ph_vec_load_partial (x + full, cols - full), cols, full, FALSE };
+  return p;
+}
+
+/* Eight rows side by side, added into a0..a7 (named, so that they stay in registers).
+ * A macro rather than a function: gcc keeps eight vector arguments passed by address in
+ * memory. */
+#define ACCUMULATE_ROWS8(p, a0, a1, a2, a3, a4, a5, a6, a7)                              \
+  do                                                                                     \
+    {                                                                                    \
+      const float *w0 = (p).w, *w1 = w0 + (p).cols, *w2 = w1 + (p).cols;                 \
+      const float *w3 = w2 + (p).cols, *w4 = w3 + (p).cols, *w5 = w4 + (p).cols;        \
+      const float *w6 = w5 + (p).cols, *w7 = w6 + (p).cols;                              \
+      for (guint k = 0; k < (p).full; k += PH_LANES)                                     \
+        {                                                                                \
+          PhVec xv = ph_vec_load ((p).x + k);                                            \
+          a0 += ph_vec_load (w0 + k) * xv;                                               \
+          a1 += ph_vec_load (w1 + k) * xv;                                               \
+          a2 += ph_vec_load (w2 + k) * xv;                                               \
+          a3 += ph_vec_load (w3 + k) * xv;                                               \
+          a4 += ph_vec_load (w4 + k) * xv;                                               \
+          a5 += ph_vec_load (w5 + k) * xv;                                               \
+          a6 += ph_vec_load (w6 + k) * xv;                                               \
+          a7 += ph_vec_load (w7 + k) * xv;                                               \
+        }                                                                                \
+      if ((p).full < (p).cols)                                                           \
+        {                                                                                \
+          guint rem = (p).cols - (p).full, f = (p).full;                                 \
+          a0 += tail_block (w0 + f, rem, FALSE) * (p).x_tail;                            \
+          a1 += tail_block (w1 + f, rem, FALSE) * (p).x_tail;                            \
+          a2 += tail_block (w2 + f, rem, FALSE) * (p).x_tail;                            \
+          a3 += tail_block (w3 + f, rem, FALSE) * (p).x_tail;                            \
+          a4 += tail_block (w4 + f, rem, FALSE) * (p).x_tail;                            \
+          a5 += tail_block (w5 + f, rem, FALSE) * (p).x_tail;                            \
+          a6 += tail_block (w6 + f, rem, FALSE) * (p).x_tail;                            \
+          a7 += tail_block (w7 + f, rem, (p).last_block) * (p).x_tail;                   \
+        }                                                                                \
+    }                                                                                    \
+  while (0)
+
+PH_INLINE void
+matvec_row (float *y, const float *w, const float *x, PhVec x_tail, guint cols, guint full,
+            gboolean last_row)
+{
+  PhVec a = { 0 };
+
+  for (guint k = 0; k < full; k += PH_LANES)
+    a += ph_vec_load (w + k) * ph_vec_load (x + k);
+  if (full < cols)
+    a += tail_block (w + full, cols - full, last_row) * x_tail;
+  *y += lanes_sum (a);
+}
+
+PH_SIMD_CLONES void
 ph_matvec_add (float *y, const float *w, const float *x, guint rows, guint cols)
 {
-  for (guint r = 0; r < rows; r++)
-    y[r] += dot (w + (gsize) r * cols, x, cols);
+  RowsPart p = rows_part (w, x, cols);
+  guint r = 0;
+
+  for (; r + 8 <= rows; r += 8)
+    {
+      PhVec a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+      PhVec a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
+
+      p.w = w + (gsize) r * cols;
+      p.last_block = r + 8 == rows;
+      ACCUMULATE_ROWS8 (p, a0, a1, a2, a3, a4, a5, a6, a7);
+      ph_vec_store (y + r, ph_vec_load (y + r) + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
+    }
+  for (; r < rows; r++)
+    matvec_row (y + r, w + (gsize) r * cols, x, p.x_tail, cols, p.full, r + 1 == rows);
 }
 
 void
@@ -50,63 +171,157 @@ ph_normalise_input (float *x_norm, const float *x, const float *mean, const floa
     x_norm[k] = (x[k] - mean[k]) * scale[k];
 }
 
-void
+/* W_x and W_h side by side, as one matrix [W_x | W_h] times [x; h_prev]: every gate row
+ * sums its input part then its recurrent part in the same lanes (one reduction, one
+ * pass over the gates); the lone rows of a 4H not divisible by 8 go through the plain
+ * product. */
+PH_SIMD_CLONES void
 ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden, const float *x,
                const float *h_prev, float *gates)
 {
-  memcpy (gates, layer->bias, sizeof (float) * 4 * hidden);
-  ph_matvec_add (gates, layer->w_x, x, 4 * hidden, in_dim);
-  ph_matvec_add (gates, layer->w_h, h_prev, 4 * hidden, hidden);
-}
+  guint rows = 4 * hidden, r = 0;
+  RowsPart px = rows_part (layer->w_x, x, in_dim), ph = rows_part (layer->w_h, h_prev, hidden);
 
-static inline float
-sigmoid (float x)
-{
-  return 1.0f / (1.0f + expf (-x));
-}
-
-void
-ph_lstm_cell_forward (float *gates, const float *peep, const float *c_prev, float *c,
-                      float *tanh_c, float *h, guint hidden)
-{
-  float *gi = gates, *gf = gates + hidden, *gg = gates + 2 * hidden, *go = gates + 3 * hidden;
-  const float *p_i = peep, *p_f = peep + hidden, *p_o = peep + 2 * hidden;
-
-  for (guint j = 0; j < hidden; j++)
+  for (; r + 8 <= rows; r += 8)
     {
-      float cp = c_prev[j]; /* read before c[j] is written: c may alias c_prev */
-      float i = sigmoid (gi[j] + p_i[j] * cp);
-      float f = sigmoid (gf[j] + p_f[j] * cp);
-      float g = tanhf (gg[j]);
-      float cj = f * cp + i * g;
-      float o = sigmoid (go[j] + p_o[j] * cj);
-      float tc = tanhf (cj);
+      PhVec a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+      PhVec a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
 
-      gi[j] = i;
-      gf[j] = f;
-      gg[j] = g;
-      go[j] = o;
-      c[j] = cj;
-      tanh_c[j] = tc;
-      h[j] = o * tc;
+      px.w = layer->w_x + (gsize) r * in_dim;
+      ph.w = layer->w_h + (gsize) r * hidden;
+      px.last_block = ph.last_block = r + 8 == rows;
+      ACCUMULATE_ROWS8 (px, a0, a1, a2, a3, a4, a5, a6, a7);
+      ACCUMULATE_ROWS8 (ph, a0, a1, a2, a3, a4, a5, a6, a7);
+      ph_vec_store (gates + r, ph_vec_load (layer->bias + r)
+                               + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
+    }
+  for (; r < rows; r++)
+    {
+      PhVec a = { 0 };
+      for (guint k = 0; k < px.full; k += PH_LANES)
+        a += ph_vec_load (layer->w_x + (gsize) r * in_dim + k) * ph_vec_load (x + k);
+      if (px.full < in_dim)
+        a += tail_block (layer->w_x + (gsize) r * in_dim + px.full, in_dim - px.full,
+                         r + 1 == rows) * px.x_tail;
+      for (guint k = 0; k < ph.full; k += PH_LANES)
+        a += ph_vec_load (layer->w_h + (gsize) r * hidden + k) * ph_vec_load (h_prev + k);
+      if (ph.full < hidden)
+        a += tail_block (layer->w_h + (gsize) r * hidden + ph.full, hidden - ph.full,
+                         r + 1 == rows) * ph.x_tail;
+      gates[r] = layer->bias[r] + lanes_sum (a);
     }
 }
 
-void
+/* ---- the cell ------------------------------------------------------------------------ */
+
+/* The cell for PH_LANES units: gate pre-activations in, activations, c, tanh c, h out. */
+PH_INLINE void
+cell_block (PhVec *gi, PhVec *gf, PhVec *gg, PhVec *go, PhVec p_i, PhVec p_f, PhVec p_o,
+            PhVec cp, PhVec *c, PhVec *tanh_c, PhVec *h)
+{
+  PhVec i = ph_vec_sigmoid (*gi + p_i * cp);
+  PhVec f = ph_vec_sigmoid (*gf + p_f * cp);
+  PhVec g = ph_vec_tanh (*gg);
+  PhVec cj = f * cp + i * g;
+  PhVec o = ph_vec_sigmoid (*go + p_o * cj);
+
+  *tanh_c = ph_vec_tanh (cj);
+  *h = o * *tanh_c;
+  *c = cj;
+  *gi = i, *gf = f, *gg = g, *go = o;
+}
+
+/* A partial block of n < PH_LANES units at j, through zero-padded copies so that
+ * every unit sees the same arithmetic. */
+static void
+cell_tail (float *gates, const float *peep, const float *c_prev, float *c, float *tanh_c,
+           float *h, guint hidden, guint j, guint n)
+{
+  float *gi = gates + j, *gf = gates + hidden + j, *gg = gates + 2 * hidden + j;
+  float *go = gates + 3 * hidden + j;
+  PhVec vi = ph_vec_load_partial (gi, n), vf = ph_vec_load_partial (gf, n);
+  PhVec vg = ph_vec_load_partial (gg, n), vo = ph_vec_load_partial (go, n), vc, vt, vh;
+
+  cell_block (&vi, &vf, &vg, &vo, ph_vec_load_partial (peep + j, n),
+              ph_vec_load_partial (peep + hidden + j, n),
+              ph_vec_load_partial (peep + 2 * hidden + j, n),
+              ph_vec_load_partial (c_prev + j, n), &vc, &vt, &vh);
+  for (guint u = 0; u < n; u++)
+    {
+      gi[u] = vi[u], gf[u] = vf[u], gg[u] = vg[u], go[u] = vo[u];
+      c[j + u] = vc[u], tanh_c[j + u] = vt[u], h[j + u] = vh[u];
+    }
+}
+
+/* Units [j, j + PH_LANES) of the cell, in place in the layer's arrays. */
+PH_INLINE void
+cell_full (float *gates, const float *peep, const float *c_prev, float *c, float *tanh_c,
+           float *h, guint hidden, guint j)
+{
+  float *gi = gates + j, *gf = gates + hidden + j, *gg = gates + 2 * hidden + j;
+  float *go = gates + 3 * hidden + j;
+  PhVec vi = ph_vec_load (gi), vf = ph_vec_load (gf), vg = ph_vec_load (gg);
+  PhVec vo = ph_vec_load (go), vc, vt, vh;
+
+  cell_block (&vi, &vf, &vg, &vo, ph_vec_load (peep + j), ph_vec_load (peep + hidden + j),
+              ph_vec_load (peep + 2 * hidden + j), ph_vec_load (c_prev + j), &vc, &vt, &vh);
+  ph_vec_store (gi, vi), ph_vec_store (gf, vf), ph_vec_store (gg, vg), ph_vec_store (go, vo);
+  ph_vec_store (c + j, vc), ph_vec_store (tanh_c + j, vt), ph_vec_store (h + j, vh);
+}
+
+PH_SIMD_CLONES void
+ph_lstm_cell_forward (float *gates, const float *peep, const float *c_prev, float *c,
+                      float *tanh_c, float *h, guint hidden)
+{
+  guint j = 0;
+
+  /* Two independent blocks per iteration give the out-of-order core two long chains of
+   * dependent arithmetic to overlap. c may alias c_prev: each block reads its c_prev
+   * before writing its c. */
+  for (; j + 2 * PH_LANES <= hidden; j += 2 * PH_LANES)
+    {
+      cell_full (gates, peep, c_prev, c, tanh_c, h, hidden, j);
+      cell_full (gates, peep, c_prev, c, tanh_c, h, hidden, j + PH_LANES);
+    }
+  if (j + PH_LANES <= hidden)
+    {
+      cell_full (gates, peep, c_prev, c, tanh_c, h, hidden, j);
+      j += PH_LANES;
+    }
+  if (j < hidden)
+    cell_tail (gates, peep, c_prev, c, tanh_c, h, hidden, j, hidden - j);
+}
+
+/* ---- the output ------------------------------------------------------------------------ */
+
+PH_SIMD_CLONES void
 ph_softmax (float *y, guint n)
 {
   float max = y[0];
   double sum = 0.0;
+  guint k = 0;
 
-  for (guint k = 1; k < n; k++)
-    max = MAX (max, y[k]);
-  for (guint k = 0; k < n; k++)
+  for (guint j = 1; j < n; j++)
+    max = MAX (max, y[j]);
+  PhVec vmax = ph_vec_set1 (max), vsum = { 0 };
+  for (; k + PH_LANES <= n; k += PH_LANES)
     {
-      y[k] = expf (y[k] - max);
-      sum += y[k];
+      PhVec e = ph_vec_exp (ph_vec_load (y + k) - vmax);
+      ph_vec_store (y + k, e);
+      vsum += e;
+    }
+  sum = lanes_sum (vsum);
+  if (k < n)
+    {
+      PhVec e = ph_vec_exp (ph_vec_load_partial (y + k, n - k) - vmax);
+      for (guint u = 0; k + u < n; u++)
+        {
+          y[k + u] = e[u];
+          sum += e[u];
+        }
     }
   float inv = (float) (1.0 / sum);
-  for (guint k = 0; k < n; k++)
+  for (k = 0; k < n; k++)
     y[k] *= inv;
 }
 

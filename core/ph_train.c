@@ -19,7 +19,15 @@
  * chunk without any is no update. The loss gradient is clipped, then the L2 terms are
  * added; a non-finite gradient skips the update (weights and stats untouched).
  * With threads > 1 the streams are split into `threads` contiguous groups, each with its
- * own gradient block, summed in group order: deterministic for a given thread count. */
+ * own gradient block, summed in group order: deterministic for a given thread count.
+ *
+ * Speed (bench/run): the kernels are ph_lstm_private.h's vector code. The backward
+ * pass runs the recurrence frame by frame (cell, dh = W^T dz) but defers the weight
+ * gradients: each frame records its gate gradients and where its inputs are, and every
+ * REC_CAPACITY frames (and at the end of a job) one small GEMM per weight matrix adds
+ * all their outer products, so a gradient matrix is read and written once per many
+ * frames rather than once per frame. Forward steps of a small model run on the calling
+ * thread, where a pool hand-off would cost more than the step. */
 #include "ph_train.h"
 #include "ph_error.h"
 #include "ph_lstm_private.h"
@@ -32,6 +40,8 @@
 #define MAX_THREADS 256u
 #define MAX_RING_FLOATS ((gsize) 1 << 30) /* 4 GiB of stored activations */
 #define INITIAL_CAPACITY 64u        /* frames, for the growing rings of the presets */
+#define REC_CAPACITY 128u           /* backward frames whose weight gradients are deferred */
+#define PARALLEL_FORWARD_MACS ((gsize) 1 << 21) /* per group and frame, see trainer_feed */
 
 /* Per layer and frame, in units of H floats: h', c', gates (i f g o), c, tanh c, h. */
 enum {
@@ -70,7 +80,15 @@ typedef struct {
   float *own_grad;
   PhLstmParams grad_params;
   float *dh_rec, *dc_rec;  /* [L][H]: gradients arriving from the next step */
-  float *dh, *dz, *dlogits; /* [H], [4H], [output_dim] */
+  float *dh, *dlogits;     /* [H], [output_dim] */
+  /* Deferred weight gradients: each backward frame records its gate gradients and
+   * where its inputs are; outer_flush adds all their outer products at once. */
+  guint n_rec, n_out_rec;
+  float *rec_dz;           /* [REC_CAPACITY][L][4H]: gate pre-activation gradients */
+  const float **rec_in;    /* [REC_CAPACITY][L]: each layer's input at that frame */
+  const float **rec_h_prev; /* [REC_CAPACITY][L] */
+  float *rec_dlogits;      /* [REC_CAPACITY][output_dim], targeted frames only */
+  const float **rec_h_top; /* [REC_CAPACITY] */
   double loss_sum;
   guint64 targeted, correct;
 } Worker;
@@ -396,39 +414,149 @@ stream_step (Stream *st, const PhModel *model, const SlotLayout *layout,
 
 /* ---- backward kernels ------------------------------------------------------------- */
 
-/* y += a x, in blocks of 8 through a temporary so gcc vectorises it at -O2 without
- * alias checks (element-wise: the result does not depend on whether it does). */
-static inline void
-axpy (float *y, const float *x, float a, guint n)
-{
-  guint k = 0;
-
-  for (; k + 8 <= n; k += 8)
-    {
-      float t[8];
-      for (guint j = 0; j < 8; j++)
-        t[j] = y[k + j] + a * x[k + j];
-      for (guint j = 0; j < 8; j++)
-        y[k + j] = t[j];
-    }
-  for (; k < n; k++)
-    y[k] += a * x[k];
-}
-
-/* dx[k] += sum_r w[r][k] dz[r]: the transpose product, row by row. */
-static void
+/* dx[k] += sum_r w[r][k] dz[r], r in increasing order for every k (element-wise the
+ * same sums whatever the vector width). Four rows per pass over dx. */
+PH_SIMD_CLONES static void
 matvec_t_add (float *dx, const float *w, const float *dz, guint rows, guint cols)
 {
-  for (guint r = 0; r < rows; r++)
-    axpy (dx, w + (gsize) r * cols, dz[r], cols);
+  guint full = cols / PH_LANES * PH_LANES, r = 0;
+
+  for (; r + 4 <= rows; r += 4)
+    {
+      const float *w0 = w + (gsize) r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+      PhVec d0 = ph_vec_set1 (dz[r]), d1 = ph_vec_set1 (dz[r + 1]);
+      PhVec d2 = ph_vec_set1 (dz[r + 2]), d3 = ph_vec_set1 (dz[r + 3]);
+
+      for (guint k = 0; k < full; k += PH_LANES)
+        {
+          PhVec v = ph_vec_load (dx + k);
+          v += ph_vec_load (w0 + k) * d0;
+          v += ph_vec_load (w1 + k) * d1;
+          v += ph_vec_load (w2 + k) * d2;
+          v += ph_vec_load (w3 + k) * d3;
+          ph_vec_store (dx + k, v);
+        }
+      for (guint k = full; k < cols; k++)
+        dx[k] = (((dx[k] + w0[k] * dz[r]) + w1[k] * dz[r + 1]) + w2[k] * dz[r + 2])
+                + w3[k] * dz[r + 3];
+    }
+  for (; r < rows; r++)
+    {
+      const float *w0 = w + (gsize) r * cols;
+      PhVec d0 = ph_vec_set1 (dz[r]);
+
+      for (guint k = 0; k < full; k += PH_LANES)
+        ph_vec_store (dx + k, ph_vec_load (dx + k) + ph_vec_load (w0 + k) * d0);
+      for (guint k = full; k < cols; k++)
+        dx[k] += w0[k] * dz[r];
+    }
 }
 
-/* dw[r][k] += dz[r] x[k]. */
-static void
-outer_add (float *dw, const float *dz, const float *x, guint rows, guint cols)
+/* dw[r][k] += sum_n d_n[r] x_n[k] over n records (d_n = d + n * d_stride, x_n =
+ * x[n * x_stride]) for rows [r, r + 4) and columns [k, k + 16): the block stays in
+ * registers (named, so that it does) while the records stream by. Each element sums
+ * in record order, as in the other block shapes below. */
+PH_INLINE void
+outer_block4x16 (float *dw, guint cols, guint k, const float *d, gsize d_stride,
+                 const float *const *x, gsize x_stride, guint n)
 {
-  for (guint r = 0; r < rows; r++)
-    axpy (dw + (gsize) r * cols, x, dz[r], cols);
+  float *r0 = dw + k, *r1 = r0 + cols, *r2 = r1 + cols, *r3 = r2 + cols;
+  PhVec a0 = ph_vec_load (r0), b0 = ph_vec_load (r0 + 8), a1 = ph_vec_load (r1);
+  PhVec b1 = ph_vec_load (r1 + 8), a2 = ph_vec_load (r2), b2 = ph_vec_load (r2 + 8);
+  PhVec a3 = ph_vec_load (r3), b3 = ph_vec_load (r3 + 8);
+
+  for (guint m = 0; m < n; m++)
+    {
+      const float *xm = x[m * x_stride] + k, *dm = d + m * d_stride;
+      PhVec x0 = ph_vec_load (xm), x1 = ph_vec_load (xm + 8);
+      PhVec d0 = ph_vec_set1 (dm[0]), d1 = ph_vec_set1 (dm[1]);
+      PhVec d2 = ph_vec_set1 (dm[2]), d3 = ph_vec_set1 (dm[3]);
+
+      a0 += d0 * x0, b0 += d0 * x1;
+      a1 += d1 * x0, b1 += d1 * x1;
+      a2 += d2 * x0, b2 += d2 * x1;
+      a3 += d3 * x0, b3 += d3 * x1;
+    }
+  ph_vec_store (r0, a0), ph_vec_store (r0 + 8, b0);
+  ph_vec_store (r1, a1), ph_vec_store (r1 + 8, b1);
+  ph_vec_store (r2, a2), ph_vec_store (r2 + 8, b2);
+  ph_vec_store (r3, a3), ph_vec_store (r3 + 8, b3);
+}
+
+/* As outer_block4x16 for 4 rows and 8 columns. */
+PH_INLINE void
+outer_block4x8 (float *dw, guint cols, guint k, const float *d, gsize d_stride,
+                const float *const *x, gsize x_stride, guint n)
+{
+  float *r0 = dw + k, *r1 = r0 + cols, *r2 = r1 + cols, *r3 = r2 + cols;
+  PhVec a0 = ph_vec_load (r0), a1 = ph_vec_load (r1), a2 = ph_vec_load (r2);
+  PhVec a3 = ph_vec_load (r3);
+
+  for (guint m = 0; m < n; m++)
+    {
+      const float *dm = d + m * d_stride;
+      PhVec x0 = ph_vec_load (x[m * x_stride] + k);
+
+      a0 += ph_vec_set1 (dm[0]) * x0;
+      a1 += ph_vec_set1 (dm[1]) * x0;
+      a2 += ph_vec_set1 (dm[2]) * x0;
+      a3 += ph_vec_set1 (dm[3]) * x0;
+    }
+  ph_vec_store (r0, a0), ph_vec_store (r1, a1), ph_vec_store (r2, a2), ph_vec_store (r3, a3);
+}
+
+/* One row, columns [k, k + 8). */
+PH_INLINE void
+outer_block1x8 (float *dw, guint k, const float *d, gsize d_stride, const float *const *x,
+                gsize x_stride, guint n)
+{
+  PhVec a = ph_vec_load (dw + k);
+
+  for (guint m = 0; m < n; m++)
+    a += ph_vec_set1 (d[m * d_stride]) * ph_vec_load (x[m * x_stride] + k);
+  ph_vec_store (dw + k, a);
+}
+
+/* One element. */
+PH_INLINE void
+outer_element (float *dw, guint k, const float *d, gsize d_stride, const float *const *x,
+               gsize x_stride, guint n)
+{
+  float a = dw[k];
+
+  for (guint m = 0; m < n; m++)
+    a += d[m * d_stride] * x[m * x_stride][k];
+  dw[k] = a;
+}
+
+/* dw[r][k] += sum_n d_n[r] x_n[k]: the outer products of n frames as one matrix
+ * product, so that dw is read and written once per n frames instead of once per frame
+ * (a small GEMM, with the block sizes above). */
+PH_SIMD_CLONES static void
+outer_gemm (float *dw, guint rows, guint cols, const float *d, gsize d_stride,
+            const float *const *x, gsize x_stride, guint n)
+{
+  guint k16 = cols / 16 * 16, k8 = cols / 8 * 8, r = 0;
+
+  for (; r + 4 <= rows; r += 4)
+    {
+      float *dw_r = dw + (gsize) r * cols;
+      for (guint k = 0; k < k16; k += 16)
+        outer_block4x16 (dw_r, cols, k, d + r, d_stride, x, x_stride, n);
+      if (k16 < k8)
+        outer_block4x8 (dw_r, cols, k16, d + r, d_stride, x, x_stride, n);
+      for (guint i = 0; i < 4; i++)
+        for (guint k = k8; k < cols; k++)
+          outer_element (dw_r + (gsize) i * cols, k, d + r + i, d_stride, x, x_stride, n);
+    }
+  for (; r < rows; r++)
+    {
+      float *dw_r = dw + (gsize) r * cols;
+      for (guint k = 0; k < k8; k += 8)
+        outer_block1x8 (dw_r, k, d + r, d_stride, x, x_stride, n);
+      for (guint k = k8; k < cols; k++)
+        outer_element (dw_r, k, d + r, d_stride, x, x_stride, n);
+    }
 }
 
 /* Backward through one cell. `a` is the layer's stored block; dh is dL/dh at this step,
@@ -498,8 +626,12 @@ worker_init (Worker *w, const PhLstmShape *shape, float *grad)
   w->dh_rec = g_new0 (float, L * H);
   w->dc_rec = g_new0 (float, L * H);
   w->dh = g_new0 (float, H);
-  w->dz = g_new0 (float, 4 * H);
   w->dlogits = g_new0 (float, shape->output_dim);
+  w->rec_dz = g_new0 (float, REC_CAPACITY * L * 4 * H);
+  w->rec_in = g_new0 (const float *, REC_CAPACITY * L);
+  w->rec_h_prev = g_new0 (const float *, REC_CAPACITY * L);
+  w->rec_dlogits = g_new0 (float, REC_CAPACITY * shape->output_dim);
+  w->rec_h_top = g_new0 (const float *, REC_CAPACITY);
 }
 
 static void
@@ -509,52 +641,85 @@ worker_clear (Worker *w)
   g_free (w->dh_rec);
   g_free (w->dc_rec);
   g_free (w->dh);
-  g_free (w->dz);
   g_free (w->dlogits);
+  g_free (w->rec_dz);
+  g_free (w->rec_in);
+  g_free (w->rec_h_prev);
+  g_free (w->rec_dlogits);
+  g_free (w->rec_h_top);
 }
 
-/* Output layer backward at one frame: gradients of W_out, b_out, and dL/dh_top (+=). */
+/* Adds the outer products of every recorded frame to the weight gradients, one matrix
+ * product per weight matrix, and empties the records. The records point into stored
+ * frames, so this runs before any stream steps again. */
+static void
+outer_flush (const PhLstmShape *shape, Worker *w)
+{
+  guint H = shape->hidden_size, L = shape->num_layers, out = shape->output_dim;
+  gsize dz_stride = (gsize) L * 4 * H;
+
+  for (guint l = 0; l < L && w->n_rec > 0; l++)
+    {
+      PhLstmLayerParams *g = &w->grad_params.layer[l];
+      const float *d = w->rec_dz + (gsize) l * 4 * H;
+
+      outer_gemm (g->w_x, 4 * H, ph_lstm_layer_input_dim (shape, l), d, dz_stride,
+                  w->rec_in + l, L, w->n_rec);
+      outer_gemm (g->w_h, 4 * H, H, d, dz_stride, w->rec_h_prev + l, L, w->n_rec);
+    }
+  if (w->n_out_rec > 0)
+    outer_gemm (w->grad_params.w_out, out, H, w->rec_dlogits, out, w->rec_h_top, 1,
+                w->n_out_rec);
+  w->n_rec = w->n_out_rec = 0;
+}
+
+/* Output layer backward at one frame: gradients of b_out now and of W_out deferred
+ * (recorded), and dL/dh_top (+=). */
 static void
 output_backward (const PhModel *model, Worker *w, const float *y, const float *h_top,
                  gint target, float scale)
 {
   const PhLstmShape *shape = &model->shape;
+  float *dlogits = w->rec_dlogits + (gsize) w->n_out_rec * shape->output_dim;
 
-  softmax_xent_backward (w->dlogits, y, shape->output_dim, target, scale);
+  softmax_xent_backward (dlogits, y, shape->output_dim, target, scale);
   for (guint k = 0; k < shape->output_dim; k++)
-    w->grad_params.b_out[k] += w->dlogits[k];
-  outer_add (w->grad_params.w_out, w->dlogits, h_top, shape->output_dim, shape->hidden_size);
-  matvec_t_add (w->dh, model->params.w_out, w->dlogits, shape->output_dim, shape->hidden_size);
+    w->grad_params.b_out[k] += dlogits[k];
+  w->rec_h_top[w->n_out_rec++] = h_top;
+  matvec_t_add (w->dh, model->params.w_out, dlogits, shape->output_dim, shape->hidden_size);
 }
 
-/* One layer's backward at one frame, given dL/dh in w->dh. Leaves the recurrent
- * gradients for the previous step in dh_rec/dc_rec and, below the first layer, the
- * gradient for the layer underneath in w->dh. */
+/* One layer's backward at one frame, given dL/dh in w->dh. Records the gate gradients
+ * for the deferred weight gradients, leaves the recurrent gradients for the previous
+ * step in dh_rec/dc_rec and, below the first layer, the gradient for the layer
+ * underneath in w->dh. */
 static void
 layer_backward (const PhModel *model, Worker *w, const SlotLayout *layout, const float *slot,
                 guint l)
 {
   const PhLstmShape *shape = &model->shape;
-  guint H = shape->hidden_size, in_dim = ph_lstm_layer_input_dim (shape, l);
+  guint H = shape->hidden_size, L = shape->num_layers;
   const PhLstmLayerParams *p = &model->params.layer[l];
   PhLstmLayerParams *g = &w->grad_params.layer[l];
   const float *a = slot + layout->layer[l];
   const float *in = l == 0 ? slot + layout->x : slot + layout->layer[l - 1] + LAYER_H * H;
   float *dh_rec = w->dh_rec + (gsize) l * H, *dc_rec = w->dc_rec + (gsize) l * H;
+  gsize rec = (gsize) w->n_rec * L + l;
+  float *dz = w->rec_dz + rec * 4 * H;
 
-  lstm_cell_backward (a, p->peep, w->dh, dc_rec, w->dz, g->peep, H);
+  lstm_cell_backward (a, p->peep, w->dh, dc_rec, dz, g->peep, H);
   for (guint r = 0; r < 4 * H; r++)
-    g->bias[r] += w->dz[r];
-  outer_add (g->w_x, w->dz, in, 4 * H, in_dim);
-  outer_add (g->w_h, w->dz, a + LAYER_H_PREV * H, 4 * H, H);
+    g->bias[r] += dz[r];
+  w->rec_in[rec] = in;
+  w->rec_h_prev[rec] = a + LAYER_H_PREV * H;
   if (l > 0)
     {
       /* dL/dh of the layer below: from this layer now, plus its own recurrent part. */
       memcpy (w->dh, w->dh_rec + (gsize) (l - 1) * H, sizeof (float) * H);
-      matvec_t_add (w->dh, p->w_x, w->dz, 4 * H, H);
+      matvec_t_add (w->dh, p->w_x, dz, 4 * H, H);
     }
   memset (dh_rec, 0, sizeof (float) * H);
-  matvec_t_add (dh_rec, p->w_h, w->dz, 4 * H, H);
+  matvec_t_add (dh_rec, p->w_h, dz, 4 * H, H);
 }
 
 /* Backpropagates from stored frame `hi` down to `lo` (ages in the ring), with the
@@ -581,6 +746,8 @@ stream_backward_range (const Stream *st, const PhModel *model, const SlotLayout 
                          target, scale);
       for (guint l = top + 1; l-- > 0;)
         layer_backward (model, w, layout, slot, l);
+      if (++w->n_rec == REC_CAPACITY)
+        outer_flush (shape, w);
     }
 }
 
@@ -655,6 +822,8 @@ run_job (PhTrainer *tr, Worker *w)
       stream_loss_stats (st, &tr->layout, shape->output_dim, w);
       stream_backward (st, tr->model, &tr->layout, w, tr->k1, tr->k2, tr->job.scale);
     }
+  if (tr->job.kind == JOB_BACKWARD)
+    outer_flush (shape, w);
 }
 
 static void
@@ -862,7 +1031,14 @@ trainer_feed (PhTrainer *tr, const float *features, const gint *targets,
   tr->job.features = features;
   tr->job.targets = targets;
   tr->job.active = active;
-  run_workers (tr);
+  /* Waking the pool costs tens of microseconds; a small model's steps cost less, so
+   * they run here unless each group's share of the frame is worth a hand-off. */
+  if (tr->n_workers > 1
+      && tr->model->n_params * (gsize) (tr->n_streams / tr->n_workers) >= PARALLEL_FORWARD_MACS)
+    run_workers (tr);
+  else
+    for (guint i = 0; i < tr->n_workers; i++)
+      run_job (tr, &tr->workers[i]);
   tr->chunk_fed++;
   return chunk_complete (tr) && trainer_update (tr);
 }
@@ -1160,6 +1336,7 @@ ph_lstm_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
       stream_loss_stats (&st, &layout, shape->output_dim, &w);
       stream_backward_range (&st, model, &layout, &w, 0, n_steps - 1, 0, n_steps - 1,
                              (float) (1.0 / n_targets));
+      outer_flush (shape, &w);
       loss = w.loss_sum / n_targets;
       worker_clear (&w);
     }
