@@ -6,6 +6,7 @@
  * finite differences), and a brute-force trainer simulation that recomputes every
  * truncated gradient as a sum of one backward chain per loss frame. */
 #include "phonemes.h"
+#include "test_common.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,40 +19,11 @@
 
 /* ---- models and data ---- */
 
-/* A model with `in` inputs (in - 1 cepstra + energy, no deltas), random weights, biases,
- * peepholes and normalisation, so every parameter has a gradient. */
+/* A random model whose every parameter takes part (tests/test_common.h). */
 static PhModel *
 make_model (guint in, guint hidden, guint layers, guint delay, guint32 seed)
 {
-  PhFeatureConfig fc;
-  PhLstmShape shape = { in, hidden, layers, OUT, delay };
-  GError *error = NULL;
-
-  ph_feature_config_init (&fc, 16000);
-  fc.num_ceps = in - 1;
-  fc.use_energy = 1;
-  fc.delta_window = 0;
-  PhModel *model = ph_model_new (&fc, &shape, &error);
-  g_assert_no_error (error);
-  ph_model_init_random (model, seed);
-
-  GRand *rand = g_rand_new_with_seed (seed);
-  for (guint l = 0; l < layers; l++)
-    {
-      for (guint r = 0; r < 4 * hidden; r++)
-        model->params.layer[l].bias[r] += (float) g_rand_double_range (rand, -0.5, 0.5);
-      for (guint r = 0; r < 3 * hidden; r++)
-        model->params.layer[l].peep[r] = (float) g_rand_double_range (rand, -0.7, 0.7);
-    }
-  for (guint k = 0; k < OUT; k++)
-    model->params.b_out[k] = (float) g_rand_double_range (rand, -1, 1);
-  for (guint k = 0; k < in; k++)
-    {
-      model->norm_mean[k] = (float) g_rand_double_range (rand, -0.5, 0.5);
-      model->norm_scale[k] = (float) g_rand_double_range (rand, 0.5, 2);
-    }
-  g_rand_free (rand);
-  return model;
+  return test_random_model (in, hidden, layers, delay, seed, 0.7, 0.5);
 }
 
 typedef struct {
