@@ -475,15 +475,23 @@ assemble_frame (PhFeatures *self)
   memcpy (self->frame + head, self->ring, self->ring_pos * sizeof (float));
 }
 
-/* Log of the sum of squares of the raw frame (before pre-emphasis and window). */
+/* Log of the sum of squares of the raw frame (before pre-emphasis and window). Four
+ * partial sums in a fixed order: a single chain of double adds is latency-bound. */
 static float
 log_frame_energy (const float *frame, guint n)
 {
-  double energy = 0.0;
+  double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0;
+  guint j = 0;
 
-  for (guint j = 0; j < n; j++)
-    energy += (double) frame[j] * frame[j];
-  return (float) log (MAX (energy, PH_LOG_FLOOR));
+  for (; j + 4 <= n; j += 4) {
+    e0 += (double) frame[j] * frame[j];
+    e1 += (double) frame[j + 1] * frame[j + 1];
+    e2 += (double) frame[j + 2] * frame[j + 2];
+    e3 += (double) frame[j + 3] * frame[j + 3];
+  }
+  for (; j < n; j++)
+    e0 += (double) frame[j] * frame[j];
+  return (float) log (MAX ((e0 + e1) + (e2 + e3), PH_LOG_FLOOR));
 }
 
 /* Pre-emphasis inside the frame (the first sample uses itself as predecessor, as
@@ -517,10 +525,17 @@ log_mel_energies (PhFeatures *self)
   for (guint m = 0; m < self->config.num_mel_bins; m++) {
     const MelFilter *filter = &self->filters[m];
     const float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
-    double energy = 0.0;
-    for (guint k = filter->first_bin; k < filter->first_bin + filter->n_bins; k++)
-      energy += (double) row[k] * self->power[k];
-    self->log_mel[m] = log (MAX (energy, PH_LOG_FLOOR));
+    guint k = filter->first_bin, end = filter->first_bin + filter->n_bins;
+    double e0 = 0.0, e1 = 0.0;
+
+    /* Two partial sums (even and odd steps): halves the chain of dependent adds. */
+    for (; k + 2 <= end; k += 2) {
+      e0 += (double) row[k] * self->power[k];
+      e1 += (double) row[k + 1] * self->power[k + 1];
+    }
+    if (k < end)
+      e0 += (double) row[k] * self->power[k];
+    self->log_mel[m] = log (MAX (e0 + e1, PH_LOG_FLOOR));
   }
 }
 
@@ -583,17 +598,19 @@ static void
 compute_deltas (const PhFeatures *self, guint64 t, guint64 last, float *out)
 {
   guint n_max = self->config.delta_window;
+  const float *ahead[PH_MAX_DELTA_WINDOW + 1], *behind[PH_MAX_DELTA_WINDOW + 1];
   double denominator = 0.0;
 
-  for (guint n = 1; n <= n_max; n++)
+  /* The history slots are looked up once per frame, not once per value. */
+  for (guint n = 1; n <= n_max; n++) {
     denominator += 2.0 * n * n;
+    ahead[n] = delta_history_frame (self, MIN (t + n, last));
+    behind[n] = delta_history_frame (self, t >= n ? t - n : 0);
+  }
   for (guint d = 0; d < self->base_dim; d++) {
     double acc = 0.0;
-    for (guint n = 1; n <= n_max; n++) {
-      const float *ahead = delta_history_frame (self, MIN (t + n, last));
-      const float *behind = delta_history_frame (self, t >= n ? t - n : 0);
-      acc += n * ((double) ahead[d] - behind[d]);
-    }
+    for (guint n = 1; n <= n_max; n++)
+      acc += n * ((double) ahead[n][d] - behind[n][d]);
     out[d] = (float) (acc / denominator);
   }
 }
@@ -631,37 +648,42 @@ process_base_frame (PhFeatures *self, PhFeatureFunc func, gpointer user_data)
 
 /* ---- sample intake ----------------------------------------------------------------- */
 
-static float
-read_sample (SampleFormat format, const void *samples, gsize i)
+/* Converts n samples into dst (no wrap-around): one tight loop per format. */
+static void
+convert_samples (float *dst, SampleFormat format, const void *samples, gsize offset, gsize n)
 {
-  float x;
-
-  switch (format) {
-  case SAMPLES_S16:
-    return ((const gint16 *) samples)[i] * (1.0f / 32768.0f);
-  case SAMPLES_F32:
-    x = ((const float *) samples)[i];
-    if (!isfinite (x))
-      return 0.0f;
-    return CLAMP (x, -PH_SAMPLE_LIMIT, PH_SAMPLE_LIMIT);
-  case SAMPLES_ZERO:
-  default:
-    return 0.0f;
+  if (format == SAMPLES_S16) {
+    const gint16 *src = (const gint16 *) samples + offset;
+    for (gsize i = 0; i < n; i++)
+      dst[i] = src[i] * (1.0f / 32768.0f);
+  } else if (format == SAMPLES_F32) {
+    const float *src = (const float *) samples + offset;
+    for (gsize i = 0; i < n; i++) {
+      float x = src[i];
+      dst[i] = isfinite (x) ? CLAMP (x, -PH_SAMPLE_LIMIT, PH_SAMPLE_LIMIT) : 0.0f;
+    }
+  } else {
+    memset (dst, 0, n * sizeof (float));
   }
 }
 
+/* Appends n samples to the ring in contiguous spans (two at most when n <= window). */
 static void
 write_samples (PhFeatures *self, SampleFormat format, const void *samples, gsize offset,
                gsize n)
 {
   guint capacity = self->config.window_length;
 
-  for (gsize i = 0; i < n; i++) {
-    self->ring[self->ring_pos] = read_sample (format, samples, offset + i);
-    if (++self->ring_pos == capacity)
-      self->ring_pos = 0;
-  }
   self->position += n;
+  while (n > 0) {
+    gsize span = MIN (n, (gsize) (capacity - self->ring_pos));
+    convert_samples (self->ring + self->ring_pos, format, samples, offset, span);
+    self->ring_pos += span;
+    if (self->ring_pos == capacity)
+      self->ring_pos = 0;
+    offset += span;
+    n -= span;
+  }
 }
 
 /* Internal sample position at which base frame n_base is complete. */

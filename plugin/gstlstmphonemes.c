@@ -310,17 +310,48 @@ phone39_name (gint phone)
   return folded >= 0 ? ph_phone39_name (folded) : "";   /* "q" folds to nothing */
 }
 
+/* Messages made during one call into the labeller, posted together when it returns
+ * (in order, before the buffer goes downstream): every post can wake the
+ * application's bus thread, and one wake-up per buffer instead of one per segment is
+ * most of the element's own cost. The callbacks' user_data. */
+#define MESSAGE_BATCH_MAX 32
+
+typedef struct {
+  GstLstmPhonemes *self;
+  guint n_messages;
+  GstMessage *messages[MESSAGE_BATCH_MAX];
+} MessageBatch;
+
 static void
-post_structure (GstLstmPhonemes *self, GstStructure *s)
+message_batch_init (MessageBatch *batch, GstLstmPhonemes *self)
 {
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
+  batch->self = self;
+  batch->n_messages = 0;
+}
+
+/* Posts the batched messages in order and empties the batch. */
+static void
+message_batch_post (MessageBatch *batch)
+{
+  for (guint i = 0; i < batch->n_messages; i++)
+    gst_element_post_message (GST_ELEMENT (batch->self), batch->messages[i]);
+  batch->n_messages = 0;
 }
 
 static void
-post_frame_message (GstLstmPhonemes *self, const PhFrame *frame, GstClockTime start,
+post_structure (MessageBatch *batch, GstStructure *s)
+{
+  if (batch->n_messages == MESSAGE_BATCH_MAX)
+    message_batch_post (batch);
+  batch->messages[batch->n_messages++] =
+      gst_message_new_element (GST_OBJECT (batch->self), s);
+}
+
+static void
+post_frame_message (MessageBatch *batch, const PhFrame *frame, GstClockTime start,
                     GstClockTime end)
 {
+  GstLstmPhonemes *self = batch->self;
   GstStructure *s = gst_structure_new_empty ("phoneme-frame");
   GValue posteriors = G_VALUE_INIT;
 
@@ -339,13 +370,14 @@ post_frame_message (GstLstmPhonemes *self, const PhFrame *frame, GstClockTime st
     gst_value_array_append_and_take_value (&posteriors, &v);
   }
   gst_structure_take_value (s, "posteriors", &posteriors);
-  post_structure (self, s);
+  post_structure (batch, s);
 }
 
 static void
 on_frame (const PhFrame *frame, gpointer user_data)
 {
-  GstLstmPhonemes *self = user_data;
+  MessageBatch *batch = user_data;
+  GstLstmPhonemes *self = batch->self;
   GstClockTime start = frame_time (self, frame->index);
   GstClockTime end = span_end (self, frame->index + 1, start);
 
@@ -355,13 +387,14 @@ on_frame (const PhFrame *frame, gpointer user_data)
                                      frame->features, frame->dim))
     GST_LOG_OBJECT (self, "frame queue full (no buffer for a while): frame dropped");
   if (self->active.post_messages && self->active.frame_messages)
-    post_frame_message (self, frame, start, end);
+    post_frame_message (batch, frame, start, end);
 }
 
 static void
 on_segment (const PhSegment *segment, gpointer user_data)
 {
-  GstLstmPhonemes *self = user_data;
+  MessageBatch *batch = user_data;
+  GstLstmPhonemes *self = batch->self;
   GstClockTime start, end;
   GstStructure *s;
 
@@ -376,7 +409,7 @@ on_segment (const PhSegment *segment, gpointer user_data)
       "phone39", G_TYPE_STRING, phone39_name (segment->phone),
       "confidence", G_TYPE_DOUBLE, (gdouble) segment->confidence,
       NULL);
-  post_structure (self, s);
+  post_structure (batch, s);
 }
 
 static const PhLabellerCallbacks labeller_callbacks = { on_frame, on_segment };
@@ -397,9 +430,13 @@ end_run (GstLstmPhonemes *self, gboolean report)
   }
   end = self->anchor + samples_to_time (self, ph_labeller_samples_seen (self->labeller));
   if (report) {
+    MessageBatch batch;
+
+    message_batch_init (&batch, self);
     self->clip_end = end;
-    ph_labeller_flush (self->labeller, &labeller_callbacks, self);
+    ph_labeller_flush (self->labeller, &labeller_callbacks, &batch);
     self->clip_end = GST_CLOCK_TIME_NONE;
+    message_batch_post (&batch);
   } else {
     ph_labeller_reset (self->labeller);
   }
@@ -515,12 +552,16 @@ begin_chunk (GstLstmPhonemes *self)
 static void
 push_samples (GstLstmPhonemes *self, const guint8 *data, gsize size)
 {
+  MessageBatch batch;
+
+  message_batch_init (&batch, self);
   if (self->format == GST_AUDIO_FORMAT_F32LE)
     ph_labeller_push_f32 (self->labeller, (const float *) data, size / sizeof (float),
-                          &labeller_callbacks, self);
+                          &labeller_callbacks, &batch);
   else
     ph_labeller_push_s16 (self->labeller, (const gint16 *) data, size / sizeof (gint16),
-                          &labeller_callbacks, self);
+                          &labeller_callbacks, &batch);
+  message_batch_post (&batch);
 }
 
 /* Labels `duration` of silence (a GAP). */
@@ -529,13 +570,16 @@ push_silence (GstLstmPhonemes *self, GstClockTime duration)
 {
   static const float zeros[256];
   guint64 n = gst_util_uint64_scale_round (duration, self->rate, GST_SECOND);
+  MessageBatch batch;
 
+  message_batch_init (&batch, self);
   while (n > 0) {
     gsize chunk = MIN (n, G_N_ELEMENTS (zeros));
 
-    ph_labeller_push_f32 (self->labeller, zeros, chunk, &labeller_callbacks, self);
+    ph_labeller_push_f32 (self->labeller, zeros, chunk, &labeller_callbacks, &batch);
     n -= chunk;
   }
+  message_batch_post (&batch);
 }
 
 static void
