@@ -142,6 +142,7 @@ typedef struct {
   float confidence;           /* its posterior */
   GstClockTime stream_time;   /* centre of the frame, stream time (labels) */
   GstClockTime running_time;  /* start of the frame (messages) */
+  guint prompt_serial;        /* prompt-text in force when the frame arrived */
 } FrameInfo;
 
 /* Bounded FIFO of frames; storage allocated once per (capacity, dim). */
@@ -1087,21 +1088,19 @@ prompt_close (GstLstmAdapt *self)
   prompt_window_reset (w);
 }
 
-/* Takes a new prompt-text: the reading of the previous one is over. */
+/* A frame that arrived under another prompt-text: the reading of the previous one is
+ * over, the new one starts with this frame. */
 static void
-prompt_refresh (GstLstmAdapt *self)
+prompt_refresh (GstLstmAdapt *self, guint serial)
 {
   PromptWindow *w = &self->training.prompt;
   GPtrArray *words;
-  guint serial;
 
-  GST_OBJECT_LOCK (self);
-  serial = self->prompt_serial;
-  words = serial != w->serial && self->prompt_words ? g_ptr_array_ref (self->prompt_words)
-      : NULL;
-  GST_OBJECT_UNLOCK (self);
   if (serial == w->serial)
     return;
+  GST_OBJECT_LOCK (self);
+  words = self->prompt_words ? g_ptr_array_ref (self->prompt_words) : NULL;
+  GST_OBJECT_UNLOCK (self);
   prompt_close (self);
   if (w->words)
     g_ptr_array_unref (w->words);
@@ -1118,7 +1117,7 @@ prompt_collect (GstLstmAdapt *self, const Frame *frame)
   Training *t = &self->training;
   PromptWindow *w = &t->prompt;
 
-  prompt_refresh (self);
+  prompt_refresh (self, frame->info.prompt_serial);
   if (!w->words || w->done)
     return;
   if (w->n_frames == PROMPT_MAX_FRAMES) {
@@ -1504,7 +1503,8 @@ frame_info (GstLstmAdapt *self, const MetaView *view, guint i, GstClockTime ts)
 
 /* Copies the meta's frames into the ring (or drops them when it is full). */
 static void
-queue_frames (GstLstmAdapt *self, const MetaView *view, const Settings *settings)
+queue_frames (GstLstmAdapt *self, const MetaView *view, const Settings *settings,
+              guint prompt_serial)
 {
   guint window = window_frames (settings);
   gboolean queued = FALSE;
@@ -1521,6 +1521,7 @@ queue_frames (GstLstmAdapt *self, const MetaView *view, const Settings *settings
     FrameInfo info = frame_info (self, view, i, ts);
 
     info.flags = frame_breaks_sequence (self, ts, view->duration) ? FRAME_BREAK : 0;
+    info.prompt_serial = prompt_serial;
     self->break_next = FALSE;
     if (!admit_frame (self, window, &info.flags))
       continue;
@@ -1540,9 +1541,11 @@ take_frames (GstLstmAdapt *self, GstBuffer *buffer)
   GstCustomMeta *meta;
   MetaView view;
   Settings settings;
+  guint prompt_serial;
 
   GST_OBJECT_LOCK (self);
   settings = self->settings;
+  prompt_serial = self->prompt_serial;
   GST_OBJECT_UNLOCK (self);
   if (GST_BUFFER_IS_DISCONT (buffer))
     self->discont_at = GST_BUFFER_PTS_IS_VALID (buffer) ? GST_BUFFER_PTS (buffer) : 0;
@@ -1564,7 +1567,7 @@ take_frames (GstLstmAdapt *self, GstBuffer *buffer)
     self->warned_meta = TRUE;
     return;
   }
-  queue_frames (self, &view, &settings);
+  queue_frames (self, &view, &settings, prompt_serial);
 }
 
 static GstFlowReturn
@@ -2462,9 +2465,10 @@ install_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_PROMPT_TEXT,
       g_param_spec_string ("prompt-text", "Prompt text",
           "mode=prompted: the text the speaker reads (or a phone transcription such as "
-          "\"hh ax l ow / w er l d\"). Once it has been read (speech, then 0.5 s of "
-          "silence, a discont or EOS), the recent audio is force-aligned to it with the "
-          "current model and trained on; set the next text to go on",
+          "\"hh ax l ow / w er l d\"), from the next buffer on. Once it has been read "
+          "(speech for all its phones then 0.5 s of silence, a discont, EOS, or the next "
+          "prompt-text), that audio is force-aligned to it with the current model and "
+          "trained on",
           NULL, rw));
   g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
       g_param_spec_string ("model-name", "Model name",
