@@ -920,6 +920,25 @@ ph_labels_read_phn (const char *path, guint64 n_samples, GError **error)
   return labels;
 }
 
+void
+ph_labels_append (GArray *labels, guint64 start, guint64 end, gint phone)
+{
+  PhLabel label = { start, end, phone };
+
+  if (end <= start)
+    return;
+  if (labels->len > 0)
+    {
+      PhLabel *last = &g_array_index (labels, PhLabel, labels->len - 1);
+      if (last->phone == phone)
+        {
+          last->end = end;
+          return;
+        }
+    }
+  g_array_append_val (labels, label);
+}
+
 /* Writes "start end phone" lines. */
 gboolean
 ph_labels_write_phn (const char *path, const GArray *labels, GError **error)

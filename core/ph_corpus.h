@@ -48,6 +48,10 @@ GArray *ph_labels_parse_phn (const char *text, const char *name, guint64 n_sampl
  * intervals to h#. Times are converted to samples at `sample_rate`. */
 GArray *ph_labels_read_textgrid (const char *path, guint sample_rate, GError **error);
 
+/* Appends the span [start, end) labelled `phone` to `labels` (a GArray of PhLabel),
+ * extending the last label instead when it has the same phone; empty spans are ignored. */
+void ph_labels_append (GArray *labels, guint64 start, guint64 end, gint phone);
+
 /* Writes .PHN lines. */
 gboolean ph_labels_write_phn (const char *path, const GArray *labels, GError **error);
 

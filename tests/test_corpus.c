@@ -1276,6 +1276,24 @@ test_corpus_end_to_end (void)
   g_free (root);
 }
 
+/* Appending merges a span into the last label of the same phone and ignores empty ones. */
+static void
+test_labels_append (void)
+{
+  g_autoptr (GArray) labels = g_array_new (FALSE, FALSE, sizeof (PhLabel));
+  gint aa = ph_phone_index ("aa"), s_ = ph_phone_index ("s");
+
+  ph_labels_append (labels, 0, 100, aa);
+  ph_labels_append (labels, 100, 150, aa);
+  ph_labels_append (labels, 150, 150, s_);
+  ph_labels_append (labels, 150, 200, s_);
+  g_assert_cmpuint (labels->len, ==, 2);
+  g_assert_cmpuint (g_array_index (labels, PhLabel, 0).end, ==, 150);
+  g_assert_cmpint (g_array_index (labels, PhLabel, 1).phone, ==, s_);
+  g_assert_cmpuint (g_array_index (labels, PhLabel, 1).start, ==, 150);
+  g_assert_cmpuint (g_array_index (labels, PhLabel, 1).end, ==, 200);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1302,6 +1320,7 @@ main (int argc, char **argv)
   g_test_add_func ("/corpus/textgrid/odd-whitespace", test_textgrid_odd_whitespace);
   g_test_add_func ("/corpus/textgrid/errors", test_textgrid_errors);
   g_test_add_func ("/corpus/frame-targets", test_frame_targets);
+  g_test_add_func ("/corpus/labels-append", test_labels_append);
   g_test_add_func ("/corpus/list", test_corpus_list);
   g_test_add_func ("/corpus/end-to-end", test_corpus_end_to_end);
   return g_test_run ();

@@ -222,24 +222,6 @@ collect_audio (short *wav, int n_samples, espeak_EVENT *events)
   return 0;
 }
 
-/* Appends [start, end) as `phone`, extending the previous label when it is the same. */
-static void
-append_label (GArray *labels, guint64 start, guint64 end, gint phone)
-{
-  PhLabel label = { start, end, phone };
-
-  if (end <= start)
-    return;
-  if (labels->len > 0) {
-    PhLabel *last = &g_array_index (labels, PhLabel, labels->len - 1);
-    if (last->phone == phone) {
-      last->end = end;
-      return;
-    }
-  }
-  g_array_append_val (labels, label);
-}
-
 /* Labels [start, end) with the phones of event `i`. */
 static gboolean
 label_event (const EspeakSynth *self, const GArray *events, guint i, guint64 start,
@@ -261,11 +243,11 @@ label_event (const EspeakSynth *self, const GArray *events, guint i, guint64 sta
   if (n == 0) {
     g_array_index (labels, PhLabel, labels->len - 1).end = MAX (end, start);
   } else if (n == 1) {
-    append_label (labels, start, end, phones[0]);
+    ph_labels_append (labels, start, end, phones[0]);
   } else {
     guint64 split = start + (guint64) llround ((end - start) * fraction);
-    append_label (labels, start, split, phones[0]);
-    append_label (labels, split, end, phones[1]);
+    ph_labels_append (labels, start, split, phones[0]);
+    ph_labels_append (labels, split, end, phones[1]);
   }
   return TRUE;
 }
@@ -294,7 +276,7 @@ events_to_labels (const EspeakSynth *self, const GArray *events, guint64 n_sampl
     }
     previous = start;
   }
-  append_label (labels, 0, g_array_index (events, EspeakPhoneEvent, 0).sample,
+  ph_labels_append (labels, 0, g_array_index (events, EspeakPhoneEvent, 0).sample,
                 ph_phone_index ("pau"));
   for (guint i = 0; i < events->len; i++) {
     guint64 start = g_array_index (events, EspeakPhoneEvent, i).sample;

@@ -90,24 +90,6 @@ copy_flite_wave (const cst_wave *wave, const char *text, PhAudio *audio, GError 
   return TRUE;
 }
 
-/* Appends [start, end) as `phone`, extending the previous label when it is the same. */
-static void
-append_label (GArray *labels, guint64 start, guint64 end, gint phone)
-{
-  PhLabel label = { start, end, phone };
-
-  if (end <= start)
-    return;
-  if (labels->len > 0) {
-    PhLabel *last = &g_array_index (labels, PhLabel, labels->len - 1);
-    if (last->phone == phone) {
-      last->end = end;
-      return;
-    }
-  }
-  g_array_append_val (labels, label);
-}
-
 /* The Segment relation: one item per phone with its end time in seconds. */
 static gboolean
 segments_to_labels (const cst_utterance *utt, guint rate, gsize n_samples, const char *text,
@@ -133,10 +115,10 @@ segments_to_labels (const cst_utterance *utt, guint rate, gsize n_samples, const
                    text, end_s, (double) n_samples / rate);
       return FALSE;
     }
-    append_label (labels, start, MIN ((guint64) end, n_samples), phone);
+    ph_labels_append (labels, start, MIN ((guint64) end, n_samples), phone);
     start = MAX (start, MIN ((guint64) end, n_samples));
   }
-  append_label (labels, start, n_samples, pau); /* audio past the last segment */
+  ph_labels_append (labels, start, n_samples, pau); /* audio past the last segment */
   return TRUE;
 }
 
