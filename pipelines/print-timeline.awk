@@ -18,5 +18,5 @@ function field(line, name,    m, v) {
   n++
 }
 END {
-  if (n == 0) { print "no phoneme messages: is the lstmphonemes plugin built? (./quickstart label)" > "/dev/stderr"; exit 1 }
+  if (n == 0) { print "no phoneme messages: is the plugin built (./quickstart label) and found (export GST_PLUGIN_PATH=$PWD/build/plugin)?" > "/dev/stderr"; exit 1 }
 }

@@ -243,6 +243,83 @@ test_train_deterministic_and_resumable (void)
   g_assert_nonnull (strstr (o5, "epoch 2:"));
 }
 
+/* The value after `key` in a gst-launch message line ("key=(type)value"), unquoted and
+ * unescaped, or NULL. */
+static char *
+message_field (const char *line, const char *key)
+{
+  g_autofree char *needle = g_strdup_printf (" %s=(", key);
+  const char *p = strstr (line, needle);
+  GString *value = g_string_new (NULL);
+
+  if (!p || !(p = strchr (p + strlen (needle), ')'))) {
+    g_string_free (value, TRUE);
+    return NULL;
+  }
+  for (p++; *p && *p != ',' && *p != ';'; p++)
+    if (*p == '\\' && p[1])
+      g_string_append_c (value, *++p);
+    else if (*p != '"')
+      g_string_append_c (value, *p);
+  return g_string_free (value, FALSE);
+}
+
+/* `phonemes label` prints exactly the segments lstmphonemes posts for the same 16 kHz
+ * audio, converted to samples (timestamp x rate / 1 s, rounded down). */
+static void
+test_label_matches_element (void)
+{
+  const char *plugin_dir = g_getenv ("PH_GST_PLUGIN_DIR");
+  g_autofree char *corpus = g_build_filename (workdir, "match", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *cli = NULL, *e2 = NULL, *gst = NULL, *e3 = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GString) from_element = g_string_new (NULL);
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *location = NULL;
+  const char *wav;
+  int status;
+
+  if (!plugin_dir || !g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("needs the plugin and the default model");
+    return;
+  }
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "0.2",
+                             "--voices", "flite-kal16", "--seed", "6", NULL), ==, 0);
+  list = ph_corpus_list (corpus, 0, NULL);
+  wav = ((PhUtterance *) g_ptr_array_index (list, 0))->audio_path;
+  g_assert_cmpint (run_tool (&cli, &e2, "label", wav, NULL), ==, 0);
+
+  location = g_strdup_printf ("location=%s", wav);
+  {
+    const char *argv[] = { "gst-launch-1.0", "-m", "filesrc", location, "!", "wavparse", "!",
+                           "lstmphonemes", "!", "fakesink", NULL };
+    g_autoptr (GError) error = NULL;
+    g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "GST_PLUGIN_PATH", plugin_dir, TRUE);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                 &gst, &e3, &status, &error));
+    g_assert_no_error (error);
+    g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  }
+  lines = g_strsplit (gst, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    g_autofree char *ts = NULL, *dur = NULL, *phone = NULL;
+    guint64 start, end;
+    if (!strstr (lines[i], ": phoneme, "))
+      continue;
+    ts = message_field (lines[i], "timestamp");
+    dur = message_field (lines[i], "duration");
+    phone = message_field (lines[i], "phone");
+    g_assert_true (ts && dur && phone);
+    start = g_ascii_strtoull (ts, NULL, 10);
+    end = start + g_ascii_strtoull (dur, NULL, 10);
+    g_string_append_printf (from_element, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
+                            start * 16000 / G_GUINT64_CONSTANT (1000000000),
+                            end * 16000 / G_GUINT64_CONSTANT (1000000000), phone);
+  }
+  g_assert_cmpuint (from_element->len, >, 0);
+  g_assert_cmpstr (cli, ==, from_element->str);
+}
+
 /* Forced alignment with the built-in model on synthetic speech whose phone timings are
  * known: most boundaries land within 20 ms. */
 static void
@@ -291,6 +368,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);
+  g_test_add_func ("/cli/label-matches-element", test_label_matches_element);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);

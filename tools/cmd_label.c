@@ -10,6 +10,7 @@ typedef struct {
   guint hop;
   guint model_rate;
   guint file_rate;
+  guint64 file_samples;  /* segments end at the end of the file, as the element's do */
 } LabelOutput;
 
 /* Nanoseconds of frame `index` as the element computes them (rounded down), then the
@@ -47,7 +48,8 @@ print_segment (const PhSegment *segment, gpointer user_data)
     return;
   printf ("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
           frame_to_file_sample (out, segment->start_frame),
-          frame_to_file_sample (out, segment->start_frame + segment->n_frames),
+          MIN (frame_to_file_sample (out, segment->start_frame + segment->n_frames),
+               out->file_samples),
           ph_phone_name (segment->phone));
 }
 
@@ -96,7 +98,7 @@ ph_cmd_label (int argc, char **argv)
     return tool_fail ("label", error);
   }
   out = (LabelOutput) { frames, posteriors, model->features.hop_length,
-                        model->features.sample_rate, audio.sample_rate };
+                        model->features.sample_rate, audio.sample_rate, audio.n_samples };
   ph_audio_resample (&audio, model->features.sample_rate);
   labeller = ph_labeller_new (model, min_segment_frames, &error);
   g_assert_no_error (error);
