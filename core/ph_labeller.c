@@ -129,9 +129,14 @@ ph_labeller_set_model (PhLabeller *self, PhModel *model)
   self->model = ph_model_ref (model);
   if (!compatible) {
     free_model_parts (self);
-    /* The model passed validation when it was loaded, so its config is valid. */
-    if (!build_model_parts (self, NULL))
-      g_error ("ph_labeller_set_model: model with an invalid feature config");
+    /* Loaded models have valid configs; should one not, keep labelling with the old. */
+    if (!build_model_parts (self, NULL)) {
+      g_warning ("ph_labeller_set_model: model with an invalid feature config ignored");
+      ph_model_unref (self->model);
+      self->model = ph_model_ref (old);
+      free_model_parts (self);
+      build_model_parts (self, NULL);
+    }
     ph_labeller_reset (self);
   }
   ph_model_unref (old);
