@@ -31,9 +31,9 @@ done
 mkdir -p "$work"
 cd "$work"
 
-# Shared training settings: one 192-cell LSTM layer, output delay 3 frames (30 ms),
+# Shared training settings: two LSTM layers of 128 cells, output delay 3 frames (30 ms),
 # TBPTT k1 = k2 = 20, Adam, batches of 8 utterances.
-train_opts=(--hidden 192 --layers 1 --delay 3 --cmn-window 300 --k1 20 --k2 20
+train_opts=(--hidden 128 --layers 2 --delay 3 --cmn-window 300 --k1 20 --k2 20
             --batch 8 --threads 2 --augment all --seed 1)
 
 echo "== 1. synthetic corpora"
