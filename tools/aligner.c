@@ -6,6 +6,7 @@
 
 #ifdef PH_HAVE_LEXICON
 #include "ph_lexicon.h"
+#include "tool_common.h"
 #endif
 
 struct _Aligner {
@@ -133,11 +134,7 @@ aligner_align (Aligner *aligner, const float *posteriors, guint n_frames,
 guint64
 aligner_frame_to_sample (const Aligner *aligner, guint64 frame, guint rate)
 {
-  const PhFeatureConfig *features = &aligner->model->features;
-  guint64 ns = frame * features->hop_length * G_GUINT64_CONSTANT (1000000000) /
-               features->sample_rate;
-
-  return ns * rate / G_GUINT64_CONSTANT (1000000000);
+  return tool_frame_to_file_sample (&aligner->model->features, frame, rate);
 }
 
 GArray *

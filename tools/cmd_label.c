@@ -7,27 +7,24 @@
 typedef struct {
   gboolean frames;
   gboolean posteriors;
-  guint hop;
-  guint model_rate;
+  const PhFeatureConfig *features; /* the model's */
   guint file_rate;
   guint64 file_samples;  /* segments end at the end of the file, as the element's do */
 } LabelOutput;
 
-/* Nanoseconds of frame `index` as the element computes them (rounded down), then the
- * sample at the file's rate (rounded down): the documented .PHN conversion. */
+/* The documented .PHN conversion of frame `index`. */
 static guint64
 frame_to_file_sample (const LabelOutput *out, guint64 index)
 {
-  guint64 ns = index * out->hop * G_GUINT64_CONSTANT (1000000000) / out->model_rate;
-
-  return ns * out->file_rate / G_GUINT64_CONSTANT (1000000000);
+  return tool_frame_to_file_sample (out->features, index, out->file_rate);
 }
 
 static void
 print_frame (const PhFrame *frame, gpointer user_data)
 {
   const LabelOutput *out = user_data;
-  double seconds = (double) frame->index * out->hop / out->model_rate;
+  double seconds =
+      (double) frame->index * out->features->hop_length / out->features->sample_rate;
 
   if (out->posteriors) {
     printf ("%.3f", seconds);
@@ -97,8 +94,8 @@ ph_cmd_label (int argc, char **argv)
     ph_model_unref (model);
     return tool_fail ("label", error);
   }
-  out = (LabelOutput) { frames, posteriors, model->features.hop_length,
-                        model->features.sample_rate, audio.sample_rate, audio.n_samples };
+  out = (LabelOutput) { frames, posteriors, &model->features, audio.sample_rate,
+                        audio.n_samples };
   ph_audio_resample (&audio, model->features.sample_rate);
   labeller = ph_labeller_new (model, min_segment_frames, &error);
   g_assert_no_error (error);

@@ -147,7 +147,7 @@ validate (PhModel *model, GPtrArray *valid)
   return accuracy;
 }
 
-/* Fisher-Yates with splitmix-style steps: the order depends only on seed and epoch. */
+/* Fisher-Yates driven by splitmix64: the order depends only on seed and epoch. */
 static void
 shuffle (guint *order, guint n, guint64 seed)
 {
@@ -156,12 +156,7 @@ shuffle (guint *order, guint n, guint64 seed)
   for (guint i = 0; i < n; i++)
     order[i] = i;
   for (guint i = n; i > 1; i--) {
-    guint64 z;
-    guint j;
-    state += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
-    z = (state ^ (state >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
-    j = (guint) ((z ^ (z >> 31)) % i);
+    guint j = (guint) (tool_random_next (&state) % i);
     guint t = order[i - 1];
     order[i - 1] = order[j];
     order[j] = t;

@@ -13,6 +13,15 @@ void tool_parse_options (const char *name, const char *parameter_string, const c
  * the error and returns NULL. */
 PhModel *tool_load_model (const char *path);
 
+/* The .PHN sample of model frame `frame` at `file_rate`: the frame's time in ns as the
+ * lstmphonemes element computes it (rounded down), then the sample (rounded down). */
+guint64 tool_frame_to_file_sample (const PhFeatureConfig *features, guint64 frame,
+                                   guint file_rate);
+
+/* splitmix64: a small deterministic generator, so shuffles and augmentation do not
+ * depend on GLib's GRand algorithm. */
+guint64 tool_random_next (guint64 *state);
+
 /* Prints "phonemes NAME: message" to stderr and returns exit status 1. */
 int tool_fail (const char *name, const GError *error);
 

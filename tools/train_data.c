@@ -133,22 +133,10 @@ augment_parse (const char *text, guint *flags, GError **error)
   return TRUE;
 }
 
-/* A small deterministic generator (splitmix64) so augmentation does not depend on
- * GLib's GRand algorithm. */
-static guint64
-next_random (guint64 *state)
-{
-  guint64 z = (*state += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
-
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
-  return z ^ (z >> 31);
-}
-
 static double
 uniform (guint64 *state, double lo, double hi)
 {
-  return lo + (hi - lo) * ((next_random (state) >> 11) * (1.0 / 9007199254740992.0));
+  return lo + (hi - lo) * ((tool_random_next (state) >> 11) * (1.0 / 9007199254740992.0));
 }
 
 static double
@@ -264,11 +252,7 @@ change_speed (PhAudio *audio, GArray *labels, double factor)
     return;
   audio->sample_rate = from;
   ph_audio_resample (audio, rate);
-  for (guint i = 0; i < labels->len; i++) {
-    PhLabel *l = &g_array_index (labels, PhLabel, i);
-    l->start = l->start * rate / from;
-    l->end = l->end * rate / from;
-  }
+  rescale_labels (labels, from, rate);
 }
 
 /* A distorted copy of `utt`'s audio (and its labels, which speed changes move). */
