@@ -13,6 +13,11 @@
 
 G_BEGIN_DECLS
 
+/* Smoothing shared by the element's default and the CLI's, so both give the same
+ * segments out of the box; the largest value any of them accepts. */
+#define PH_DEFAULT_MIN_SEGMENT_FRAMES 3
+#define PH_MAX_MIN_SEGMENT_FRAMES 100
+
 typedef struct {
   guint64 index;            /* frame number since the last reset */
   gint phone;               /* argmax of the posteriors (TIMIT-61 index) */

@@ -68,7 +68,7 @@ ph_cmd_eval (int argc, char **argv)
   g_autofree char *model_path = NULL;
   g_auto (GStrv) corpora = NULL;
   gboolean json = FALSE, core_test = FALSE, keep_sa = FALSE;
-  gint min_segment_frames = 3;
+  gint min_segment_frames = PH_DEFAULT_MIN_SEGMENT_FRAMES;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
       "Model file (default: the built-in model)", "FILE" },
@@ -105,7 +105,7 @@ ph_cmd_eval (int argc, char **argv)
     ph_model_unref (model);
     return tool_fail ("eval", error);
   }
-  labeller = ph_labeller_new (model, CLAMP (min_segment_frames, 1, 100), &error);
+  labeller = ph_labeller_new (model, CLAMP (min_segment_frames, 1, PH_MAX_MIN_SEGMENT_FRAMES), &error);
   g_assert_no_error (error);
   ph_score_init (score);
   tool_progress_start (&progress, "scoring", utts->len);

@@ -55,7 +55,7 @@ ph_cmd_label (int argc, char **argv)
 {
   g_autofree char *model_path = NULL;
   gboolean frames = FALSE, posteriors = FALSE;
-  gint min_segment_frames = 3;
+  gint min_segment_frames = PH_DEFAULT_MIN_SEGMENT_FRAMES;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
       "Model file (default: the built-in model)", "FILE" },
@@ -83,8 +83,9 @@ ph_cmd_label (int argc, char **argv)
     fprintf (stderr, "phonemes label: expected one AUDIO file (see --help)\n");
     return 2;
   }
-  if (min_segment_frames < 1 || min_segment_frames > 100) {
-    fprintf (stderr, "phonemes label: --min-segment-frames must be 1..100\n");
+  if (min_segment_frames < 1 || min_segment_frames > PH_MAX_MIN_SEGMENT_FRAMES) {
+    fprintf (stderr, "phonemes label: --min-segment-frames must be 1..%d\n",
+             PH_MAX_MIN_SEGMENT_FRAMES);
     return 2;
   }
   model = tool_load_model (model_path);

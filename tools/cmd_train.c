@@ -131,7 +131,7 @@ compute_normalisation (PhModel *model, GPtrArray *train)
 static double
 validate (PhModel *model, GPtrArray *valid)
 {
-  PhLabeller *labeller = ph_labeller_new (model, 3, NULL);
+  PhLabeller *labeller = ph_labeller_new (model, PH_DEFAULT_MIN_SEGMENT_FRAMES, NULL);
   PhScore *score = g_new (PhScore, 1);
   double accuracy;
 
