@@ -124,10 +124,27 @@ effective_high_freq (const PhFeatureConfig *config)
   return config->high_freq > 0.0f ? config->high_freq : 0.5 * config->sample_rate;
 }
 
-/* Weight of FFT bin `bin` in triangular filter `m`: triangles are equally spaced on
- * the mel scale between low_freq and the high edge, each spanning two spacings. */
+/* Vocal tract length perturbation (Jaitly & Hinton 2013): frequency f is read as
+ * warp * f, except near Nyquist, where a second line maps the rest of the band onto
+ * itself so that nothing falls off the end. warp > 1 moves formants up (a shorter
+ * vocal tract), as if the speaker were another one. The bend sits at 60% of Nyquist
+ * (their 4.8 kHz at 16 kHz). */
 static double
-mel_filter_weight (const PhFeatureConfig *config, guint fft_size, guint m, guint bin)
+vtlp_warp_hz (double hz, double warp, double nyquist)
+{
+  double bend = 0.6 * nyquist * MIN (warp, 1.0) / warp;
+
+  if (warp == 1.0 || hz <= bend)
+    return hz * warp;
+  return nyquist - (nyquist - warp * bend) / (nyquist - bend) * (nyquist - hz);
+}
+
+/* Weight of FFT bin `bin` in triangular filter `m`: triangles are equally spaced on
+ * the mel scale between low_freq and the high edge, each spanning two spacings. The
+ * bin's frequency goes through the VTLP warp first (1 = none). */
+static double
+mel_filter_weight (const PhFeatureConfig *config, double warp, guint fft_size, guint m,
+                   guint bin)
 {
   double low_mel = mel_scale (config->low_freq);
   double high_mel = mel_scale (effective_high_freq (config));
@@ -135,7 +152,8 @@ mel_filter_weight (const PhFeatureConfig *config, guint fft_size, guint m, guint
   double left = low_mel + m * spacing;
   double centre = left + spacing;
   double right = centre + spacing;
-  double mel = mel_scale ((double) bin * config->sample_rate / fft_size);
+  double hz = (double) bin * config->sample_rate / fft_size;
+  double mel = mel_scale (vtlp_warp_hz (hz, warp, 0.5 * config->sample_rate));
 
   if (mel <= left || mel >= right)
     return 0.0;
@@ -153,7 +171,7 @@ first_empty_mel_filter (const PhFeatureConfig *config)
   for (guint m = 0; m < config->num_mel_bins; m++) {
     gboolean empty = TRUE;
     for (guint k = 0; k <= fft_size / 2 && empty; k++)
-      empty = mel_filter_weight (config, fft_size, m, k) <= 0.0;
+      empty = mel_filter_weight (config, 1.0, fft_size, m, k) <= 0.0;
     if (empty)
       return (gint) m;
   }
@@ -308,7 +326,7 @@ make_window (const PhFeatureConfig *config, float *window)
 }
 
 static void
-make_mel_filters (PhFeatures *self)
+make_mel_filters (PhFeatures *self, double warp)
 {
   const PhFeatureConfig *c = &self->config;
 
@@ -318,7 +336,7 @@ make_mel_filters (PhFeatures *self)
     filter->first_bin = self->n_fft_bins;
     filter->n_bins = 0;
     for (guint k = 0; k < self->n_fft_bins; k++) {
-      row[k] = (float) mel_filter_weight (c, self->fft_size, m, k);
+      row[k] = (float) mel_filter_weight (c, warp, self->fft_size, m, k);
       if (row[k] > 0.0f) {
         filter->first_bin = MIN (filter->first_bin, k);
         filter->n_bins = k + 1 - filter->first_bin;
@@ -383,7 +401,7 @@ ph_features_new (const PhFeatureConfig *config, GError **error)
   self->mel_weights = g_new (float, (gsize) c->num_mel_bins * self->n_fft_bins);
   self->dct = g_new (double, (gsize) c->num_ceps * c->num_mel_bins);
   make_window (c, self->window);
-  make_mel_filters (self);
+  make_mel_filters (self, 1.0);
   make_dct (self);
   make_fft_plan (self);
 
@@ -445,6 +463,21 @@ ph_features_lookahead (const PhFeatures *self)
   g_return_val_if_fail (self != NULL, 0);
   c = &self->config;
   return (window_overhang (c) + c->hop_length - 1) / c->hop_length + c->delta_window;
+}
+
+/* Training-time vocal tract length perturbation; see ph_features.h. */
+gboolean
+ph_features_set_vtlp_warp (PhFeatures *self, double warp, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (!(warp >= PH_VTLP_MIN_WARP && warp <= PH_VTLP_MAX_WARP)) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                 "features: VTLP warp %g is outside %g..%g", warp, PH_VTLP_MIN_WARP,
+                 PH_VTLP_MAX_WARP);
+    return FALSE;
+  }
+  make_mel_filters (self, warp);
+  return TRUE;
 }
 
 /* Drops all buffered samples and frames and starts a new stream at frame 0. */
@@ -778,6 +811,15 @@ float *
 ph_features_compute_f32 (const PhFeatureConfig *config, const float *samples,
                          gsize n_samples, guint *n_frames, GError **error)
 {
+  return ph_features_compute_warped_f32 (config, 1.0, samples, n_samples, n_frames, error);
+}
+
+/* The same with the filterbank VTLP-warped by `warp` (training augmentation). */
+float *
+ph_features_compute_warped_f32 (const PhFeatureConfig *config, double warp,
+                                const float *samples, gsize n_samples, guint *n_frames,
+                                GError **error)
+{
   PhFeatures *features;
   FrameCollector collector;
   guint64 count;
@@ -793,6 +835,10 @@ ph_features_compute_f32 (const PhFeatureConfig *config, const float *samples,
   features = ph_features_new (config, error);
   if (features == NULL)
     return NULL;
+  if (!ph_features_set_vtlp_warp (features, warp, error)) {
+    ph_features_free (features);
+    return NULL;
+  }
   count = ((guint64) n_samples + config->hop_length - 1) / config->hop_length;
   if (count > G_MAXUINT) {
     g_set_error (error, PH_ERROR, PH_ERROR_INVALID,

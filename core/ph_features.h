@@ -82,6 +82,15 @@ void ph_features_push_f32 (PhFeatures *features, const float *samples, gsize n_s
 /* End of stream: emits the remaining frames (up to ceil(n/hop) in all), then resets. */
 void ph_features_flush (PhFeatures *features, PhFeatureFunc func, gpointer user_data);
 
+/* Vocal tract length perturbation, for training only (never stored in a model): the
+ * filterbank reads the spectrum with frequencies scaled by `warp` (piecewise linear,
+ * bent at 60% of Nyquist so the band maps onto itself; Jaitly & Hinton 2013). > 1
+ * makes a voice look like one with a shorter vocal tract. 1 restores the plain
+ * filterbank. FALSE + GError outside PH_VTLP_MIN_WARP..PH_VTLP_MAX_WARP. */
+#define PH_VTLP_MIN_WARP 0.7
+#define PH_VTLP_MAX_WARP 1.4
+gboolean ph_features_set_vtlp_warp (PhFeatures *features, double warp, GError **error);
+
 /* Drops all buffered samples and frames and starts a new stream at frame 0. */
 void ph_features_reset (PhFeatures *features);
 
@@ -89,5 +98,10 @@ void ph_features_reset (PhFeatures *features);
  * allocated (g_free); *n_frames receives the count. Same code path as streaming. */
 float *ph_features_compute_f32 (const PhFeatureConfig *config, const float *samples,
                                 gsize n_samples, guint *n_frames, GError **error);
+
+/* The same through a filterbank warped by `warp` (see ph_features_set_vtlp_warp). */
+float *ph_features_compute_warped_f32 (const PhFeatureConfig *config, double warp,
+                                       const float *samples, gsize n_samples,
+                                       guint *n_frames, GError **error);
 
 G_END_DECLS

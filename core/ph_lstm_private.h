@@ -159,6 +159,9 @@ G_GNUC_INTERNAL void ph_softmax (float *y, guint n);
 G_GNUC_INTERNAL void ph_lstm_output (const PhLstmParams *params, const PhLstmShape *shape,
                                      const float *h_top, float *posteriors);
 
+/* Frees ph_lstm_step's repacked weights (PhModel.step_weights); NULL is allowed. */
+G_GNUC_INTERNAL void ph_step_weights_free (gpointer step_weights);
+
 /* Input width of `layer`: the feature dimension for layer 0, H above. */
 static inline guint
 ph_lstm_layer_input_dim (const PhLstmShape *shape, guint layer)

@@ -1,6 +1,7 @@
 /* ph_model.c: LSTM parameter layout, model objects and model files
  * (format: docs/model-format.md). */
 #include "phonemes.h"
+#include "ph_lstm_private.h"
 
 #include <gio/gio.h>
 #include <math.h>
@@ -199,6 +200,7 @@ ph_model_init_random (PhModel *model, guint64 seed)
     }
   fill_uniform (model->params.w_out, (gsize) s->output_dim * h, bound, &state);
   memset (model->params.b_out, 0, s->output_dim * sizeof (float));
+  ph_model_weights_changed (model);
 }
 
 /* A deep copy with ref count 1. */
@@ -232,10 +234,20 @@ ph_model_unref (PhModel *model)
 {
   if (model == NULL || !g_atomic_int_dec_and_test (&model->ref_count))
     return;
+  ph_step_weights_free (model->step_weights);
   g_free (model->norm_mean);
   g_free (model->norm_scale);
   g_free (model->flat);
   g_free (model);
+}
+
+/* Drops the step's repacked weights after an in-place change. */
+void
+ph_model_weights_changed (PhModel *model)
+{
+  g_return_if_fail (model != NULL);
+  ph_step_weights_free (model->step_weights);
+  model->step_weights = NULL;
 }
 
 /* Per-dimension mean and 1/std (population, std floored) over the finite values of

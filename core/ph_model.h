@@ -69,6 +69,8 @@ typedef struct {
   gsize n_params;
   PhLstmParams params;
   gint ref_count;
+  gpointer step_weights; /* private: ph_lstm_step's repacked copy of the weights, made on
+                          * first use; see ph_model_weights_changed */
 } PhModel;
 
 /* A zero-weight model, identity normalisation. NULL + GError on an invalid config or
@@ -77,6 +79,11 @@ PhModel *ph_model_new (const PhFeatureConfig *features, const PhLstmShape *shape
 
 /* Uniform random weights in +-1/sqrt(H) (deterministic for `seed`), forget-gate bias 1. */
 void ph_model_init_random (PhModel *model, guint64 seed);
+
+/* Call after changing a model's weights in place (only while no one else holds it):
+ * drops ph_lstm_step's repacked copy, which the next step rebuilds. The trainer calls
+ * it after every update. */
+void ph_model_weights_changed (PhModel *model);
 
 /* A deep copy with ref count 1. */
 PhModel *ph_model_copy (const PhModel *model);

@@ -955,6 +955,7 @@ apply_update (PhTrainer *tr)
       adam_step (w, tr->grad, tr->opt_m, tr->opt_v, n, cfg, ++tr->adam_steps);
       break;
     }
+  ph_model_weights_changed (tr->model);
   tr->stats.updates++;
   return TRUE;
 }

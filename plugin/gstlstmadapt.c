@@ -792,9 +792,11 @@ new_trainer (GstLstmAdapt *self, const PhModel *weights)
   ph_model_unref (copy);
   if (!trainer)
     return warn_settings (self, error);
-  if (weights)
+  if (weights) {
     memcpy (ph_trainer_model (trainer)->flat, weights->flat,
             sizeof (float) * weights->n_params);
+    ph_model_weights_changed (ph_trainer_model (trainer));
+  }
   return trainer;
 }
 

@@ -492,8 +492,10 @@ filter_containing (const PhFeatureConfig *c, double hz)
   return best;
 }
 
+/* A sine at `hz` through a filterbank VTLP-warped by `warp` peaks in the filter that
+ * holds `seen_hz`, the frequency the warp should make it look like. */
 static void
-check_sine_peak (guint rate, double hz)
+check_warped_sine_peak (guint rate, double hz, double warp, double seen_hz)
 {
   PhFeatureConfig config;
   const gsize n = rate / 2;
@@ -509,13 +511,19 @@ check_sine_peak (guint rate, double hz)
   config.delta_window = 0;
   for (gsize i = 0; i < n; i++)
     x[i] = (float) (0.5 * sin (2.0 * G_PI * hz * i / rate));
-  features = ph_features_compute_f32 (&config, x, n, &n_frames, &error);
+  features = ph_features_compute_warped_f32 (&config, warp, x, n, &n_frames, &error);
   g_assert_no_error (error);
   for (guint t = 10; t < n_frames - 10; t += 7)
     g_assert_cmpuint (strongest_mel_bin (&config, features + t * config.num_ceps), ==,
-                      filter_containing (&config, hz));
+                      filter_containing (&config, seen_hz));
   g_free (features);
   g_free (x);
+}
+
+static void
+check_sine_peak (guint rate, double hz)
+{
+  check_warped_sine_peak (rate, hz, 1.0, hz);
 }
 
 static void
@@ -536,6 +544,56 @@ test_sine_peaks (void)
   /* Near Nyquist at 8 kHz the last filter, which ends at 4 kHz, takes it. */
   g_assert_cmpuint (filter_containing (&c, 3800.0), ==, c.num_mel_bins - 1);
   check_sine_peak (8000, 3800.0);
+}
+
+/* VTLP: warp 1 is the plain filterbank, bit for bit; other warps move a tone to where
+ * Jaitly & Hinton's piecewise-linear warp puts it (bend at 0.6 Nyquist, worked by hand
+ * below); out-of-range warps are refused. */
+static void
+test_vtlp_warp (void)
+{
+  PhFeatureConfig c;
+  gsize n = 8000;
+  float *x = make_test_signal (16000, n, 7);
+  guint n_plain = 0, n_warped = 0;
+  GError *error = NULL;
+
+  ph_feature_config_init (&c, 16000);
+  float *plain = ph_features_compute_f32 (&c, x, n, &n_plain, &error);
+  float *warped = ph_features_compute_warped_f32 (&c, 1.0, x, n, &n_warped, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_plain, ==, n_warped);
+  g_assert_cmpmem (plain, n_plain * ph_feature_config_dim (&c) * sizeof (float), warped,
+                   n_warped * ph_feature_config_dim (&c) * sizeof (float));
+  g_free (warped);
+  warped = ph_features_compute_warped_f32 (&c, 1.2, x, n, &n_warped, &error);
+  g_assert_no_error (error);
+  g_assert_true (memcmp (plain, warped, n_plain * sizeof (float)) != 0);
+
+  /* Below the bend (0.6 * 8000 * min(warp, 1) / warp) frequencies scale by the warp. */
+  check_warped_sine_peak (16000, 1000.0, 1.2, 1200.0);
+  check_warped_sine_peak (16000, 1000.0, 0.8, 800.0);
+  /* Above it, warp 0.8: the bend is 4800 Hz, mapped to 3840; the line from (4800, 3840)
+   * to (8000, 8000) has slope 1.3, so 6400 Hz (1600 below Nyquist) reads as 5920 Hz.
+   * That is filter 23, where the plain filterbank gives 24 and a straight 0.8 scaling
+   * 22. */
+  g_assert_cmpuint (filter_containing (&c, 5920.0), ==, 23);
+  g_assert_cmpuint (filter_containing (&c, 6400.0), ==, 24);
+  g_assert_cmpuint (filter_containing (&c, 0.8 * 6400.0), ==, 22);
+  check_warped_sine_peak (16000, 6400.0, 0.8, 5920.0);
+
+  PhFeatures *features = ph_features_new (&c, &error);
+  g_assert_no_error (error);
+  g_assert_false (ph_features_set_vtlp_warp (features, 2.0, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "VTLP warp 2"));
+  g_clear_error (&error);
+  g_assert_false (ph_features_set_vtlp_warp (features, NAN, &error));
+  g_clear_error (&error);
+  ph_features_free (features);
+  g_free (warped);
+  g_free (plain);
+  g_free (x);
 }
 
 static void
@@ -879,6 +937,7 @@ main (int argc, char **argv)
   g_test_add_func ("/features/reference-16k", test_reference_16k);
   g_test_add_func ("/features/reference-8k", test_reference_8k);
   g_test_add_func ("/features/sine-peaks", test_sine_peaks);
+  g_test_add_func ("/features/vtlp-warp", test_vtlp_warp);
   g_test_add_func ("/features/silence", test_silence);
   g_test_add_func ("/features/constant-signal-deltas", test_constant_signal_deltas);
   g_test_add_func ("/features/delta-formula", test_delta_formula);

@@ -1,14 +1,16 @@
 /* test_lstm.c: streaming LSTM inference against a naive double-precision reference
  * written here gate by gate from the equations in ph_model.h; stepping equals the
- * sequence forward bit for bit; reset; posteriors; delay. */
+ * sequence forward bit for bit; the AVX-512 and 8-lane kernels give the same bits;
+ * in-place weight changes; reset; posteriors; delay. */
 #include "phonemes.h"
 #include "test_common.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-#define MAX_IN 16
-#define MAX_H 16
+#define MAX_IN 40
+#define MAX_H 40
 #define MAX_L 2
 
 /* ---- helpers ---- */
@@ -134,8 +136,9 @@ max_error_vs_reference (const PhModel *m, const float *x, guint n)
 static void
 test_matches_reference (void)
 {
-  /* Small sizes use the scalar tail of the dot product, 13 and 12 its 8-wide body. */
-  const guint sizes[][3] = { { 3, 4, 2 }, { 13, 12, 2 }, { 5, 9, 1 } };
+  /* Small sizes are all zero-padded tail, 13 and 12 use the 8-wide body; 26 x 37 pads
+   * the gate rows (148) and the output rows (61) to whole groups of 16 rows. */
+  const guint sizes[][3] = { { 3, 4, 2 }, { 13, 12, 2 }, { 5, 9, 1 }, { 26, 37, 2 } };
 
   for (guint c = 0; c < G_N_ELEMENTS (sizes); c++)
     {
@@ -263,6 +266,73 @@ test_delay_keeps_math (void)
   ph_model_unref (delayed);
 }
 
+/* Posteriors of `n` frames from a fresh state, as one string of hex floats. */
+static char *
+posteriors_hex (const PhModel *m, const float *x, guint n)
+{
+  float *post = g_new (float, (gsize) n * PH_NUM_PHONES);
+  GString *text = g_string_new (NULL);
+
+  ph_lstm_forward_sequence (m, x, n, post);
+  for (gsize k = 0; k < (gsize) n * PH_NUM_PHONES; k++)
+    g_string_append_printf (text, "%a\n", post[k]);
+  g_free (post);
+  return g_string_free (text, FALSE);
+}
+
+/* The step picks AVX-512 kernels when the CPU has them; PHONEMES_NO_AVX512 forces the
+ * 8-lane ones. A child process runs that path; its posteriors must be this one's. */
+static void
+test_kernel_paths_agree (void)
+{
+  PhModel *m = make_model (26, 37, 2, 0, 31);
+  float *x = random_frames (26, 30, 32, 3.0);
+  char *here = posteriors_hex (m, x, 30);
+
+  if (g_test_subprocess ())
+    {
+      fputs (here, stdout);
+      return;
+    }
+#if defined(__x86_64__)
+  if (!__builtin_cpu_supports ("avx512f"))
+#endif
+    g_test_message ("no AVX-512 kernels here: both runs take the 8-lane path");
+  g_setenv ("PHONEMES_NO_AVX512", "1", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv ("PHONEMES_NO_AVX512");
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout (here);
+  g_free (here);
+  g_free (x);
+  ph_model_unref (m);
+}
+
+/* After an in-place change and ph_model_weights_changed, a step uses the new weights:
+ * it gives what a fresh copy of the changed model gives. */
+static void
+test_weights_changed (void)
+{
+  PhModel *m = make_model (13, 12, 2, 0, 41);
+  float *x = random_frames (13, 20, 42, 2.0);
+  char *before = posteriors_hex (m, x, 20);
+
+  for (guint k = 0; k < m->n_params; k++)
+    m->flat[k] *= -0.5f;
+  ph_model_weights_changed (m);
+  PhModel *copy = ph_model_copy (m);
+  char *after = posteriors_hex (m, x, 20), *fresh = posteriors_hex (copy, x, 20);
+
+  g_assert_cmpstr (after, ==, fresh);
+  g_assert_cmpstr (after, !=, before);
+  g_free (before);
+  g_free (after);
+  g_free (fresh);
+  g_free (x);
+  ph_model_unref (copy);
+  ph_model_unref (m);
+}
+
 static void
 test_zero_frames (void)
 {
@@ -279,6 +349,8 @@ main (int argc, char **argv)
   g_test_add_func ("/lstm/matches-reference", test_matches_reference);
   g_test_add_func ("/lstm/reference-saturated", test_reference_saturated);
   g_test_add_func ("/lstm/step-equals-sequence", test_step_equals_sequence);
+  g_test_add_func ("/lstm/kernel-paths-agree", test_kernel_paths_agree);
+  g_test_add_func ("/lstm/weights-changed", test_weights_changed);
   g_test_add_func ("/lstm/state-reset", test_state_reset);
   g_test_add_func ("/lstm/posteriors-sum-to-one", test_posteriors_sum_to_one);
   g_test_add_func ("/lstm/delay-keeps-math", test_delay_keeps_math);

@@ -111,7 +111,9 @@ augment_parse (const char *text, guint *flags, GError **error)
       continue;
     else if (!strcmp (w, "all"))
       *flags |= AUGMENT_GAIN | AUGMENT_NOISE | AUGMENT_TELEPHONE | AUGMENT_REVERB |
-          AUGMENT_SPEED;
+          AUGMENT_SPEED | AUGMENT_VTLP;
+    else if (!strcmp (w, "vtlp"))
+      *flags |= AUGMENT_VTLP;
     else if (!strcmp (w, "speed"))
       *flags |= AUGMENT_SPEED;
     else if (!strcmp (w, "gain"))
@@ -125,7 +127,7 @@ augment_parse (const char *text, guint *flags, GError **error)
     else {
       g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
                    "unknown augmentation '%s' (expected none, all, gain, noise, telephone, reverb, "
-                   "speed)",
+                   "speed, vtlp)",
                    w);
       return FALSE;
     }
@@ -255,10 +257,11 @@ change_speed (PhAudio *audio, GArray *labels, double factor)
   rescale_labels (labels, from, rate);
 }
 
-/* A distorted copy of `utt`'s audio (and its labels, which speed changes move). */
+/* A distorted copy of `utt`'s audio (and its labels, which speed changes move), and
+ * the VTLP warp its features are to be computed with (1 = none). */
 static void
 augmented_copy (const TrainUtt *utt, guint augment, guint64 seed, PhAudio *out,
-                GArray **labels)
+                GArray **labels, double *warp)
 {
   float *x;
   gsize n;
@@ -270,6 +273,9 @@ augmented_copy (const TrainUtt *utt, guint augment, guint64 seed, PhAudio *out,
   *labels = g_array_copy (utt->labels);
   if ((augment & AUGMENT_SPEED) && uniform (&rng, 0, 1) < 0.7)
     change_speed (out, *labels, uniform (&rng, 0.85, 1.15));
+  *warp = 1.0;
+  if ((augment & AUGMENT_VTLP) && uniform (&rng, 0, 1) < 0.7)
+    *warp = uniform (&rng, 0.8, 1.2);
   x = out->samples;
   n = out->n_samples;
 
@@ -291,13 +297,14 @@ train_utt_compute (TrainUtt *utt, const PhFeatureConfig *config, guint augment, 
 {
   PhAudio audio = utt->audio;
   GArray *labels = utt->labels;
+  double warp = 1.0;
 
   if (augment)
-    augmented_copy (utt, augment, seed, &audio, &labels);
+    augmented_copy (utt, augment, seed, &audio, &labels, &warp);
   g_free (utt->features);
   g_free (utt->targets);
-  utt->features = ph_features_compute_f32 (config, audio.samples, audio.n_samples,
-                                           &utt->n_frames, NULL);
+  utt->features = ph_features_compute_warped_f32 (config, warp, audio.samples,
+                                                  audio.n_samples, &utt->n_frames, NULL);
   utt->targets = ph_labels_to_frame_targets (labels, config->hop_length, utt->n_frames);
   if (augment) {
     ph_audio_clear (&audio);

@@ -24,9 +24,10 @@ typedef enum {
   AUGMENT_TELEPHONE = 1 << 2,  /* 300-3400 Hz band, as on a phone line */
   AUGMENT_REVERB = 1 << 3,     /* a synthetic room, RT60 0.15..0.7 s */
   AUGMENT_SPEED = 1 << 4,      /* 0.85..1.15x speed: tempo, pitch and formants together */
+  AUGMENT_VTLP = 1 << 5,       /* 0.8..1.2 filterbank warp: formants alone (vocal tract) */
 } AugmentFlags;
 
-/* Parses "none", "all" or a comma list of gain,noise,telephone,reverb,speed. */
+/* Parses "none", "all" or a comma list of gain,noise,telephone,reverb,speed,vtlp. */
 gboolean augment_parse (const char *text, guint *flags, GError **error);
 
 /* Computes features and frame targets for `utt` with `config`. With `augment` flags,
