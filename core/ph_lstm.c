@@ -6,9 +6,10 @@
  * vector code, so results do not depend on the CPU or on the vector width, and
  * forward_sequence is bit-identical to stepping.
  *
- * Speed (bench/run): a step is bound by reading the weights once per frame, so the
- * matrix-vector product streams each row once with x shared across eight rows, and
- * sigmoid/tanh/exp run eight units at a time instead of calling libm per unit. */
+ * Speed (bench/run): a step is bound by streaming the weights through the core, so it
+ * runs on a repacked copy of them (see "the step's kernels" below); the row-major
+ * kernels here are the trainer's, and sigmoid/tanh/exp run eight units at a time
+ * instead of calling libm per unit. */
 #include "ph_lstm.h"
 #include "ph_lstm_private.h"
 
@@ -34,10 +35,8 @@ struct _PhLstmState {
  * [W_x row | W_h row] with [x; h_prev], each part zero-padded on its own. Eight rows go
  * together so that x is loaded once for eight rows, eight sums are in flight (enough
  * to hide the add latency) and their lanes are combined with a few shuffles; the order
- * of each sum is the same however rows are grouped and whatever the vector width.
- * (Measured on Zen 5: this streams the weights from L2 at about 130 GB/s where a pure
- * read reaches 200; a row at a time with x reloaded is slower, and AVX-512, FMA or
- * software prefetching gain nothing.) */
+ * of each sum is the same however rows are grouped and whatever the vector width, which
+ * is what lets the step's packed kernels below reproduce these bits. */
 
 #define SHUFFLE8 PH_SHUFFLE8
 

@@ -202,14 +202,15 @@ test_end_to_end (void)
 }
 
 
-/* `phonemes train` on `corpus` with small fixed settings, 2 threads and seed 5. */
+/* `phonemes train` on `corpus` with small fixed settings and every augmentation, 2 threads
+ * and seed 5. */
 static int
 run_small_training (const char *corpus, const char *out_path, const char *epochs,
                     gboolean resume, char **out, char **err)
 {
   const char *args[] = { "train", "--corpus", corpus, "--out", out_path, "--epochs", epochs,
                          "--hidden", "16", "--batch", "4", "--threads", "2", "--seed", "5",
-                         "--augment", "all", "--valid-fraction", "0.2",
+                         "--augment", "all,vtlp", "--valid-fraction", "0.2",
                          resume ? "--resume" : NULL, NULL };
 
   return run_tool_argv (out, err, args);

@@ -370,7 +370,7 @@ ph_cmd_train (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &o.threads, "Worker threads (default 1)", "T" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &o.seed, "Random seed (default 1)", "S" },
     { "augment", 0, 0, G_OPTION_ARG_STRING, &o.augment,
-      "Augmentation: none (default), all, or a list of gain,noise,telephone,reverb,speed,vtlp", "LIST" },
+      "Augmentation: none (default), all (all but vtlp), or a list of gain,noise,telephone,reverb,speed,vtlp", "LIST" },
     { "timit-keep-sa", 0, 0, G_OPTION_ARG_NONE, &o.timit_keep_sa,
       "Keep TIMIT's SA1/SA2 sentences (skipped by default)", NULL },
     { NULL },

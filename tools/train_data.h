@@ -27,7 +27,8 @@ typedef enum {
   AUGMENT_VTLP = 1 << 5,       /* 0.8..1.2 filterbank warp: formants alone (vocal tract) */
 } AugmentFlags;
 
-/* Parses "none", "all" or a comma list of gain,noise,telephone,reverb,speed,vtlp. */
+/* Parses "none", "all" (every one but vtlp) or a comma list of
+ * gain,noise,telephone,reverb,speed,vtlp. */
 gboolean augment_parse (const char *text, guint *flags, GError **error);
 
 /* Computes features and frame targets for `utt` with `config`. With `augment` flags,
