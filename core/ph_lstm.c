@@ -343,11 +343,12 @@ ph_lstm_output (const PhLstmParams *params, const PhLstmShape *shape, const floa
  * stored side by side, so that a group is one contiguous stream. The gate matrix of a
  * layer is [W_x | W_h], each part padded to whole blocks. With AVX-512 one 16-float load
  * is two rows' block, against the same 16 floats of input (each block of x stored twice,
- * PackedInput); elsewhere a group is walked as two halves of 8 rows. Either way row r's
+ * packed_input); elsewhere a group is walked as two halves of 8 rows. Either way row r's
  * lane j sums the products k = j (mod 8) in increasing k and lanes_sum8 combines the
  * lanes, the order of ph_matvec_add and ph_lstm_gates: the step gives the trainer's bits
- * on every path (test-lstm checks both paths). Measured on Zen 5 (bench/run): the
- * AVX-512 path takes about 2/3 of the time of the row-major kernel at H = 128. */
+ * on every path (test-lstm checks both paths). Measured on Zen 5: in a tight loop over
+ * one layer's gates at H = 128 the AVX-512 path takes 2/3 of the row-major kernel's
+ * time; in a whole step (bench/run) the gain is smaller (README, Speed). */
 
 #define PACK_ROWS 16
 

@@ -22,7 +22,8 @@ const float *ph_lstm_state_c (const PhLstmState *state, guint layer);
 /* Consumes one raw feature frame (normalised inside with the model's mean/scale),
  * updates `state` in place and writes output_dim posteriors (softmax) to `posteriors`.
  * With delay d, the posteriors written at step t are for frame t - d. `state` must have
- * been made for model->shape. No allocation. */
+ * been made for model->shape. No allocation, except once per model: its first step
+ * makes the repacked copy of the weights the kernels read (see ph_model_weights_changed). */
 void ph_lstm_step (const PhModel *model, PhLstmState *state, const float *features,
                    float *posteriors);
 
