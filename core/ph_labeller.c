@@ -14,6 +14,8 @@ typedef struct {
   double sum_current;  /* sum of posteriors[current segment phone] */
 } PendingRun;
 
+#define BATCH_FRAMES 32
+
 struct _PhLabeller {
   PhModel *model;
   PhFeatures *features;
@@ -24,7 +26,12 @@ struct _PhLabeller {
   /* Features of the last delay + 1 frames, so frame t - d is reported with its own. */
   float *feature_ring;
   guint64 steps;             /* LSTM steps since reset */
-  float *posteriors;
+
+  /* Frames waiting for their LSTM step until the push ends or BATCH_FRAMES are
+   * waiting: ph_lstm_step_frames takes them together, which is faster. */
+  float *batch_features;     /* [BATCH_FRAMES][dim] */
+  float *batch_posteriors;   /* [BATCH_FRAMES][output_dim] */
+  guint n_batched;
   float *last_features;      /* the last frame's features, replicated for the delay padding */
   gboolean have_frames;
 
@@ -66,7 +73,8 @@ free_model_parts (PhLabeller *self)
   g_clear_pointer (&self->features, ph_features_free);
   g_clear_pointer (&self->state, ph_lstm_state_free);
   g_clear_pointer (&self->feature_ring, g_free);
-  g_clear_pointer (&self->posteriors, g_free);
+  g_clear_pointer (&self->batch_features, g_free);
+  g_clear_pointer (&self->batch_posteriors, g_free);
   g_clear_pointer (&self->last_features, g_free);
 }
 
@@ -82,7 +90,8 @@ build_model_parts (PhLabeller *self, GError **error)
   self->dim = model->shape.input_dim;
   self->state = ph_lstm_state_new (&model->shape);
   self->feature_ring = g_new0 (float, (gsize) (model->shape.delay + 1) * self->dim);
-  self->posteriors = g_new0 (float, model->shape.output_dim);
+  self->batch_features = g_new0 (float, (gsize) BATCH_FRAMES * self->dim);
+  self->batch_posteriors = g_new0 (float, (gsize) BATCH_FRAMES * model->shape.output_dim);
   self->last_features = g_new0 (float, self->dim);
   return TRUE;
 }
@@ -154,6 +163,7 @@ ph_labeller_reset (PhLabeller *self)
   ph_features_reset (self->features);
   ph_lstm_state_reset (self->state);
   self->steps = 0;
+  self->n_batched = 0;
   self->have_frames = FALSE;
   self->samples_seen = 0;
   clear_segmentation (self);
@@ -239,33 +249,57 @@ argmax (const float *values, guint n)
   return best;
 }
 
-/* One LSTM step on `features`; reports frame steps - delay once it exists. */
+/* After the LSTM step on `features` (posteriors out): reports frame steps - delay once
+ * it exists. */
 static void
-step_frame (PhLabeller *self, const float *features)
+report_step (PhLabeller *self, const float *features, const float *posteriors)
 {
   guint delay = self->model->shape.delay;
   guint ring = delay + 1;
   float *slot = self->feature_ring + (self->steps % ring) * self->dim;
 
   memcpy (slot, features, self->dim * sizeof (float));
-  ph_lstm_step (self->model, self->state, features, self->posteriors);
   if (self->steps >= delay) {
     guint64 index = self->steps - delay;
-    gint phone = argmax (self->posteriors, self->model->shape.output_dim);
+    gint phone = argmax (posteriors, self->model->shape.output_dim);
     PhFrame frame = {
       .index = index,
       .phone = phone,
-      .confidence = self->posteriors[phone],
-      .posteriors = self->posteriors,
+      .confidence = posteriors[phone],
+      .posteriors = posteriors,
       .features = self->feature_ring + (index % ring) * self->dim,
       .dim = self->dim,
     };
 
     if (self->callbacks && self->callbacks->frame)
       self->callbacks->frame (&frame, self->user_data);
-    segment_add_frame (self, index, phone, self->posteriors);
+    segment_add_frame (self, index, phone, posteriors);
   }
   self->steps++;
+}
+
+/* Steps the LSTM over the waiting frames and reports them. */
+static void
+step_batch (PhLabeller *self)
+{
+  guint out = self->model->shape.output_dim;
+
+  ph_lstm_step_frames (self->model, self->state, self->batch_features, self->n_batched,
+                       self->batch_posteriors);
+  for (guint i = 0; i < self->n_batched; i++)
+    report_step (self, self->batch_features + (gsize) i * self->dim,
+                 self->batch_posteriors + (gsize) i * out);
+  self->n_batched = 0;
+}
+
+/* Queues one frame for its LSTM step. */
+static void
+add_frame (PhLabeller *self, const float *features)
+{
+  memcpy (self->batch_features + (gsize) self->n_batched * self->dim, features,
+          self->dim * sizeof (float));
+  if (++self->n_batched == BATCH_FRAMES)
+    step_batch (self);
 }
 
 static void
@@ -276,7 +310,7 @@ on_feature_frame (const float *features, guint64 frame_index, gpointer user_data
   (void) frame_index;
   memcpy (self->last_features, features, self->dim * sizeof (float));
   self->have_frames = TRUE;
-  step_frame (self, features);
+  add_frame (self, features);
 }
 
 static void
@@ -300,6 +334,7 @@ ph_labeller_push_s16 (PhLabeller *self, const gint16 *samples, gsize n,
   begin_call (self, callbacks, user_data);
   self->samples_seen += n;
   ph_features_push_s16 (self->features, samples, n, on_feature_frame, self);
+  step_batch (self);
   end_call (self);
 }
 
@@ -310,6 +345,7 @@ ph_labeller_push_f32 (PhLabeller *self, const float *samples, gsize n,
   begin_call (self, callbacks, user_data);
   self->samples_seen += n;
   ph_features_push_f32 (self->features, samples, n, on_feature_frame, self);
+  step_batch (self);
   end_call (self);
 }
 
@@ -323,7 +359,8 @@ ph_labeller_flush (PhLabeller *self, const PhLabellerCallbacks *callbacks,
    * as the trainer does at a sequence end, to bring them out. */
   if (self->have_frames)
     for (guint i = 0; i < self->model->shape.delay; i++)
-      step_frame (self, self->last_features);
+      add_frame (self, self->last_features);
+  step_batch (self);
   if (self->run.length)
     absorb_run (self);
   if (self->segment_phone >= 0)

@@ -16,17 +16,6 @@
 #include <math.h>
 #include <string.h>
 
-struct _PhLstmState {
-  PhLstmShape shape;
-  float *h[PH_MAX_LAYERS]; /* [H] each */
-  float *c[PH_MAX_LAYERS]; /* [H] each */
-  float *x_norm;           /* [input_dim] normalised input */
-  float *gates;            /* [4H rounded up to 16] pre-activations, then activations */
-  float *tanh_c;           /* [H] */
-  float *twice;            /* a layer's input in doubled blocks (see packed_input) */
-  float *logits;           /* [output_dim rounded up to 16] */
-  float *block;            /* the one allocation all of the above point into */
-};
 
 /* ---- the matrix-vector product -------------------------------------------------------
  * Each output is dot(w_row, x) in one fixed order: lane j of a PhVec sums the products
@@ -172,9 +161,10 @@ ph_normalise_input (float *x_norm, const float *x, const float *mean, const floa
     x_norm[k] = (x[k] - mean[k]) * scale[k];
 }
 
-/* W_x and W_h side by side, as one matrix [W_x | W_h] times [x; h_prev]: every gate row
- * sums its input part then its recurrent part in the same lanes (one reduction, one
- * pass over the gates); the lone rows of a 4H not divisible by 8 go through the plain
+/* gates = (bias + W_x x) + W_h h_prev: each row's input part is summed and reduced on its
+ * own, then added to its recurrent part, summed and reduced likewise. Keeping the input
+ * part separate lets the step compute it for a whole run of frames at once (see "the
+ * step's kernels"); the lone rows of a 4H not divisible by 8 go through the plain
  * product. */
 PH_SIMD_CLONES void
 ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden, const float *x,
@@ -192,24 +182,21 @@ ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden, const
       ph.w = layer->w_h + (gsize) r * hidden;
       px.last_block = ph.last_block = r + 8 == rows;
       ACCUMULATE_ROWS8 (px, a0, a1, a2, a3, a4, a5, a6, a7);
-      ACCUMULATE_ROWS8 (ph, a0, a1, a2, a3, a4, a5, a6, a7);
-      ph_vec_store (gates + r, ph_vec_load (layer->bias + r)
-                               + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
+      PhVec from_x = ph_vec_load (layer->bias + r) + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7);
+      PhVec b0 = { 0 }, b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
+      PhVec b4 = { 0 }, b5 = { 0 }, b6 = { 0 }, b7 = { 0 };
+      ACCUMULATE_ROWS8 (ph, b0, b1, b2, b3, b4, b5, b6, b7);
+      ph_vec_store (gates + r, from_x + lanes_sum8 (b0, b1, b2, b3, b4, b5, b6, b7));
     }
   for (; r < rows; r++)
     {
-      PhVec a = { 0 };
-      for (guint k = 0; k < px.full; k += PH_LANES)
-        a += ph_vec_load (layer->w_x + (gsize) r * in_dim + k) * ph_vec_load (x + k);
-      if (px.full < in_dim)
-        a += tail_block (layer->w_x + (gsize) r * in_dim + px.full, in_dim - px.full,
-                         r + 1 == rows) * px.x_tail;
-      for (guint k = 0; k < ph.full; k += PH_LANES)
-        a += ph_vec_load (layer->w_h + (gsize) r * hidden + k) * ph_vec_load (h_prev + k);
-      if (ph.full < hidden)
-        a += tail_block (layer->w_h + (gsize) r * hidden + ph.full, hidden - ph.full,
-                         r + 1 == rows) * ph.x_tail;
-      gates[r] = layer->bias[r] + lanes_sum (a);
+      float from_x = layer->bias[r];
+
+      matvec_row (&from_x, layer->w_x + (gsize) r * in_dim, x, px.x_tail, in_dim, px.full,
+                  r + 1 == rows);
+      gates[r] = from_x;
+      matvec_row (gates + r, layer->w_h + (gsize) r * hidden, h_prev, ph.x_tail, hidden,
+                  ph.full, r + 1 == rows);
     }
 }
 
@@ -337,31 +324,34 @@ ph_lstm_output (const PhLstmParams *params, const PhLstmShape *shape, const floa
 
 /* ---- the step's kernels: repacked weights ---------------------------------------------
  * A step reads every weight once per frame (from L2 for the default model), so its speed
- * is how fast the weights stream through the core. ph_lstm_step therefore runs on a copy
- * of each matrix repacked once per model: rows in groups of 16 (zero rows pad the last
- * group), each row cut into blocks of 8 columns (zero-padded), and a block's 16 rows
- * stored side by side, so that a group is one contiguous stream. The gate matrix of a
- * layer is [W_x | W_h], each part padded to whole blocks. With AVX-512 one 16-float load
- * is two rows' block, against the same 16 floats of input (each block of x stored twice,
- * packed_input); elsewhere a group is walked as two halves of 8 rows. Either way row r's
- * lane j sums the products k = j (mod 8) in increasing k and lanes_sum8 combines the
- * lanes, the order of ph_matvec_add and ph_lstm_gates: the step gives the trainer's bits
- * on every path (test-lstm checks both paths). Measured on Zen 5: in a tight loop over
- * one layer's gates at H = 128 the AVX-512 path takes 2/3 of the row-major kernel's
- * time; in a whole step (bench/run) the gain is smaller (README, Speed). */
+ * is how fast the weights stream through the core. Two things cut that:
+ * - Repacking, once per model: rows in groups of 8 (zero rows pad the last group), each
+ *   row cut into blocks of 8 columns (zero-padded), a block's 8 rows side by side, so
+ *   that a group is one contiguous, cache-line-aligned stream instead of eight.
+ * - Runs of frames (ph_lstm_step_frames): only W_h depends on the previous frame, so
+ *   W_x x of every frame of the run is computed layer by layer before the recurrence,
+ *   and W_out h after it, a group of rows at a time for all frames while its weights
+ *   sit in L1. Only the recurrent matrices are streamed once per frame.
+ * Every row keeps the row-major kernels' order (lane j sums the products k = j mod 8 in
+ * increasing k, lanes_sum8 combines the lanes, (bias + W_x x) + W_h h), so the step gives
+ * the trainer's bits for any run length (test-lstm, test-train). An AVX-512 version (two
+ * rows' block per 16-float load) measured 25% slower on this project's Zen machine,
+ * whose 512-bit operations run as two 256-bit halves, so there is none. */
 
-#define PACK_ROWS 16
+#define PACK_ROWS 8
+#define RUN_FRAMES 32 /* frames per run: the scratch of a state holds this many */
 
 typedef struct {
   float *w;      /* [groups][blocks][PACK_ROWS][PH_LANES] */
   float *bias;   /* [groups * PACK_ROWS], zero-padded */
   guint groups;  /* ceil(rows / PACK_ROWS) */
-  guint blocks;  /* blocks per row, over all parts */
+  guint blocks;  /* blocks of 8 columns per row */
 } PackedMatrix;
 
 typedef struct {
-  PackedMatrix gates[PH_MAX_LAYERS];
-  PackedMatrix out;
+  PackedMatrix w_x[PH_MAX_LAYERS]; /* with the gate biases */
+  PackedMatrix w_h[PH_MAX_LAYERS]; /* bias unused */
+  PackedMatrix out;                /* W_out with b_out */
 } StepWeights;
 
 static guint
@@ -376,29 +366,39 @@ padded_rows (guint rows)
   return (rows + PACK_ROWS - 1) / PACK_ROWS * PACK_ROWS;
 }
 
-/* Packs rows x cols (row-major) as column blocks [first_block, ...) of every group. */
-static void
-pack_part (PackedMatrix *m, const float *w, guint rows, guint cols, guint first_block)
+/* Floats of a vector of `n` values in packed_input's zero-padded blocks. */
+static gsize
+padded_size (guint n)
 {
+  return (gsize) PH_LANES * blocks_of (n);
+}
+
+/* Packs rows x cols (row-major) and the biases (NULL: zeros). */
+static void
+packed_matrix_init (PackedMatrix *m, const float *w, guint rows, guint cols, const float *bias)
+{
+  m->groups = padded_rows (rows) / PACK_ROWS;
+  m->blocks = blocks_of (cols);
+  /* Cache-line aligned: an unaligned 64-byte load straddles two lines. */
+  m->w = g_aligned_alloc0 ((gsize) m->groups * m->blocks * PACK_ROWS,
+                           PH_LANES * sizeof (float), 64);
+  m->bias = g_new0 (float, (gsize) m->groups * PACK_ROWS);
+  if (bias != NULL)
+    memcpy (m->bias, bias, sizeof (float) * rows);
   for (guint r = 0; r < rows; r++)
     for (guint k = 0; k < cols; k++)
       {
-        guint g = r / PACK_ROWS, b = first_block + k / PH_LANES;
+        guint g = r / PACK_ROWS, b = k / PH_LANES;
         gsize at = (((gsize) g * m->blocks + b) * PACK_ROWS + r % PACK_ROWS) * PH_LANES;
         m->w[at + k % PH_LANES] = w[(gsize) r * cols + k];
       }
 }
 
 static void
-packed_matrix_init (PackedMatrix *m, guint rows, guint blocks, const float *bias)
+packed_matrix_clear (PackedMatrix *m)
 {
-  m->groups = padded_rows (rows) / PACK_ROWS;
-  m->blocks = blocks;
-  /* Cache-line aligned: an unaligned 64-byte load straddles two lines. */
-  m->w = g_aligned_alloc0 ((gsize) m->groups * blocks * PACK_ROWS, PH_LANES * sizeof (float),
-                           64);
-  m->bias = g_new0 (float, (gsize) m->groups * PACK_ROWS);
-  memcpy (m->bias, bias, sizeof (float) * rows);
+  g_aligned_free (m->w);
+  g_free (m->bias);
 }
 
 static StepWeights *
@@ -411,23 +411,14 @@ step_weights_new (const PhModel *model)
   for (guint l = 0; l < shape->num_layers; l++)
     {
       const PhLstmLayerParams *layer = &model->params.layer[l];
-      guint in = ph_lstm_layer_input_dim (shape, l);
-      PackedMatrix *m = &sw->gates[l];
 
-      packed_matrix_init (m, 4 * H, blocks_of (in) + blocks_of (H), layer->bias);
-      pack_part (m, layer->w_x, 4 * H, in, 0);
-      pack_part (m, layer->w_h, 4 * H, H, blocks_of (in));
+      packed_matrix_init (&sw->w_x[l], layer->w_x, 4 * H, ph_lstm_layer_input_dim (shape, l),
+                          layer->bias);
+      packed_matrix_init (&sw->w_h[l], layer->w_h, 4 * H, H, NULL);
     }
-  packed_matrix_init (&sw->out, shape->output_dim, blocks_of (H), model->params.b_out);
-  pack_part (&sw->out, model->params.w_out, shape->output_dim, H, 0);
+  packed_matrix_init (&sw->out, model->params.w_out, shape->output_dim, H,
+                      model->params.b_out);
   return sw;
-}
-
-static void
-packed_matrix_clear (PackedMatrix *m)
-{
-  g_aligned_free (m->w);
-  g_free (m->bias);
 }
 
 void
@@ -438,7 +429,10 @@ ph_step_weights_free (gpointer step_weights)
   if (sw == NULL)
     return;
   for (guint l = 0; l < PH_MAX_LAYERS; l++)
-    packed_matrix_clear (&sw->gates[l]);
+    {
+      packed_matrix_clear (&sw->w_x[l]);
+      packed_matrix_clear (&sw->w_h[l]);
+    }
   packed_matrix_clear (&sw->out);
   g_free (sw);
 }
@@ -465,38 +459,46 @@ step_weights (const PhModel *model)
   return sw;
 }
 
-/* Appends `n` values as zero-padded blocks of 8, each stored twice (16 floats), so that
- * one 16-float load gives the block for two rows at once; returns the end. */
-static float *
-packed_input (float *twice, const float *x, guint n)
+/* Copies `n` values as zero-padded blocks of 8, to meet the zero-padded weights. */
+static void
+packed_input (float *padded, const float *x, guint n)
 {
-  for (guint k = 0; k < n; k += PH_LANES)
-    {
-      guint len = MIN (PH_LANES, n - k);
-      PhVec v = len == PH_LANES ? ph_vec_load (x + k) : ph_vec_load_partial (x + k, len);
-      ph_vec_store (twice, v);
-      ph_vec_store (twice + PH_LANES, v);
-      twice += 2 * PH_LANES;
-    }
-  return twice;
+  guint full = n / PH_LANES * PH_LANES;
+
+  memcpy (padded, x, sizeof (float) * n);
+  if (full < n)
+    ph_vec_store (padded + full, ph_vec_load_partial (x + full, n - full));
 }
 
-/* y = bias + W x for every (padded) row, 8 rows at a time. */
+/* One product over a run of frames: for frame t, y_t = base_t + W x_t on every (padded)
+ * row, x_t padded (packed_input) at x + t * x_stride. base_stride 0 shares one base
+ * (the biases) across the frames. */
+typedef struct {
+  float *y;
+  gsize y_stride;
+  const float *base;
+  gsize base_stride;
+  const float *x;
+  gsize x_stride;
+  guint n_frames;
+} RunProduct;
+
+/* A group of eight rows at a time, frame after frame while its weights are in L1. */
 PH_SIMD_CLONES static void
-packed_matvec_8 (float *y, const PackedMatrix *m, const float *twice)
+packed_product (const PackedMatrix *m, const RunProduct *p)
 {
-  const gsize group_stride = (gsize) m->blocks * PACK_ROWS * PH_LANES;
+  const gsize group_size = (gsize) m->blocks * PACK_ROWS * PH_LANES;
 
   for (guint g = 0; g < m->groups; g++)
-    for (guint half = 0; half < PACK_ROWS; half += 8)
+    for (guint t = 0; t < p->n_frames; t++)
       {
-        const float *w = m->w + g * group_stride + half * PH_LANES;
+        const float *w = m->w + g * group_size, *x = p->x + t * p->x_stride;
         PhVec a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
         PhVec a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
 
         for (guint b = 0; b < m->blocks; b++, w += PACK_ROWS * PH_LANES)
           {
-            PhVec xv = ph_vec_load (twice + 2 * PH_LANES * b);
+            PhVec xv = ph_vec_load (x + PH_LANES * b);
             a0 += ph_vec_load (w) * xv;
             a1 += ph_vec_load (w + 8) * xv;
             a2 += ph_vec_load (w + 16) * xv;
@@ -506,111 +508,32 @@ packed_matvec_8 (float *y, const PackedMatrix *m, const float *twice)
             a6 += ph_vec_load (w + 48) * xv;
             a7 += ph_vec_load (w + 56) * xv;
           }
-        guint r = g * PACK_ROWS + half;
-        ph_vec_store (y + r, ph_vec_load (m->bias + r)
-                             + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
+        guint r = g * PACK_ROWS;
+        ph_vec_store (p->y + t * p->y_stride + r,
+                      ph_vec_load (p->base + t * p->base_stride + r)
+                      + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
       }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(PH_NO_AVX512)
-#define PH_HAVE_AVX512 1
-typedef float PhVec16 __attribute__ ((vector_size (2 * PH_LANES * sizeof (float))));
+/* ---- the state and the step ------------------------------------------------------------ */
 
-#define AVX512 __attribute__ ((target ("avx512f")))
-
-AVX512 PH_INLINE PhVec16
-vec16_load (const float *p)
-{
-  PhVec16 v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-/* The low and high 8 lanes: row 2i and row 2i + 1 of a pair. */
-AVX512 PH_INLINE PhVec
-vec16_low (PhVec16 v)
-{
-  PhVec r;
-  memcpy (&r, &v, sizeof r);
-  return r;
-}
-
-AVX512 PH_INLINE PhVec
-vec16_high (PhVec16 v)
-{
-  PhVec r;
-  memcpy (&r, (const float *) &v + PH_LANES, sizeof r);
-  return r;
-}
-
-/* y = bias + W x for every (padded) row, 16 rows (8 pairs) at a time. */
-AVX512 static void
-packed_matvec_16 (float *y, const PackedMatrix *m, const float *twice)
-{
-  const float *w = m->w;
-
-  for (guint g = 0; g < m->groups; g++)
-    {
-      PhVec16 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-      PhVec16 a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
-
-      for (guint b = 0; b < m->blocks; b++, w += PACK_ROWS * PH_LANES)
-        {
-          PhVec16 xv = vec16_load (twice + 2 * PH_LANES * b);
-          a0 += vec16_load (w) * xv;
-          a1 += vec16_load (w + 16) * xv;
-          a2 += vec16_load (w + 32) * xv;
-          a3 += vec16_load (w + 48) * xv;
-          a4 += vec16_load (w + 64) * xv;
-          a5 += vec16_load (w + 80) * xv;
-          a6 += vec16_load (w + 96) * xv;
-          a7 += vec16_load (w + 112) * xv;
-        }
-      guint r = g * PACK_ROWS;
-      ph_vec_store (y + r, ph_vec_load (m->bias + r)
-                           + lanes_sum8 (vec16_low (a0), vec16_high (a0), vec16_low (a1),
-                                         vec16_high (a1), vec16_low (a2), vec16_high (a2),
-                                         vec16_low (a3), vec16_high (a3)));
-      ph_vec_store (y + r + 8, ph_vec_load (m->bias + r + 8)
-                               + lanes_sum8 (vec16_low (a4), vec16_high (a4), vec16_low (a5),
-                                             vec16_high (a5), vec16_low (a6), vec16_high (a6),
-                                             vec16_low (a7), vec16_high (a7)));
-    }
-}
-#endif
-
-/* AVX-512 when the CPU has it, unless PHONEMES_NO_AVX512 is set (how the tests check
- * that both paths give the same bits). */
-static gboolean
-use_avx512 (void)
-{
-#ifdef PH_HAVE_AVX512
-  static gsize once;
-  static gboolean yes;
-
-  if (g_once_init_enter (&once))
-    {
-      yes = __builtin_cpu_supports ("avx512f") && g_getenv ("PHONEMES_NO_AVX512") == NULL;
-      g_once_init_leave (&once, 1);
-    }
-  return yes;
-#else
-  return FALSE;
-#endif
-}
-
-static void
-packed_matvec (float *y, const PackedMatrix *m, const float *twice)
-{
-#ifdef PH_HAVE_AVX512
-  if (use_avx512 ())
-    {
-      packed_matvec_16 (y, m, twice);
-      return;
-    }
-#endif
-  packed_matvec_8 (y, m, twice);
-}
+struct _PhLstmState {
+  PhLstmShape shape;
+  float *h[PH_MAX_LAYERS]; /* [H] each */
+  float *c[PH_MAX_LAYERS]; /* [H] each */
+  /* Scratch for a run of up to RUN_FRAMES frames. */
+  float *inputs;     /* [RUN_FRAMES][input_stride]: the layer's inputs, padded */
+  gsize input_stride;
+  float *h_prev;     /* h_prev, padded */
+  float *from_x;     /* [RUN_FRAMES][gate_rows]: bias + W_x x of each frame */
+  float *gates;      /* [gate_rows] pre-activations, then activations */
+  guint gate_rows;   /* 4H rounded up to 8 */
+  float *tanh_c;     /* [H] */
+  float *x_norm;     /* [input_dim] */
+  float *logits;     /* [RUN_FRAMES][out_rows] */
+  guint out_rows;    /* output_dim rounded up to 8 */
+  float *block;      /* the one (cache-line aligned) allocation all of the above point into */
+};
 
 /* A zeroed state for networks of `shape`. */
 PhLstmState *
@@ -622,24 +545,29 @@ ph_lstm_state_new (const PhLstmShape *shape)
 
   PhLstmState *state = g_new0 (PhLstmState, 1);
   gsize H = shape->hidden_size, L = shape->num_layers;
-  gsize twice = 2 * PH_LANES * (blocks_of (MAX (shape->input_dim, H)) + blocks_of (H));
-  gsize n = 2 * L * H + shape->input_dim + padded_rows (4 * H) + H + twice
-            + padded_rows (shape->output_dim);
   float *p;
 
   state->shape = *shape;
-  /* Cache-line aligned, `twice` first: the 16-float loads from it stay in one line. */
+  state->input_stride = padded_size (MAX (shape->input_dim, H));
+  state->gate_rows = padded_rows (4 * H);
+  state->out_rows = padded_rows (shape->output_dim);
+  gsize n = RUN_FRAMES * state->input_stride + padded_size (H)
+            + (RUN_FRAMES + 1) * state->gate_rows + RUN_FRAMES * state->out_rows
+            + 2 * L * H + H + shape->input_dim;
+  /* Padded inputs first, so that their blocks stay within cache lines. */
   state->block = p = g_aligned_alloc0 (n, sizeof (float), 64);
-  state->twice = p, p += twice;
+  state->inputs = p, p += RUN_FRAMES * state->input_stride;
+  state->h_prev = p, p += padded_size (H);
+  state->from_x = p, p += RUN_FRAMES * state->gate_rows;
+  state->gates = p, p += state->gate_rows;
+  state->logits = p, p += RUN_FRAMES * state->out_rows;
   for (gsize l = 0; l < L; l++)
     {
       state->h[l] = p, p += H;
       state->c[l] = p, p += H;
     }
-  state->x_norm = p, p += shape->input_dim;
-  state->gates = p, p += padded_rows (4 * H);
   state->tanh_c = p, p += H;
-  state->logits = p;
+  state->x_norm = p;
   return state;
 }
 
@@ -688,6 +616,71 @@ shape_equal (const PhLstmShape *a, const PhLstmShape *b)
          && a->num_layers == b->num_layers && a->output_dim == b->output_dim;
 }
 
+/* Layer l over a run of n frames: the input parts of every frame first, then the
+ * recurrence frame by frame; each frame's h replaces its input for the next layer. */
+static void
+layer_run (const PhModel *model, const StepWeights *sw, PhLstmState *state, guint l, guint n)
+{
+  guint H = model->shape.hidden_size;
+  RunProduct from_x = { state->from_x, state->gate_rows, sw->w_x[l].bias, 0,
+                        state->inputs, state->input_stride, n };
+
+  packed_product (&sw->w_x[l], &from_x);
+  for (guint t = 0; t < n; t++)
+    {
+      RunProduct recurrent = { state->gates, 0, state->from_x + t * state->gate_rows, 0,
+                               state->h_prev, 0, 1 };
+
+      packed_input (state->h_prev, state->h[l], H);
+      packed_product (&sw->w_h[l], &recurrent);
+      ph_lstm_cell_forward (state->gates, model->params.layer[l].peep, state->c[l],
+                            state->c[l], state->tanh_c, state->h[l], H);
+      packed_input (state->inputs + t * state->input_stride, state->h[l], H);
+    }
+}
+
+/* Up to RUN_FRAMES frames through every layer and the softmax. */
+static void
+step_run (const PhModel *model, PhLstmState *state, const float *features, guint n,
+          float *posteriors)
+{
+  const PhLstmShape *shape = &model->shape;
+  const StepWeights *sw = step_weights (model);
+  RunProduct logits = { state->logits, state->out_rows, sw->out.bias, 0,
+                        state->inputs, state->input_stride, n };
+
+  for (guint t = 0; t < n; t++)
+    {
+      ph_normalise_input (state->x_norm, features + (gsize) t * shape->input_dim,
+                          model->norm_mean, model->norm_scale, shape->input_dim);
+      packed_input (state->inputs + t * state->input_stride, state->x_norm, shape->input_dim);
+    }
+  for (guint l = 0; l < shape->num_layers; l++)
+    layer_run (model, sw, state, l, n);
+  packed_product (&sw->out, &logits);
+  for (guint t = 0; t < n; t++)
+    {
+      float *y = posteriors + (gsize) t * shape->output_dim;
+
+      memcpy (y, state->logits + t * state->out_rows, sizeof (float) * shape->output_dim);
+      ph_softmax (y, shape->output_dim);
+    }
+}
+
+/* n_frames frames, bit-identical to as many ph_lstm_step calls; see ph_lstm.h. */
+void
+ph_lstm_step_frames (const PhModel *model, PhLstmState *state, const float *features,
+                     guint n_frames, float *posteriors)
+{
+  g_return_if_fail (model != NULL && state != NULL);
+  g_return_if_fail (n_frames == 0 || (features != NULL && posteriors != NULL));
+  g_return_if_fail (shape_equal (&model->shape, &state->shape));
+
+  for (guint t = 0; t < n_frames; t += RUN_FRAMES)
+    step_run (model, state, features + (gsize) t * model->shape.input_dim,
+              MIN (RUN_FRAMES, n_frames - t), posteriors + (gsize) t * model->shape.output_dim);
+}
+
 /* One frame through every layer and the softmax; see ph_lstm.h. */
 void
 ph_lstm_step (const PhModel *model, PhLstmState *state, const float *features,
@@ -695,28 +688,7 @@ ph_lstm_step (const PhModel *model, PhLstmState *state, const float *features,
 {
   g_return_if_fail (model != NULL && state != NULL && features != NULL && posteriors != NULL);
   g_return_if_fail (shape_equal (&model->shape, &state->shape));
-
-  const PhLstmShape *shape = &model->shape;
-  const StepWeights *sw = step_weights (model);
-  guint H = shape->hidden_size;
-  const float *x = state->x_norm;
-
-  ph_normalise_input (state->x_norm, features, model->norm_mean, model->norm_scale,
-                      shape->input_dim);
-  for (guint l = 0; l < shape->num_layers; l++)
-    {
-      float *end = packed_input (state->twice, x, ph_lstm_layer_input_dim (shape, l));
-
-      packed_input (end, state->h[l], H);
-      packed_matvec (state->gates, &sw->gates[l], state->twice);
-      ph_lstm_cell_forward (state->gates, model->params.layer[l].peep, state->c[l],
-                            state->c[l], state->tanh_c, state->h[l], H);
-      x = state->h[l];
-    }
-  packed_input (state->twice, x, H);
-  packed_matvec (state->logits, &sw->out, state->twice);
-  memcpy (posteriors, state->logits, sizeof (float) * shape->output_dim);
-  ph_softmax (posteriors, shape->output_dim);
+  step_run (model, state, features, 1, posteriors);
 }
 
 /* Runs `n_frames` frames from a zero state; identical to stepping frame by frame. */
@@ -728,9 +700,7 @@ ph_lstm_forward_sequence (const PhModel *model, const float *features, guint n_f
   g_return_if_fail (n_frames == 0 || (features != NULL && posteriors != NULL));
 
   PhLstmState *state = ph_lstm_state_new (&model->shape);
-  gsize in = model->shape.input_dim, out = model->shape.output_dim;
 
-  for (guint t = 0; t < n_frames; t++)
-    ph_lstm_step (model, state, features + t * in, posteriors + t * out);
+  ph_lstm_step_frames (model, state, features, n_frames, posteriors);
   ph_lstm_state_free (state);
 }

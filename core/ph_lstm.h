@@ -27,6 +27,13 @@ const float *ph_lstm_state_c (const PhLstmState *state, guint layer);
 void ph_lstm_step (const PhModel *model, PhLstmState *state, const float *features,
                    float *posteriors);
 
+/* n_frames consecutive frames (row-major features [n_frames][input_dim], posteriors
+ * [n_frames][output_dim]): bit-identical to as many ph_lstm_step calls, and faster, as
+ * the input and output products of the frames are computed together and only the
+ * recurrent weights are read once per frame. No allocation (beyond ph_lstm_step's). */
+void ph_lstm_step_frames (const PhModel *model, PhLstmState *state, const float *features,
+                          guint n_frames, float *posteriors);
+
 /* Runs `n_frames` frames from a zero state (row-major features, posteriors
  * [n_frames][output_dim]); identical to stepping frame by frame. */
 void ph_lstm_forward_sequence (const PhModel *model, const float *features, guint n_frames,

@@ -142,8 +142,8 @@ G_GNUC_INTERNAL void ph_matvec_add (float *y, const float *w, const float *x,
 G_GNUC_INTERNAL void ph_normalise_input (float *x_norm, const float *x, const float *mean,
                                          const float *scale, guint dim);
 
-/* Gate pre-activations of one layer: gates = bias + W_x x + W_h h_prev ([4H]); each
- * row's two products accumulate in the same lanes (ph_lstm.c gives the order). */
+/* Gate pre-activations of one layer: gates = (bias + W_x x) + W_h h_prev ([4H]), each
+ * product summed and reduced on its own (ph_lstm.c gives the order). */
 G_GNUC_INTERNAL void ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden,
                                     const float *x, const float *h_prev, float *gates);
 

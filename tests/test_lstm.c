@@ -1,12 +1,11 @@
 /* test_lstm.c: streaming LSTM inference against a naive double-precision reference
  * written here gate by gate from the equations in ph_model.h; stepping equals the
- * sequence forward bit for bit; the AVX-512 and 8-lane kernels give the same bits;
- * in-place weight changes; reset; posteriors; delay. */
+ * sequence and runs of frames bit for bit; in-place weight changes; reset; posteriors;
+ * delay. */
 #include "phonemes.h"
 #include "test_common.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #define MAX_IN 40
@@ -187,6 +186,38 @@ test_step_equals_sequence (void)
   ph_model_unref (m);
 }
 
+/* ph_lstm_step_frames over runs of any length (1, 5, 32 = one full run of the kernels,
+ * 33, 70) carries the state across calls and gives ph_lstm_step's bits. */
+static void
+test_step_frames_equals_steps (void)
+{
+  PhModel *m = make_model (26, 37, 2, 2, 51);
+  const guint runs[] = { 1, 5, 32, 33, 70, 3 };
+  guint n = 0, out = PH_NUM_PHONES;
+
+  for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
+    n += runs[i];
+  float *x = random_frames (26, n, 52, 2.0);
+  float *one = g_new (float, (gsize) n * out), *many = g_new (float, (gsize) n * out);
+  PhLstmState *a = ph_lstm_state_new (&m->shape), *b = ph_lstm_state_new (&m->shape);
+
+  for (guint t = 0; t < n; t++)
+    ph_lstm_step (m, a, x + t * 26, one + t * out);
+  for (guint i = 0, t = 0; i < G_N_ELEMENTS (runs); t += runs[i], i++)
+    ph_lstm_step_frames (m, b, x + t * 26, runs[i], many + t * out);
+  g_assert_cmpmem (one, sizeof (float) * n * out, many, sizeof (float) * n * out);
+  g_assert_cmpmem (ph_lstm_state_c (a, 1), 37 * sizeof (float), ph_lstm_state_c (b, 1),
+                   37 * sizeof (float));
+  ph_lstm_step_frames (m, b, NULL, 0, NULL);
+
+  ph_lstm_state_free (a);
+  ph_lstm_state_free (b);
+  g_free (one);
+  g_free (many);
+  g_free (x);
+  ph_model_unref (m);
+}
+
 static void
 test_state_reset (void)
 {
@@ -280,34 +311,6 @@ posteriors_hex (const PhModel *m, const float *x, guint n)
   return g_string_free (text, FALSE);
 }
 
-/* The step picks AVX-512 kernels when the CPU has them; PHONEMES_NO_AVX512 forces the
- * 8-lane ones. A child process runs that path; its posteriors must be this one's. */
-static void
-test_kernel_paths_agree (void)
-{
-  PhModel *m = make_model (26, 37, 2, 0, 31);
-  float *x = random_frames (26, 30, 32, 3.0);
-  char *here = posteriors_hex (m, x, 30);
-
-  if (g_test_subprocess ())
-    {
-      fputs (here, stdout);
-      return;
-    }
-#if defined(__x86_64__)
-  if (!__builtin_cpu_supports ("avx512f"))
-#endif
-    g_test_message ("no AVX-512 kernels here: both runs take the 8-lane path");
-  g_setenv ("PHONEMES_NO_AVX512", "1", TRUE);
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
-  g_unsetenv ("PHONEMES_NO_AVX512");
-  g_test_trap_assert_passed ();
-  g_test_trap_assert_stdout (here);
-  g_free (here);
-  g_free (x);
-  ph_model_unref (m);
-}
-
 /* After an in-place change and ph_model_weights_changed, a step uses the new weights:
  * it gives what a fresh copy of the changed model gives. */
 static void
@@ -349,8 +352,8 @@ main (int argc, char **argv)
   g_test_add_func ("/lstm/matches-reference", test_matches_reference);
   g_test_add_func ("/lstm/reference-saturated", test_reference_saturated);
   g_test_add_func ("/lstm/step-equals-sequence", test_step_equals_sequence);
-  g_test_add_func ("/lstm/kernel-paths-agree", test_kernel_paths_agree);
   g_test_add_func ("/lstm/weights-changed", test_weights_changed);
+  g_test_add_func ("/lstm/step-frames-equals-steps", test_step_frames_equals_steps);
   g_test_add_func ("/lstm/state-reset", test_state_reset);
   g_test_add_func ("/lstm/posteriors-sum-to-one", test_posteriors_sum_to_one);
   g_test_add_func ("/lstm/delay-keeps-math", test_delay_keeps_math);

@@ -1357,6 +1357,44 @@ latch_accuracy (const PhModel *m, guint reset_every, guint32 seed)
   return (double) correct / total;
 }
 
+/* The trainer's forward pass (the row-major kernels) and the step (the packed ones, in
+ * runs) give the same bits: the loss the trainer reports equals, exactly, the same sum
+ * taken over ph_lstm_forward_sequence's posteriors. Sizes that pad rows and columns. */
+static void
+test_forward_matches_step (void)
+{
+  const guint sizes[][3] = { { 13, 9, 2 }, { 26, 37, 2 }, { 5, 16, 1 } };
+
+  for (guint c = 0; c < G_N_ELEMENTS (sizes); c++)
+    {
+      guint in = sizes[c][0], T = 45, out = PH_NUM_PHONES;
+      PhModel *m = make_model (in, sizes[c][1], sizes[c][2], 0, 1800 + c);
+      GRand *rand = g_rand_new_with_seed (1810 + c);
+      float *x = g_new (float, (gsize) T * in), *post = g_new (float, (gsize) T * out);
+      gint *targets = g_new (gint, T);
+      float *grad = g_new0 (float, m->n_params);
+      double sum = 0.0;
+
+      for (guint k = 0; k < T * in; k++)
+        x[k] = (float) g_rand_double_range (rand, -2, 2);
+      for (guint t = 0; t < T; t++)
+        targets[t] = g_rand_int_range (rand, 0, out);
+      PhSequence seq = { x, targets, T };
+      double trainer_loss = ph_lstm_sequence_loss_grad (m, &seq, grad);
+      ph_lstm_forward_sequence (m, x, T, post);
+      for (guint t = 0; t < T; t++)
+        sum += -log (MAX ((double) post[t * out + targets[t]], 1e-30));
+      g_assert_cmpfloat (trainer_loss, ==, sum / T);
+
+      g_free (grad);
+      g_free (targets);
+      g_free (post);
+      g_free (x);
+      g_rand_free (rand);
+      ph_model_unref (m);
+    }
+}
+
 static void
 test_learns_latch (void)
 {
@@ -1409,6 +1447,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/reset", test_reset_drops_pending);
   g_test_add_func ("/train/non-finite-input", test_non_finite_input);
   g_test_add_func ("/train/threads", test_threads);
+  g_test_add_func ("/train/forward-matches-step", test_forward_matches_step);
   g_test_add_func ("/train/learns-latch", test_learns_latch);
   return g_test_run ();
 }
