@@ -5,7 +5,9 @@
  * interleaved and repeated, ph_lstm_step per frame and a bandwidth probe that reads a
  * buffer of the weights' size the fastest way the compiler knows (wide vectors, several
  * independent sums), and prints both and their ratio. Both read from the same level of
- * the cache hierarchy because they read the same number of bytes over and over.
+ * the cache hierarchy because they read the same number of bytes over and over. It also
+ * times ph_lstm_step_frames in runs of 13 frames (a 128 ms buffer), which reads the
+ * recurrent weights once per frame and the others once per run.
  *
  * Usage: bench-step [--hidden 128,256,512] [--layers 1] [--reps 15] [--ms 20]
  * Output: one line per hidden size, key=value. */
@@ -99,6 +101,7 @@ typedef struct {
   float *frames;      /* [n_frames][input_dim] */
   guint n_frames;
   float posteriors[PH_NUM_PHONES];
+  float *run_posteriors; /* [RUN][PH_NUM_PHONES] */
   float *probe;       /* a buffer of the weights' size */
   gsize probe_floats;
   volatile float sink;
@@ -114,6 +117,23 @@ time_steps (StepBench *b, guint n)
   for (guint i = 0; i < n; i++)
     ph_lstm_step (b->model, b->state, b->frames + (gsize) (i % b->n_frames) * in,
                   b->posteriors);
+  return bench_thread_ns () - t0;
+}
+
+/* Frames per ph_lstm_step_frames call in the run figure: a 128 ms buffer, what wavparse
+ * hands the element. */
+#define RUN 13
+
+/* CPU ns for `n` frames stepped in runs of RUN, as the labeller does per buffer. */
+static double
+time_runs (StepBench *b, guint n)
+{
+  guint in = b->model->shape.input_dim;
+  double t0 = bench_thread_ns ();
+
+  for (guint i = 0; i < n; i += RUN)
+    ph_lstm_step_frames (b->model, b->state, b->frames + (gsize) (i % (b->n_frames - RUN)) * in,
+                         MIN (RUN, n - i), b->run_posteriors);
   return bench_thread_ns () - t0;
 }
 
@@ -148,6 +168,7 @@ bench_hidden (guint hidden, guint layers, guint reps, double target_ms)
   b.frames = bench_random_floats ((gsize) b.n_frames * b.model->shape.input_dim, 11, 3.0);
   b.probe_floats = (weight_bytes (b.model) / sizeof (float) + 63) / 64 * 64;
   b.probe = bench_random_floats (b.probe_floats, 13, 1.0);
+  b.run_posteriors = g_new (float, RUN * PH_NUM_PHONES);
 
   /* Warm up and size the inner loop to about target_ms. */
   time_steps (&b, 50);
@@ -156,23 +177,31 @@ bench_hidden (guint hidden, guint layers, guint reps, double target_ms)
   guint n = (guint) CLAMP (target_ms * 1e6 / MAX (one, 1.0), 20, 1000000);
 
   double *step = g_new (double, reps), *probe = g_new (double, reps), *ratio = g_new (double, reps);
+  double *run = g_new (double, reps), *run_ratio = g_new (double, reps);
   for (guint r = 0; r < reps; r++)
     {
       step[r] = time_steps (&b, n) / n;
       probe[r] = time_probe (&b, n) / n;
+      run[r] = time_runs (&b, n) / n;
       ratio[r] = step[r] / probe[r];
+      run_ratio[r] = run[r] / probe[r];
     }
   double bytes = (double) weight_bytes (b.model);
   double step_ns = bench_median (step, reps), probe_ns = bench_median (probe, reps);
   printf ("hidden=%u layers=%u params=%zu weight_bytes=%.0f step_ns=%.1f probe_ns=%.1f "
-          "ratio=%.3f probe_GBps=%.2f step_GBps=%.2f frames_per_s=%.0f\n",
+          "ratio=%.3f probe_GBps=%.2f step_GBps=%.2f frames_per_s=%.0f run_ns=%.1f "
+          "run_ratio=%.3f\n",
           hidden, layers, b.model->n_params, bytes, step_ns, probe_ns,
-          bench_median (ratio, reps), bytes / probe_ns, bytes / step_ns, 1e9 / step_ns);
+          bench_median (ratio, reps), bytes / probe_ns, bytes / step_ns, 1e9 / step_ns,
+          bench_median (run, reps), bench_median (run_ratio, reps));
   fflush (stdout);
 
   g_free (step);
   g_free (probe);
   g_free (ratio);
+  g_free (run);
+  g_free (run_ratio);
+  g_free (b.run_posteriors);
   g_free (b.frames);
   g_free (b.probe);
   ph_lstm_state_free (b.state);
