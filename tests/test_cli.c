@@ -82,6 +82,7 @@ test_bad_inputs (void)
   g_autofree char *bad_wav = g_build_filename (workdir, "not-audio.wav", NULL);
   g_autofree char *bad_model = g_build_filename (workdir, "not-a-model.phm", NULL);
   g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL;
 
   g_assert_true (g_file_set_contents (bad_wav, "hello, not a RIFF file", -1, NULL));
   g_assert_true (g_file_set_contents (bad_model, "PHLSTM garbage", -1, NULL));
@@ -92,6 +93,12 @@ test_bad_inputs (void)
   g_assert_cmpint (run_tool (&o3, &e3, "train", "--corpus", workdir, "--out", "x.phm",
                              "--schedule", "sometimes", NULL), ==, 1);
   g_assert_nonnull (strstr (e3, "--schedule"));
+  g_assert_cmpint (run_tool (&o4, &e4, "train", "--corpus", workdir, "--out", "x.phm",
+                             "--speed-range", "1.3,0.9", NULL), ==, 1);
+  g_assert_nonnull (strstr (e4, "bad speed range '1.3,0.9'"));
+  g_assert_cmpint (run_tool (&o5, &e5, "train", "--corpus", workdir, "--out", "x.phm",
+                             "--augment", "gain,echo", NULL), ==, 1);
+  g_assert_nonnull (strstr (e5, "unknown augmentation 'echo'"));
 }
 
 /* Fraction of frames of the most frequent 39-class phone: what always guessing it scores. */

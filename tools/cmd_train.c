@@ -18,6 +18,7 @@ typedef struct {
   gint batch, hidden, layers, delay, epochs, max_updates, threads, patience;
   gint64 seed;
   char *augment;
+  char *speed_range;
   gint rate, cmn_window;
   double high_freq, valid_fraction;
   gboolean timit_core_test, timit_keep_sa;
@@ -121,7 +122,7 @@ compute_normalisation (PhModel *model, GPtrArray *train)
 
   for (guint i = 0; i < train->len; i++) {
     TrainUtt *utt = g_ptr_array_index (train, i);
-    train_utt_compute (utt, &model->features, 0, 0);
+    train_utt_compute (utt, &model->features, NULL, 0);
     g_array_append_vals (rows, utt->features, utt->n_frames * dim);
   }
   ph_model_set_normalisation (model, (const float *) rows->data, rows->len / dim);
@@ -170,7 +171,7 @@ typedef struct {
 } EpochResult;
 
 static EpochResult
-run_epoch (PhTrainer *trainer, GPtrArray *train, const TrainOptions *o, guint augment,
+run_epoch (PhTrainer *trainer, GPtrArray *train, const TrainOptions *o, const Augment *augment,
            guint epoch, guint64 updates_before)
 {
   PhModel *model = ph_trainer_model (trainer);
@@ -188,8 +189,8 @@ run_epoch (PhTrainer *trainer, GPtrArray *train, const TrainOptions *o, guint au
     guint n = MIN (batch, train->len - i);
     for (guint b = 0; b < n; b++) {
       TrainUtt *utt = g_ptr_array_index (train, order[i + b]);
-      if (augment || !utt->features)
-        train_utt_compute (utt, &model->features, augment,
+      if (augment->flags || !utt->features)
+        train_utt_compute (utt, &model->features, augment->flags ? augment : NULL,
                            ((guint64) o->seed << 32) ^ ((guint64) epoch << 24) ^ order[i + b]);
       sequences[b] = (PhSequence) { utt->features, utt->targets, utt->n_frames };
       result.frames += utt->n_frames;
@@ -235,7 +236,8 @@ train (const TrainOptions *o)
 {
   g_autoptr (GError) error = NULL;
   PhTrainConfig config;
-  guint augment = 0, first_epoch = 0, stale = 0;
+  Augment augment;
+  guint first_epoch = 0, stale = 0;
   double best = -1;
   guint64 updates = 0;
   g_autoptr (GPtrArray) all = NULL, train_set = NULL, valid_set = NULL, valid_loaded = NULL;
@@ -243,7 +245,8 @@ train (const TrainOptions *o)
   PhTrainer *trainer;
   guint flags = (o->timit_keep_sa ? 0 : PH_CORPUS_TIMIT_SKIP_SA);
 
-  if (!make_train_config (o, &config, &error) || !augment_parse (o->augment, &augment, &error))
+  if (!make_train_config (o, &config, &error)
+      || !augment_parse (o->augment, o->speed_range, &augment, &error))
     return tool_fail ("train", error);
   model = make_model (o, &error);
   if (!model)
@@ -284,7 +287,7 @@ train (const TrainOptions *o)
   if (!trainer)
     return tool_fail ("train", error);
   for (guint epoch = first_epoch; epoch < (guint) o->epochs; epoch++) {
-    EpochResult r = run_epoch (trainer, train_set, o, augment, epoch + 1, updates);
+    EpochResult r = run_epoch (trainer, train_set, o, &augment, epoch + 1, updates);
     const PhTrainStats *stats = ph_trainer_stats (trainer);
     double accuracy;
 
@@ -325,7 +328,8 @@ ph_cmd_train (int argc, char **argv)
     .schedule = g_strdup ("truncated"), .k1 = 20, .k2 = 20, .optimizer = g_strdup ("adam"),
     .lr = 1e-3, .momentum = 0.9, .clip = 1.0, .batch = 8, .hidden = 128, .layers = 1,
     .delay = 2, .epochs = 10, .threads = 1, .patience = 3, .seed = 1,
-    .augment = g_strdup ("none"), .rate = 16000, .valid_fraction = 0.05,
+    .augment = g_strdup ("none"), .speed_range = g_strdup (AUGMENT_DEFAULT_SPEED_RANGE),
+    .rate = 16000, .valid_fraction = 0.05,
   };
   GOptionEntry entries[] = {
     { "corpus", 'c', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.corpora,
@@ -371,6 +375,9 @@ ph_cmd_train (int argc, char **argv)
     { "seed", 's', 0, G_OPTION_ARG_INT64, &o.seed, "Random seed (default 1)", "S" },
     { "augment", 0, 0, G_OPTION_ARG_STRING, &o.augment,
       "Augmentation: none (default), all (all but vtlp), or a list of gain,noise,telephone,reverb,speed,vtlp", "LIST" },
+    { "speed-range", 0, 0, G_OPTION_ARG_STRING, &o.speed_range,
+      "Speed factors the speed augmentation draws from (default " AUGMENT_DEFAULT_SPEED_RANGE ")",
+      "MIN,MAX" },
     { "timit-keep-sa", 0, 0, G_OPTION_ARG_NONE, &o.timit_keep_sa,
       "Keep TIMIT's SA1/SA2 sentences (skipped by default)", NULL },
     { NULL },
@@ -396,5 +403,6 @@ ph_cmd_train (int argc, char **argv)
   g_free (o.schedule);
   g_free (o.optimizer);
   g_free (o.augment);
+  g_free (o.speed_range);
   return status;
 }

@@ -99,12 +99,36 @@ train_corpus_load (char **dirs, guint flags, guint rate, GError **error)
   return utts;
 }
 
-gboolean
-augment_parse (const char *text, guint *flags, GError **error)
+/* "MIN,MAX" speed factors, 0.5 <= MIN <= MAX <= 2. */
+static gboolean
+parse_speed_range (const char *text, Augment *augment, GError **error)
 {
   g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  char *end_min = NULL, *end_max = NULL;
+
+  if (g_strv_length (parts) == 2) {
+    augment->speed_min = g_ascii_strtod (parts[0], &end_min);
+    augment->speed_max = g_ascii_strtod (parts[1], &end_max);
+  }
+  if (end_min == NULL || *end_min || end_min == parts[0] || *end_max || end_max == parts[1]
+      || !(augment->speed_min >= 0.5 && augment->speed_min <= augment->speed_max
+           && augment->speed_max <= 2.0)) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                 "bad speed range '%s' (expected MIN,MAX with 0.5 <= MIN <= MAX <= 2)", text);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+augment_parse (const char *text, const char *speed_range, Augment *augment, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  guint *flags = &augment->flags;
 
   *flags = 0;
+  if (!parse_speed_range (speed_range, augment, error))
+    return FALSE;
   for (char **p = parts; *p; p++) {
     const char *w = g_strstrip (*p);
     if (!strcmp (w, "none") || !*w)
@@ -260,9 +284,10 @@ change_speed (PhAudio *audio, GArray *labels, double factor)
 /* A distorted copy of `utt`'s audio (and its labels, which speed changes move), and
  * the VTLP warp its features are to be computed with (1 = none). */
 static void
-augmented_copy (const TrainUtt *utt, guint augment, guint64 seed, PhAudio *out,
+augmented_copy (const TrainUtt *utt, const Augment *augment, guint64 seed, PhAudio *out,
                 GArray **labels, double *warp)
 {
+  guint flags = augment->flags;
   float *x;
   gsize n;
   guint64 rng = seed;
@@ -271,21 +296,21 @@ augmented_copy (const TrainUtt *utt, guint augment, guint64 seed, PhAudio *out,
   out->n_samples = utt->audio.n_samples;
   out->sample_rate = utt->audio.sample_rate;
   *labels = g_array_copy (utt->labels);
-  if ((augment & AUGMENT_SPEED) && uniform (&rng, 0, 1) < 0.7)
-    change_speed (out, *labels, uniform (&rng, 0.85, 1.15));
+  if ((flags & AUGMENT_SPEED) && uniform (&rng, 0, 1) < 0.7)
+    change_speed (out, *labels, uniform (&rng, augment->speed_min, augment->speed_max));
   *warp = 1.0;
-  if ((augment & AUGMENT_VTLP) && uniform (&rng, 0, 1) < 0.7)
+  if ((flags & AUGMENT_VTLP) && uniform (&rng, 0, 1) < 0.7)
     *warp = uniform (&rng, 0.8, 1.2);
   x = out->samples;
   n = out->n_samples;
 
-  if ((augment & AUGMENT_REVERB) && uniform (&rng, 0, 1) < 0.3)
+  if ((flags & AUGMENT_REVERB) && uniform (&rng, 0, 1) < 0.3)
     add_reverb (x, n, out->sample_rate, &rng);
-  if ((augment & AUGMENT_TELEPHONE) && uniform (&rng, 0, 1) < 0.3)
+  if ((flags & AUGMENT_TELEPHONE) && uniform (&rng, 0, 1) < 0.3)
     telephone_band (x, n, out->sample_rate);
-  if ((augment & AUGMENT_NOISE) && uniform (&rng, 0, 1) < 0.5)
+  if ((flags & AUGMENT_NOISE) && uniform (&rng, 0, 1) < 0.5)
     add_noise (x, n, &rng);
-  if (augment & AUGMENT_GAIN) {
+  if (flags & AUGMENT_GAIN) {
     double g = pow (10, uniform (&rng, -12, 12) / 20);
     for (gsize i = 0; i < n; i++)
       x[i] = (float) CLAMP (x[i] * g, -1.0, 1.0);
@@ -293,7 +318,8 @@ augmented_copy (const TrainUtt *utt, guint augment, guint64 seed, PhAudio *out,
 }
 
 void
-train_utt_compute (TrainUtt *utt, const PhFeatureConfig *config, guint augment, guint64 seed)
+train_utt_compute (TrainUtt *utt, const PhFeatureConfig *config, const Augment *augment,
+                   guint64 seed)
 {
   PhAudio audio = utt->audio;
   GArray *labels = utt->labels;
