@@ -14,7 +14,7 @@ typedef struct {
   double sum_current;  /* sum of posteriors[current segment phone] */
 } PendingRun;
 
-#define BATCH_FRAMES 32
+#define BATCH_FRAMES 32 /* frames stepped together at most */
 
 struct _PhLabeller {
   PhModel *model;
