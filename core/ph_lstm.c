@@ -202,19 +202,21 @@ ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden, const
 
 /* ---- the cell ------------------------------------------------------------------------ */
 
-/* The cell for PH_LANES units: gate pre-activations in, activations, c, tanh c, h out. */
+/* The cell for PH_LANES units: gate pre-activations in, activations, c, tanh c, h out.
+ * The gates, c and h are flushed below 2^-100 (ph_vec_flush_tiny): with them, no
+ * product of the cell or of the next mat-vec is subnormal. */
 PH_INLINE void
 cell_block (PhVec *gi, PhVec *gf, PhVec *gg, PhVec *go, PhVec p_i, PhVec p_f, PhVec p_o,
             PhVec cp, PhVec *c, PhVec *tanh_c, PhVec *h)
 {
-  PhVec i = ph_vec_sigmoid (*gi + p_i * cp);
-  PhVec f = ph_vec_sigmoid (*gf + p_f * cp);
+  PhVec i = ph_vec_flush_tiny (ph_vec_sigmoid (*gi + p_i * cp));
+  PhVec f = ph_vec_flush_tiny (ph_vec_sigmoid (*gf + p_f * cp));
   PhVec g = ph_vec_tanh (*gg);
-  PhVec cj = f * cp + i * g;
-  PhVec o = ph_vec_sigmoid (*go + p_o * cj);
+  PhVec cj = ph_vec_flush_tiny (f * cp + i * g);
+  PhVec o = ph_vec_flush_tiny (ph_vec_sigmoid (*go + p_o * cj));
 
   *tanh_c = ph_vec_tanh (cj);
-  *h = o * *tanh_c;
+  *h = ph_vec_flush_tiny (o * *tanh_c);
   *c = cj;
   *gi = i, *gf = f, *gg = g, *go = o;
 }

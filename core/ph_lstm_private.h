@@ -132,6 +132,17 @@ ph_vec_tanh (PhVec x)
   return one - ph_vec_set1 (2.0f) / (ph_vec_exp (x + x) + one);
 }
 
+/* v with every value smaller in magnitude than 2^-100 (about 8e-31) replaced by 0.
+ * Saturated gates are everywhere in a trained network, and products of their tiny
+ * outputs are subnormal numbers, which cost x86 cores tens of cycles per operation (the
+ * default model's step ran 60% slower on them). Nothing that small moves a posterior. */
+PH_INLINE PhVec
+ph_vec_flush_tiny (PhVec v)
+{
+  PhVecI magnitude = (PhVecI) v & 0x7fffffff;
+  return (PhVec) ((PhVecI) v & (magnitude >= (127 - 100) << 23));
+}
+
 /* ---- kernels --------------------------------------------------------------------------- */
 
 /* y[r] += dot(w[r][0..cols), x) for r < rows; w row-major. Fixed summation order. */
