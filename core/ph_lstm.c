@@ -461,6 +461,14 @@ step_weights (const PhModel *model)
   return sw;
 }
 
+/* Makes the repacked weights now; see ph_lstm.h. */
+void
+ph_lstm_prepare (const PhModel *model)
+{
+  g_return_if_fail (model != NULL);
+  step_weights (model);
+}
+
 /* Copies `n` values as zero-padded blocks of 8, to meet the zero-padded weights. */
 static void
 packed_input (float *padded, const float *x, guint n)

@@ -970,6 +970,7 @@ publish (GstLstmAdapt *self, gdouble alignment_confidence)
     return;
   }
   snapshot = ph_model_copy (ph_trainer_model (t->trainer));
+  ph_lstm_prepare (snapshot); /* here, not in the labeller's first step on the audio thread */
   for (guint i = 0; t->labellers && i < t->labellers->len; i++)
     gst_lstm_phonemes_publish_model (g_ptr_array_index (t->labellers, i), snapshot);
   ph_model_unref (snapshot);

@@ -80,7 +80,11 @@ G_DEFINE_TYPE (GstLstmPhonemes, gst_lstm_phonemes, GST_TYPE_AUDIO_FILTER);
 static PhModel *
 load_model (const gchar *path, GError **error)
 {
-  return path ? ph_model_load_file (path, error) : ph_model_load_default (error);
+  PhModel *model = path ? ph_model_load_file (path, error) : ph_model_load_default (error);
+
+  if (model)
+    ph_lstm_prepare (model); /* now, rather than in the first buffer's step */
+  return model;
 }
 
 /* TRUE when a labeller can switch between the models without a reset. */

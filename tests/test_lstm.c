@@ -312,13 +312,21 @@ posteriors_hex (const PhModel *m, const float *x, guint n)
 }
 
 /* After an in-place change and ph_model_weights_changed, a step uses the new weights:
- * it gives what a fresh copy of the changed model gives. */
+ * it gives what a fresh copy of the changed model gives. Preparing a model ahead
+ * (ph_lstm_prepare) changes nothing but when the packing happens. */
 static void
 test_weights_changed (void)
 {
   PhModel *m = make_model (13, 12, 2, 0, 41);
   float *x = random_frames (13, 20, 42, 2.0);
   char *before = posteriors_hex (m, x, 20);
+  PhModel *prepared = ph_model_copy (m);
+
+  ph_lstm_prepare (prepared);
+  char *prepared_text = posteriors_hex (prepared, x, 20);
+  g_assert_cmpstr (prepared_text, ==, before);
+  g_free (prepared_text);
+  ph_model_unref (prepared);
 
   for (guint k = 0; k < m->n_params; k++)
     m->flat[k] *= -0.5f;
