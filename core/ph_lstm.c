@@ -16,12 +16,11 @@
 #include <math.h>
 #include <string.h>
 
-
 /* ---- the matrix-vector product -------------------------------------------------------
  * Each output is dot(w_row, x) in one fixed order: lane j of a PhVec sums the products
  * k = j (mod 8) in increasing k (the last, partial block zero-padded), then the lanes
- * are combined ((0+4)+(1+5))+((2+6)+(3+7)). The gates are one such product of the row
- * [W_x row | W_h row] with [x; h_prev], each part zero-padded on its own. Eight rows go
+ * are combined ((0+4)+(1+5))+((2+6)+(3+7)). The gates add two such products, W_x x and
+ * W_h h_prev, to the bias (ph_lstm_gates). Eight rows go
  * together so that x is loaded once for eight rows, eight sums are in flight (enough
  * to hide the add latency) and their lanes are combined with a few shuffles; the order
  * of each sum is the same however rows are grouped and whatever the vector width, which
@@ -368,7 +367,8 @@ padded_rows (guint rows)
   return (rows + PACK_ROWS - 1) / PACK_ROWS * PACK_ROWS;
 }
 
-/* Floats of a vector of `n` values in packed_input's zero-padded blocks. */
+/* Floats of a vector of `n` values in zero-padded blocks of 8, to meet the zero-padded
+ * weights. */
 static gsize
 padded_size (guint n)
 {
@@ -381,7 +381,7 @@ packed_matrix_init (PackedMatrix *m, const float *w, guint rows, guint cols, con
 {
   m->groups = padded_rows (rows) / PACK_ROWS;
   m->blocks = blocks_of (cols);
-  /* Cache-line aligned: an unaligned 64-byte load straddles two lines. */
+  /* Cache-line aligned, so that no 8-float block straddles two lines. */
   m->w = g_aligned_alloc0 ((gsize) m->groups * m->blocks * PACK_ROWS,
                            PH_LANES * sizeof (float), 64);
   m->bias = g_new0 (float, (gsize) m->groups * PACK_ROWS);
@@ -469,19 +469,8 @@ ph_lstm_prepare (const PhModel *model)
   step_weights (model);
 }
 
-/* Copies `n` values as zero-padded blocks of 8, to meet the zero-padded weights. */
-static void
-packed_input (float *padded, const float *x, guint n)
-{
-  guint full = n / PH_LANES * PH_LANES;
-
-  memcpy (padded, x, sizeof (float) * n);
-  if (full < n)
-    ph_vec_store (padded + full, ph_vec_load_partial (x + full, n - full));
-}
-
 /* One product over a run of frames: for frame t, y_t = base_t + W x_t on every (padded)
- * row, x_t padded (packed_input) at x + t * x_stride. base_stride 0 shares one base
+ * row, x_t zero-padded (padded_size) at x + t * x_stride. base_stride 0 shares one base
  * (the biases) across the frames. */
 typedef struct {
   float *y;
@@ -529,17 +518,15 @@ packed_product (const PackedMatrix *m, const RunProduct *p)
 
 struct _PhLstmState {
   PhLstmShape shape;
-  float *h[PH_MAX_LAYERS]; /* [H] each */
+  float *h[PH_MAX_LAYERS]; /* [H] each, zero-padded to whole blocks: the W_h product's x */
   float *c[PH_MAX_LAYERS]; /* [H] each */
   /* Scratch for a run of up to RUN_FRAMES frames. */
   float *inputs;     /* [RUN_FRAMES][input_stride]: the layer's inputs, padded */
   gsize input_stride;
-  float *h_prev;     /* h_prev, padded */
   float *from_x;     /* [RUN_FRAMES][gate_rows]: bias + W_x x of each frame */
   float *gates;      /* [gate_rows] pre-activations, then activations */
   guint gate_rows;   /* 4H rounded up to 8 */
   float *tanh_c;     /* [H] */
-  float *x_norm;     /* [input_dim] */
   float *logits;     /* [RUN_FRAMES][out_rows] */
   guint out_rows;    /* output_dim rounded up to 8 */
   float *block;      /* the one (cache-line aligned) allocation all of the above point into */
@@ -561,23 +548,20 @@ ph_lstm_state_new (const PhLstmShape *shape)
   state->input_stride = padded_size (MAX (shape->input_dim, H));
   state->gate_rows = padded_rows (4 * H);
   state->out_rows = padded_rows (shape->output_dim);
-  gsize n = RUN_FRAMES * state->input_stride + padded_size (H)
-            + (RUN_FRAMES + 1) * state->gate_rows + RUN_FRAMES * state->out_rows
-            + 2 * L * H + H + shape->input_dim;
-  /* Padded inputs first, so that their blocks stay within cache lines. */
+  gsize n = RUN_FRAMES * state->input_stride + (RUN_FRAMES + 1) * state->gate_rows
+            + RUN_FRAMES * state->out_rows + L * padded_size (H) + L * H + H;
+  /* Every padded block first (all sizes whole blocks), so that none straddles two cache
+   * lines. The padding of h is never written: it stays zero. */
   state->block = p = g_aligned_alloc0 (n, sizeof (float), 64);
   state->inputs = p, p += RUN_FRAMES * state->input_stride;
-  state->h_prev = p, p += padded_size (H);
   state->from_x = p, p += RUN_FRAMES * state->gate_rows;
   state->gates = p, p += state->gate_rows;
   state->logits = p, p += RUN_FRAMES * state->out_rows;
   for (gsize l = 0; l < L; l++)
-    {
-      state->h[l] = p, p += H;
-      state->c[l] = p, p += H;
-    }
-  state->tanh_c = p, p += H;
-  state->x_norm = p;
+    state->h[l] = p, p += padded_size (H);
+  for (gsize l = 0; l < L; l++)
+    state->c[l] = p, p += H;
+  state->tanh_c = p;
   return state;
 }
 
@@ -639,13 +623,13 @@ layer_run (const PhModel *model, const StepWeights *sw, PhLstmState *state, guin
   for (guint t = 0; t < n; t++)
     {
       RunProduct recurrent = { state->gates, 0, state->from_x + t * state->gate_rows, 0,
-                               state->h_prev, 0, 1 };
+                               state->h[l], 0, 1 };
 
-      packed_input (state->h_prev, state->h[l], H);
       packed_product (&sw->w_h[l], &recurrent);
       ph_lstm_cell_forward (state->gates, model->params.layer[l].peep, state->c[l],
                             state->c[l], state->tanh_c, state->h[l], H);
-      packed_input (state->inputs + t * state->input_stride, state->h[l], H);
+      memcpy (state->inputs + t * state->input_stride, state->h[l],
+              sizeof (float) * padded_size (H));
     }
 }
 
@@ -661,9 +645,13 @@ step_run (const PhModel *model, PhLstmState *state, const float *features, guint
 
   for (guint t = 0; t < n; t++)
     {
-      ph_normalise_input (state->x_norm, features + (gsize) t * shape->input_dim,
-                          model->norm_mean, model->norm_scale, shape->input_dim);
-      packed_input (state->inputs + t * state->input_stride, state->x_norm, shape->input_dim);
+      float *row = state->inputs + t * state->input_stride;
+
+      ph_normalise_input (row, features + (gsize) t * shape->input_dim, model->norm_mean,
+                          model->norm_scale, shape->input_dim);
+      /* The row may hold a wider layer's h from an earlier run: zero the padding. */
+      memset (row + shape->input_dim, 0,
+              sizeof (float) * (padded_size (shape->input_dim) - shape->input_dim));
     }
   for (guint l = 0; l < shape->num_layers; l++)
     layer_run (model, sw, state, l, n);
