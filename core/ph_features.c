@@ -835,7 +835,8 @@ ph_features_compute_warped_f32 (const PhFeatureConfig *config, double warp,
   features = ph_features_new (config, error);
   if (features == NULL)
     return NULL;
-  if (!ph_features_set_vtlp_warp (features, warp, error)) {
+  /* ph_features_new made the plain filterbank: rebuild it only for another warp. */
+  if (warp != 1.0 && !ph_features_set_vtlp_warp (features, warp, error)) {
     ph_features_free (features);
     return NULL;
   }
