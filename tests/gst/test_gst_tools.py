@@ -10,15 +10,17 @@
 Environment (set by tests/gst/meson.build): GST_PLUGIN_PATH, PH_MAKE_TEST_MODEL.
 Only the standard library is used.
 """
-import math
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import wave
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
+import live_common  # noqa: E402  (the test audio, shared with the live tests)
 
 PROPERTIES = ["model", "model-name", "post-messages", "frame-messages", "attach-meta",
               "reset-on-discont", "min-segment-frames", "latency"]
@@ -36,33 +38,10 @@ def make_model(directory):
     return path
 
 
-def synthetic_wav(path, rate=22050, seconds=2.5):
-    """Vowel-like harmonic bursts separated by pauses, 16-bit mono."""
-    frames = bytearray()
-    for i in range(int(rate * seconds)):
-        t = i / rate
-        piece = int(t / 0.25)
-        f0 = 110 + 20 * (piece % 5)
-        voiced = piece % 3 != 2
-        v = sum(math.sin(2 * math.pi * f0 * k * t) / k for k in range(1, 8)) if voiced else 0.0
-        frames += struct.pack("<h", int(6000 * v))
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(bytes(frames))
-
-
 def make_wav(directory):
-    path = os.path.join(directory, "speech.wav")
-    espeak = shutil.which("espeak-ng")
-    if espeak:
-        subprocess.run([espeak, "-w", path, TEXT], check=True)
-        print("WAV from espeak-ng")
-    else:
-        synthetic_wav(path)
-        print("WAV synthetic (espeak-ng not found)")
-    return path
+    print("WAV from espeak-ng" if shutil.which("espeak-ng")
+          else "WAV synthetic (espeak-ng not found)")
+    return live_common.make_wav(directory, TEXT)
 
 
 MESSAGE = re.compile(
