@@ -201,84 +201,57 @@ ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden, const
 
 /* ---- the cell ------------------------------------------------------------------------ */
 
-/* The cell for PH_LANES units: gate pre-activations in, activations, c, tanh c, h out.
+/* The cell runs in two passes over the units, each a short loop body of independent
+ * lanes (the out-of-order core overlaps several of its iterations, where one body
+ * holding the whole chain i, f -> c -> o -> h left it waiting on latency):
+ *   1. i, f from c_prev (peepholes), g, and c;
+ *   2. o from the new c (peephole), tanh c, and h.
  * The gates, c and h are flushed below 2^-100 (ph_vec_flush_tiny): with them, no
- * product of the cell or of the next mat-vec is subnormal. */
+ * product of the cell or of the next mat-vec is subnormal. Partial blocks go through
+ * zero-padded copies, so every unit sees the same arithmetic. */
+
+/* Pass 1 for the PH_LANES units at j (at most n < PH_LANES of them if partial). */
 PH_INLINE void
-cell_block (PhVec *gi, PhVec *gf, PhVec *gg, PhVec *go, PhVec p_i, PhVec p_f, PhVec p_o,
-            PhVec cp, PhVec *c, PhVec *tanh_c, PhVec *h)
-{
-  PhVec i = ph_vec_flush_tiny (ph_vec_sigmoid (*gi + p_i * cp));
-  PhVec f = ph_vec_flush_tiny (ph_vec_sigmoid (*gf + p_f * cp));
-  PhVec g = ph_vec_tanh (*gg);
-  PhVec cj = ph_vec_flush_tiny (f * cp + i * g);
-  PhVec o = ph_vec_flush_tiny (ph_vec_sigmoid (*go + p_o * cj));
-
-  *tanh_c = ph_vec_tanh (cj);
-  *h = ph_vec_flush_tiny (o * *tanh_c);
-  *c = cj;
-  *gi = i, *gf = f, *gg = g, *go = o;
-}
-
-/* A partial block of n < PH_LANES units at j, through zero-padded copies so that
- * every unit sees the same arithmetic. */
-static void
-cell_tail (float *gates, const float *peep, const float *c_prev, float *c, float *tanh_c,
-           float *h, guint hidden, guint j, guint n)
+cell_input_block (float *gates, const float *peep, const float *c_prev, float *c,
+                  guint hidden, guint j, guint n)
 {
   float *gi = gates + j, *gf = gates + hidden + j, *gg = gates + 2 * hidden + j;
-  float *go = gates + 3 * hidden + j;
-  PhVec vi = ph_vec_load_partial (gi, n), vf = ph_vec_load_partial (gf, n);
-  PhVec vg = ph_vec_load_partial (gg, n), vo = ph_vec_load_partial (go, n), vc, vt, vh;
+  PhVec cp = ph_vec_load_some (c_prev + j, n);
+  PhVec i = ph_vec_flush_tiny (ph_vec_sigmoid (ph_vec_load_some (gi, n)
+                                               + ph_vec_load_some (peep + j, n) * cp));
+  PhVec f = ph_vec_flush_tiny (ph_vec_sigmoid (ph_vec_load_some (gf, n)
+                                               + ph_vec_load_some (peep + hidden + j, n) * cp));
+  PhVec g = ph_vec_tanh (ph_vec_load_some (gg, n));
 
-  cell_block (&vi, &vf, &vg, &vo, ph_vec_load_partial (peep + j, n),
-              ph_vec_load_partial (peep + hidden + j, n),
-              ph_vec_load_partial (peep + 2 * hidden + j, n),
-              ph_vec_load_partial (c_prev + j, n), &vc, &vt, &vh);
-  for (guint u = 0; u < n; u++)
-    {
-      gi[u] = vi[u], gf[u] = vf[u], gg[u] = vg[u], go[u] = vo[u];
-      c[j + u] = vc[u], tanh_c[j + u] = vt[u], h[j + u] = vh[u];
-    }
+  ph_vec_store_some (gi, i, n), ph_vec_store_some (gf, f, n), ph_vec_store_some (gg, g, n);
+  ph_vec_store_some (c + j, ph_vec_flush_tiny (f * cp + i * g), n);
 }
 
-/* Units [j, j + PH_LANES) of the cell, in place in the layer's arrays. */
+/* Pass 2 for the PH_LANES units at j (at most n). */
 PH_INLINE void
-cell_full (float *gates, const float *peep, const float *c_prev, float *c, float *tanh_c,
-           float *h, guint hidden, guint j)
+cell_output_block (float *gates, const float *peep, const float *c, float *tanh_c, float *h,
+                   guint hidden, guint j, guint n)
 {
-  float *gi = gates + j, *gf = gates + hidden + j, *gg = gates + 2 * hidden + j;
   float *go = gates + 3 * hidden + j;
-  PhVec vi = ph_vec_load (gi), vf = ph_vec_load (gf), vg = ph_vec_load (gg);
-  PhVec vo = ph_vec_load (go), vc, vt, vh;
+  PhVec cj = ph_vec_load_some (c + j, n);
+  PhVec o = ph_vec_flush_tiny (ph_vec_sigmoid (ph_vec_load_some (go, n)
+                                               + ph_vec_load_some (peep + 2 * hidden + j, n)
+                                               * cj));
+  PhVec t = ph_vec_tanh (cj);
 
-  cell_block (&vi, &vf, &vg, &vo, ph_vec_load (peep + j), ph_vec_load (peep + hidden + j),
-              ph_vec_load (peep + 2 * hidden + j), ph_vec_load (c_prev + j), &vc, &vt, &vh);
-  ph_vec_store (gi, vi), ph_vec_store (gf, vf), ph_vec_store (gg, vg), ph_vec_store (go, vo);
-  ph_vec_store (c + j, vc), ph_vec_store (tanh_c + j, vt), ph_vec_store (h + j, vh);
+  ph_vec_store_some (go, o, n), ph_vec_store_some (tanh_c + j, t, n);
+  ph_vec_store_some (h + j, ph_vec_flush_tiny (o * t), n);
 }
 
 PH_SIMD_CLONES void
 ph_lstm_cell_forward (float *gates, const float *peep, const float *c_prev, float *c,
                       float *tanh_c, float *h, guint hidden)
 {
-  guint j = 0;
-
-  /* Two independent blocks per iteration give the out-of-order core two long chains of
-   * dependent arithmetic to overlap. c may alias c_prev: each block reads its c_prev
-   * before writing its c. */
-  for (; j + 2 * PH_LANES <= hidden; j += 2 * PH_LANES)
-    {
-      cell_full (gates, peep, c_prev, c, tanh_c, h, hidden, j);
-      cell_full (gates, peep, c_prev, c, tanh_c, h, hidden, j + PH_LANES);
-    }
-  if (j + PH_LANES <= hidden)
-    {
-      cell_full (gates, peep, c_prev, c, tanh_c, h, hidden, j);
-      j += PH_LANES;
-    }
-  if (j < hidden)
-    cell_tail (gates, peep, c_prev, c, tanh_c, h, hidden, j, hidden - j);
+  /* c may alias c_prev: each block reads its c_prev before writing its c. */
+  for (guint j = 0; j < hidden; j += PH_LANES)
+    cell_input_block (gates, peep, c_prev, c, hidden, j, MIN (PH_LANES, hidden - j));
+  for (guint j = 0; j < hidden; j += PH_LANES)
+    cell_output_block (gates, peep, c, tanh_c, h, hidden, j, MIN (PH_LANES, hidden - j));
 }
 
 /* ---- the output ------------------------------------------------------------------------ */

@@ -81,6 +81,23 @@ ph_vec_load_partial (const float *p, guint n)
   return ph_vec_load (t);
 }
 
+/* The first n (<= PH_LANES) floats of p, zeros after: a whole vector when n is. */
+PH_INLINE PhVec
+ph_vec_load_some (const float *p, guint n)
+{
+  return n == PH_LANES ? ph_vec_load (p) : ph_vec_load_partial (p, n);
+}
+
+/* Stores the first n (<= PH_LANES) lanes of v at p. */
+PH_INLINE void
+ph_vec_store_some (float *p, PhVec v, guint n)
+{
+  if (n == PH_LANES)
+    ph_vec_store (p, v);
+  else
+    memcpy (p, &v, sizeof (float) * n);
+}
+
 /* mask ? a : b for masks from a vector comparison (all bits set or clear). */
 PH_INLINE PhVec
 ph_vec_select (PhVecI mask, PhVec a, PhVec b)
