@@ -59,6 +59,9 @@ typedef struct {
   gsize x;                     /* normalised input [input_dim] */
   gsize layer[PH_MAX_LAYERS];  /* LAYER_UNITS * H per layer */
   gsize y;                     /* softmax output [output_dim] */
+  gboolean dropout;            /* with dropout, per layer: */
+  gsize dropped[PH_MAX_LAYERS]; /* h after dropout [H], the layer above's input */
+  gsize keep[PH_MAX_LAYERS];   /* each unit's factor, 0 or 1 / (1 - p) [H] */
   gsize stride;
 } SlotLayout;
 
@@ -69,6 +72,7 @@ typedef struct {
   guint capacity, max_capacity, head, n_stored;
   guint n_new;           /* frames stepped since the last update: the loss frames */
   gint *delay_queue;     /* [delay]: targets waiting for their output step */
+  guint64 rng;           /* the dropout masks' generator (splitmix64 state) */
   guint64 steps;         /* steps since the sequence start, padding included */
   float *last_features;  /* [input_dim] raw, repeated for the delay padding */
 } Stream;
@@ -81,6 +85,7 @@ typedef struct {
   PhLstmParams grad_params;
   float *dh_rec, *dc_rec;  /* [L][H]: gradients arriving from the next step */
   float *dh, *dlogits;     /* [H], [output_dim] */
+  float *dropped_grad;     /* [H]: a gradient on its way back through a dropout mask */
   /* Deferred weight gradients: each backward frame records its gate gradients and
    * where its inputs are; outer_flush adds all their outer products at once. */
   guint n_rec, n_out_rec;
@@ -236,6 +241,8 @@ ph_train_config_validate (const PhTrainConfig *config, GError **error)
       || !check_nonnegative (config->weight_decay, "weight_decay", error)
       || !check_nonnegative (config->anchor_weight, "anchor_weight", error))
     return FALSE;
+  if (!check_unit (config->dropout, "dropout", error))
+    return FALSE;
   if (!check_range (config->batch_size, MAX_BATCH, "batch_size", error)
       || !check_range (config->threads, MAX_THREADS, "threads", error))
     return FALSE;
@@ -252,10 +259,11 @@ ph_train_config_validate (const PhTrainConfig *config, GError **error)
 /* ---- stored frames ------------------------------------------------------------------ */
 
 static void
-slot_layout_init (SlotLayout *layout, const PhLstmShape *shape)
+slot_layout_init (SlotLayout *layout, const PhLstmShape *shape, gboolean dropout)
 {
   gsize off = 0;
 
+  memset (layout, 0, sizeof *layout);
   layout->x = off;
   off += shape->input_dim;
   for (guint l = 0; l < shape->num_layers; l++)
@@ -265,7 +273,48 @@ slot_layout_init (SlotLayout *layout, const PhLstmShape *shape)
     }
   layout->y = off;
   off += shape->output_dim;
+  layout->dropout = dropout;
+  for (guint l = 0; l < shape->num_layers && dropout; l++)
+    {
+      layout->dropped[l] = off;
+      layout->keep[l] = off + shape->hidden_size;
+      off += 2 * (gsize) shape->hidden_size;
+    }
   layout->stride = off;
+}
+
+/* What layer l passes up (to the layer above or the output layer) at a stored frame:
+ * its h, or with dropout its h after the mask. */
+static inline const float *
+layer_output (const SlotLayout *layout, const float *slot, guint l, gsize H)
+{
+  return layout->dropout ? slot + layout->dropped[l] : slot + layout->layer[l] + LAYER_H * H;
+}
+
+/* splitmix64 (Steele et al. 2014): the next uniform value in [0, 1) of a stream's
+ * generator. */
+static inline float
+stream_uniform (Stream *st)
+{
+  guint64 z = (st->rng += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
+
+  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  return (float) ((z ^ (z >> 31)) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Inverted dropout of one layer's h at one frame: draws the mask into `keep` and writes
+ * the masked h into `dropped`. */
+static void
+drop_units (Stream *st, float p, const float *h, float *dropped, float *keep, gsize H)
+{
+  float scale = 1.0f / (1.0f - p);
+
+  for (gsize j = 0; j < H; j++)
+    {
+      keep[j] = stream_uniform (st) < p ? 0.0f : scale;
+      dropped[j] = h[j] * keep[j];
+    }
 }
 
 static gboolean
@@ -377,7 +426,7 @@ stream_delay_target (Stream *st, guint delay, gint target)
 /* One forward step of a stream, storing every activation the backward pass needs. The
  * arithmetic is ph_lstm_step's, kernel for kernel. */
 static void
-stream_step (Stream *st, const PhModel *model, const SlotLayout *layout,
+stream_step (Stream *st, const PhModel *model, const SlotLayout *layout, float dropout,
              const float *features, gint target)
 {
   const PhLstmShape *shape = &model->shape;
@@ -405,7 +454,10 @@ stream_step (Stream *st, const PhModel *model, const SlotLayout *layout,
                             a + LAYER_C * H, a + LAYER_TANH_C * H, a + LAYER_H * H, (guint) H);
       memcpy (h_state, a + LAYER_H * H, sizeof (float) * H);
       memcpy (c_state, a + LAYER_C * H, sizeof (float) * H);
-      in = a + LAYER_H * H;
+      if (layout->dropout)
+        drop_units (st, dropout, a + LAYER_H * H, slot + layout->dropped[l],
+                    slot + layout->keep[l], H);
+      in = layer_output (layout, slot, l, H);
     }
   ph_lstm_output (&model->params, shape, in, slot + layout->y);
   st->ring_target[index] = stream_delay_target (st, shape->delay, target);
@@ -627,6 +679,7 @@ worker_init (Worker *w, const PhLstmShape *shape, float *grad)
   w->dc_rec = g_new0 (float, L * H);
   w->dh = g_new0 (float, H);
   w->dlogits = g_new0 (float, shape->output_dim);
+  w->dropped_grad = g_new0 (float, H);
   w->rec_dz = g_new0 (float, REC_CAPACITY * L * 4 * H);
   w->rec_in = g_new0 (const float *, REC_CAPACITY * L);
   w->rec_h_prev = g_new0 (const float *, REC_CAPACITY * L);
@@ -642,6 +695,7 @@ worker_clear (Worker *w)
   g_free (w->dc_rec);
   g_free (w->dh);
   g_free (w->dlogits);
+  g_free (w->dropped_grad);
   g_free (w->rec_dz);
   g_free (w->rec_in);
   g_free (w->rec_h_prev);
@@ -673,11 +727,29 @@ outer_flush (const PhLstmShape *shape, Worker *w)
   w->n_rec = w->n_out_rec = 0;
 }
 
+/* dh += keep * (W^T dz) for a layer output that went through dropout (`keep` its
+ * mask), dh += W^T dz without (keep NULL). W is [rows][cols]. */
+static void
+add_input_grad (Worker *w, float *dh, const float *weights, const float *dz, guint rows,
+                guint cols, const float *keep)
+{
+  if (keep == NULL)
+    {
+      matvec_t_add (dh, weights, dz, rows, cols);
+      return;
+    }
+  memset (w->dropped_grad, 0, sizeof (float) * cols);
+  matvec_t_add (w->dropped_grad, weights, dz, rows, cols);
+  for (guint j = 0; j < cols; j++)
+    dh[j] += keep[j] * w->dropped_grad[j];
+}
+
 /* Output layer backward at one frame: gradients of b_out now and of W_out deferred
- * (recorded), and dL/dh_top (+=). */
+ * (recorded), and dL/dh_top (+=). h_top is the output layer's input, `keep` the top
+ * layer's dropout mask (NULL without). */
 static void
 output_backward (const PhModel *model, Worker *w, const float *y, const float *h_top,
-                 gint target, float scale)
+                 const float *keep, gint target, float scale)
 {
   const PhLstmShape *shape = &model->shape;
   float *dlogits = w->rec_dlogits + (gsize) w->n_out_rec * shape->output_dim;
@@ -686,7 +758,8 @@ output_backward (const PhModel *model, Worker *w, const float *y, const float *h
   for (guint k = 0; k < shape->output_dim; k++)
     w->grad_params.b_out[k] += dlogits[k];
   w->rec_h_top[w->n_out_rec++] = h_top;
-  matvec_t_add (w->dh, model->params.w_out, dlogits, shape->output_dim, shape->hidden_size);
+  add_input_grad (w, w->dh, model->params.w_out, dlogits, shape->output_dim,
+                  shape->hidden_size, keep);
 }
 
 /* One layer's backward at one frame, given dL/dh in w->dh. Records the gate gradients
@@ -702,7 +775,7 @@ layer_backward (const PhModel *model, Worker *w, const SlotLayout *layout, const
   const PhLstmLayerParams *p = &model->params.layer[l];
   PhLstmLayerParams *g = &w->grad_params.layer[l];
   const float *a = slot + layout->layer[l];
-  const float *in = l == 0 ? slot + layout->x : slot + layout->layer[l - 1] + LAYER_H * H;
+  const float *in = l == 0 ? slot + layout->x : layer_output (layout, slot, l - 1, H);
   float *dh_rec = w->dh_rec + (gsize) l * H, *dc_rec = w->dc_rec + (gsize) l * H;
   gsize rec = (gsize) w->n_rec * L + l;
   float *dz = w->rec_dz + rec * 4 * H;
@@ -716,7 +789,8 @@ layer_backward (const PhModel *model, Worker *w, const SlotLayout *layout, const
     {
       /* dL/dh of the layer below: from this layer now, plus its own recurrent part. */
       memcpy (w->dh, w->dh_rec + (gsize) (l - 1) * H, sizeof (float) * H);
-      matvec_t_add (w->dh, p->w_x, dz, 4 * H, H);
+      add_input_grad (w, w->dh, p->w_x, dz, 4 * H, H,
+                      layout->dropout ? slot + layout->keep[l - 1] : NULL);
     }
   memset (dh_rec, 0, sizeof (float) * H);
   matvec_t_add (dh_rec, p->w_h, dz, 4 * H, H);
@@ -742,8 +816,8 @@ stream_backward_range (const Stream *st, const PhModel *model, const SlotLayout 
 
       memcpy (w->dh, w->dh_rec + (gsize) top * H, sizeof (float) * H);
       if (s >= loss_lo && s <= loss_hi && target >= 0)
-        output_backward (model, w, slot + layout->y, slot + layout->layer[top] + LAYER_H * H,
-                         target, scale);
+        output_backward (model, w, slot + layout->y, layer_output (layout, slot, top, H),
+                         layout->dropout ? slot + layout->keep[top] : NULL, target, scale);
       for (guint l = top + 1; l-- > 0;)
         layer_backward (model, w, layout, slot, l);
       if (++w->n_rec == REC_CAPACITY)
@@ -814,7 +888,7 @@ run_job (PhTrainer *tr, Worker *w)
       if (tr->job.kind == JOB_FORWARD)
         {
           if (tr->job.active == NULL || tr->job.active[b])
-            stream_step (st, tr->model, &tr->layout,
+            stream_step (st, tr->model, &tr->layout, tr->config.dropout,
                          tr->job.features + (gsize) b * shape->input_dim,
                          tr->job.targets != NULL ? tr->job.targets[b] : -1);
           continue;
@@ -1075,13 +1149,17 @@ trainer_alloc_streams (PhTrainer *tr, GError **error)
     }
   tr->streams = g_new0 (Stream, tr->n_streams);
   for (guint b = 0; b < tr->n_streams; b++)
-    if (!stream_init (&tr->streams[b], shape, &tr->layout, initial, max))
-      {
-        g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                     "training config: out of memory storing %u frames per stream; reduce "
-                     "k1/k2 or batch_size", initial);
-        return FALSE;
-      }
+    {
+      if (!stream_init (&tr->streams[b], shape, &tr->layout, initial, max))
+        {
+          g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                       "training config: out of memory storing %u frames per stream; "
+                       "reduce k1/k2 or batch_size", initial);
+          return FALSE;
+        }
+      /* One generator per stream: the masks do not depend on the thread count. */
+      tr->streams[b].rng = ((guint64) tr->config.seed << 32) | b;
+    }
   return TRUE;
 }
 
@@ -1127,7 +1205,7 @@ ph_trainer_new (PhModel *model, const PhTrainConfig *config, GError **error)
   tr->k1 = config->schedule == PH_SCHEDULE_TRUNCATED ? config->k1 : 1;
   tr->k2 = config->schedule == PH_SCHEDULE_TRUNCATED ? config->k2 : G_MAXUINT;
   tr->n_streams = config->batch_size;
-  slot_layout_init (&tr->layout, &model->shape);
+  slot_layout_init (&tr->layout, &model->shape, config->dropout > 0.0f);
   tr->grad = g_new0 (float, n);
   if (config->optimizer != PH_OPTIMIZER_SGD)
     tr->opt_m = g_new0 (float, n);
@@ -1319,7 +1397,7 @@ ph_lstm_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
 
   if (T == 0)
     return 0.0;
-  slot_layout_init (&layout, shape);
+  slot_layout_init (&layout, shape, FALSE);
   if (!stream_init (&st, shape, &layout, n_steps, n_steps))
     {
       g_critical ("ph_lstm_sequence_loss_grad: out of memory for %u frames", n_steps);
@@ -1327,7 +1405,7 @@ ph_lstm_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
       return NAN;
     }
   for (guint t = 0; t < n_steps; t++)
-    stream_step (&st, model, &layout, sequence->features + (gsize) MIN (t, T - 1) * in,
+    stream_step (&st, model, &layout, 0.0f, sequence->features + (gsize) MIN (t, T - 1) * in,
                  t < T && sequence->targets != NULL ? sequence->targets[t] : -1);
 
   guint n_targets = stream_count_targets (&st);

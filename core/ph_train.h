@@ -45,6 +45,11 @@ typedef struct {
   guint batch_size;        /* B parallel streams, each with its own state */
   guint max_window;        /* cap on stored frames for FRAMEWISE/SENTENCE, 0 = none */
   guint threads;           /* worker threads for the streams of a batch (1 = none) */
+  float dropout;           /* probability of zeroing each hidden output on its way to the
+                            * layer above or the output layer (not the recurrent path;
+                            * Zaremba et al. 2014), survivors scaled by 1 / (1 - p) so
+                            * that inference needs no change; 0 = off */
+  guint32 seed;            /* seeds the dropout masks (one generator per stream) */
 } PhTrainConfig;
 
 /* Defaults: TRUNCATED k1 = k2 = 20, Adam lr 1e-3 (beta 0.9, 0.999, eps 1e-8),

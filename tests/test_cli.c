@@ -82,7 +82,7 @@ test_bad_inputs (void)
   g_autofree char *bad_wav = g_build_filename (workdir, "not-audio.wav", NULL);
   g_autofree char *bad_model = g_build_filename (workdir, "not-a-model.phm", NULL);
   g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
-  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL, *o6 = NULL, *e6 = NULL;
 
   g_assert_true (g_file_set_contents (bad_wav, "hello, not a RIFF file", -1, NULL));
   g_assert_true (g_file_set_contents (bad_model, "PHLSTM garbage", -1, NULL));
@@ -99,6 +99,9 @@ test_bad_inputs (void)
   g_assert_cmpint (run_tool (&o5, &e5, "train", "--corpus", workdir, "--out", "x.phm",
                              "--augment", "gain,echo", NULL), ==, 1);
   g_assert_nonnull (strstr (e5, "unknown augmentation 'echo'"));
+  g_assert_cmpint (run_tool (&o6, &e6, "train", "--corpus", workdir, "--out", "x.phm",
+                             "--dropout", "1.5", NULL), ==, 1);
+  g_assert_nonnull (strstr (e6, "dropout = 1.5"));
 }
 
 /* Fraction of frames of the most frequent 39-class phone: what always guessing it scores. */

@@ -635,6 +635,9 @@ test_config_validate (void)
   BAD (c.batch_size = 1000000, "batch_size");
   BAD (c.threads = 0, "threads");
   BAD (c.max_window = 5000000, "max_window");
+  BAD (c.dropout = 1.0f, "dropout");
+  BAD (c.dropout = -0.1f, "dropout");
+  BAD (c.dropout = NAN, "dropout");
 #undef BAD
 
   /* k1/k2 do not matter for the presets. */
@@ -1226,7 +1229,7 @@ test_non_finite_input (void)
 }
 
 static PhModel *
-train_batch (guint threads, const Data *data)
+train_batch (guint threads, float dropout, guint32 seed, const Data *data)
 {
   PhModel *m = make_model (13, 9, 2, 1, 1500);
   PhSequence seq[4];
@@ -1235,6 +1238,8 @@ train_batch (guint threads, const Data *data)
   sgd_config (&c, PH_SCHEDULE_TRUNCATED, 3, 5, 0.3f);
   c.batch_size = 4;
   c.threads = threads;
+  c.dropout = dropout;
+  c.seed = seed;
   for (guint b = 0; b < 4; b++)
     seq[b] = as_sequence (&data[b]);
   PhTrainer *tr = trainer_new_ok (m, &c);
@@ -1250,23 +1255,100 @@ test_threads (void)
   for (guint b = 0; b < 4; b++)
     data[b] = random_data (13, 10 + 3 * b, 4, 1600 + b);
 
-  PhModel *one = train_batch (1, data);
-  PhModel *two = train_batch (2, data);
-  PhModel *again = train_batch (2, data);
-  PhModel *four = train_batch (4, data);
+  for (guint with_dropout = 0; with_dropout <= 1; with_dropout++)
+    {
+      float p = with_dropout ? 0.4f : 0.0f;
+      PhModel *one = train_batch (1, p, 7, data);
+      PhModel *two = train_batch (2, p, 7, data);
+      PhModel *again = train_batch (2, p, 7, data);
+      PhModel *four = train_batch (4, p, 7, data);
 
-  /* Same math whatever the thread count, only the summation order of the groups'
-   * gradients differs; the same thread count repeats bit for bit. */
-  g_assert_cmpfloat (max_abs_diff_ff (one->flat, two->flat, one->n_params), <, 1e-6);
-  g_assert_cmpfloat (max_abs_diff_ff (one->flat, four->flat, one->n_params), <, 1e-6);
-  g_assert_cmpint (memcmp (two->flat, again->flat, sizeof (float) * two->n_params), ==, 0);
-
-  ph_model_unref (one);
-  ph_model_unref (two);
-  ph_model_unref (again);
-  ph_model_unref (four);
+      /* Same math whatever the thread count (each stream draws its own dropout masks),
+       * only the summation order of the groups' gradients differs; the same thread
+       * count repeats bit for bit. */
+      g_assert_cmpfloat (max_abs_diff_ff (one->flat, two->flat, one->n_params), <, 1e-6);
+      g_assert_cmpfloat (max_abs_diff_ff (one->flat, four->flat, one->n_params), <, 1e-6);
+      g_assert_cmpint (memcmp (two->flat, again->flat, sizeof (float) * two->n_params), ==, 0);
+      if (with_dropout)
+        {
+          /* Another seed draws other masks; no dropout is another model again. */
+          PhModel *reseeded = train_batch (1, p, 8, data);
+          PhModel *plain = train_batch (1, 0.0f, 7, data);
+          g_assert_cmpfloat (max_abs_diff_ff (one->flat, reseeded->flat, one->n_params), >, 1e-3);
+          g_assert_cmpfloat (max_abs_diff_ff (one->flat, plain->flat, one->n_params), >, 1e-3);
+          ph_model_unref (reseeded);
+          ph_model_unref (plain);
+        }
+      ph_model_unref (one);
+      ph_model_unref (two);
+      ph_model_unref (again);
+      ph_model_unref (four);
+    }
   for (guint b = 0; b < 4; b++)
     data_free (&data[b]);
+}
+
+/* The loss a fresh trainer (SGD, BPTT(T + d, T + d), dropout p, mask seed 5) reports
+ * for one pass over `seq` with the weights of `m`, and the weights after its one
+ * update (lr 1: the update is minus the gradient). */
+static double
+dropout_loss (const PhModel *m, const PhSequence *seq, float p, PhModel **updated)
+{
+  PhModel *copy = ph_model_copy (m);
+  PhTrainConfig c;
+
+  sgd_config (&c, PH_SCHEDULE_TRUNCATED, seq->n_frames + m->shape.delay,
+              seq->n_frames + m->shape.delay, 1.0f);
+  c.dropout = p;
+  c.seed = 5;
+  PhTrainer *tr = trainer_new_ok (copy, &c);
+  g_assert_cmpuint (ph_trainer_train_sequences (tr, seq, 1), ==, 1);
+  double loss = ph_trainer_stats (tr)->last_loss;
+  ph_trainer_free (tr);
+  if (updated != NULL)
+    *updated = copy;
+  else
+    ph_model_unref (copy);
+  return loss;
+}
+
+static void
+test_dropout_gradient (void)
+{
+  /* With dropout the masks depend on the seed only, so the loss is a function of the
+   * weights again and central differences check the trainer's backward through the
+   * masks, in every tensor (hidden 9: the vector bodies and the tails). */
+  PhModel *m = make_model (5, 9, 2, 1, 1700);
+  Data d = random_data (5, 8, 3, 1701);
+  PhSequence seq = as_sequence (&d);
+  PhModel *after, *plain_after;
+  const float eps = 1e-2f;
+  double worst = 0.0, plain_gap = 0.0;
+
+  dropout_loss (m, &seq, 0.5f, &after);
+  dropout_loss (m, &seq, 0.0f, &plain_after);
+  for (gsize k = 0; k < m->n_params; k++)
+    {
+      PhModel *probe = ph_model_copy (m);
+      float w = m->flat[k];
+      probe->flat[k] = w + eps;
+      double up = dropout_loss (probe, &seq, 0.5f, NULL);
+      probe->flat[k] = w - eps;
+      double down = dropout_loss (probe, &seq, 0.5f, NULL);
+      double fd = (up - down) / (2.0 * eps), grad = (double) w - after->flat[k];
+
+      worst = MAX (worst, fabs (fd - grad) / (1e-3 + fabs (fd)));
+      plain_gap = MAX (plain_gap, fabs (grad - ((double) w - plain_after->flat[k])));
+      ph_model_unref (probe);
+    }
+  g_test_message ("%zu parameters, worst relative error %.3g", m->n_params, worst);
+  g_assert_cmpfloat (worst, <, 2e-2);
+  g_assert_cmpfloat (plain_gap, >, 1e-2); /* the masks did change the gradient */
+
+  ph_model_unref (after);
+  ph_model_unref (plain_after);
+  data_free (&d);
+  ph_model_unref (m);
 }
 
 /* ---- tests: learning ---- */
@@ -1447,6 +1529,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/reset", test_reset_drops_pending);
   g_test_add_func ("/train/non-finite-input", test_non_finite_input);
   g_test_add_func ("/train/threads", test_threads);
+  g_test_add_func ("/train/dropout-gradient", test_dropout_gradient);
   g_test_add_func ("/train/forward-matches-step", test_forward_matches_step);
   g_test_add_func ("/train/learns-latch", test_learns_latch);
   return g_test_run ();

@@ -14,7 +14,7 @@ typedef struct {
   char *schedule;
   gint k1, k2;
   char *optimizer;
-  double lr, momentum, clip, weight_decay;
+  double lr, momentum, clip, weight_decay, dropout;
   gint batch, hidden, layers, delay, epochs, max_updates, threads, patience;
   gint64 seed;
   char *augment;
@@ -64,6 +64,8 @@ make_train_config (const TrainOptions *o, PhTrainConfig *config, GError **error)
   config->momentum = o->momentum;
   config->clip_norm = o->clip;
   config->weight_decay = o->weight_decay;
+  config->dropout = o->dropout;
+  config->seed = (guint32) o->seed;
   config->batch_size = MAX (o->batch, 0);
   config->threads = MAX (o->threads, 0);
   return ph_train_config_validate (config, error);
@@ -357,6 +359,9 @@ ph_cmd_train (int argc, char **argv)
     { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &o.clip, "Gradient norm clip, 0 = off (default 1)", "X" },
     { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &o.weight_decay, "L2 weight decay (default 0)",
       "X" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &o.dropout,
+      "Dropout on the outputs each LSTM layer passes up, not the recurrent ones "
+      "(default 0 = off)", "P" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &o.batch, "Utterances stepped in parallel (default 8)",
       "B" },
     { "hidden", 0, 0, G_OPTION_ARG_INT, &o.hidden, "Cells per layer (default 128)", "H" },
