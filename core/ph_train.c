@@ -20,6 +20,8 @@
  * added; a non-finite gradient skips the update (weights and stats untouched).
  * With threads > 1 the streams are split into `threads` contiguous groups, each with its
  * own gradient block, summed in group order: deterministic for a given thread count.
+ * Dropout (config.dropout > 0) masks what each layer passes up, never the recurrent
+ * path; the masks are stored with the frame, drawn from a generator per stream.
  *
  * Speed (bench/run): the kernels are ph_lstm_private.h's vector code. The backward
  * pass runs the recurrence frame by frame (cell, dh = W^T dz) but defers the weight
@@ -424,7 +426,7 @@ stream_delay_target (Stream *st, guint delay, gint target)
 }
 
 /* One forward step of a stream, storing every activation the backward pass needs. The
- * arithmetic is ph_lstm_step's, kernel for kernel. */
+ * arithmetic is ph_lstm_step's, kernel for kernel (with dropout, plus the masks). */
 static void
 stream_step (Stream *st, const PhModel *model, const SlotLayout *layout, float dropout,
              const float *features, gint target)
