@@ -53,7 +53,7 @@ typedef struct {
 } PhTrainConfig;
 
 /* Defaults: TRUNCATED k1 = k2 = 20, Adam lr 1e-3 (beta 0.9, 0.999, eps 1e-8),
- * clip 1.0, no decay, no anchor, batch 1, no window cap, 1 thread. */
+ * clip 1.0, no decay, no anchor, batch 1, no window cap, 1 thread, no dropout. */
 void ph_train_config_init (PhTrainConfig *config);
 
 /* FALSE with a GError naming the bad field (k1/k2 of 0, absurd sizes, ...). */
