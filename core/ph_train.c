@@ -293,6 +293,13 @@ layer_output (const SlotLayout *layout, const float *slot, guint l, gsize H)
   return layout->dropout ? slot + layout->dropped[l] : slot + layout->layer[l] + LAYER_H * H;
 }
 
+/* Layer l's dropout mask at a stored frame, NULL without dropout. */
+static inline const float *
+layer_keep (const SlotLayout *layout, const float *slot, guint l)
+{
+  return layout->dropout ? slot + layout->keep[l] : NULL;
+}
+
 /* splitmix64 (Steele et al. 2014): the next uniform value in [0, 1) of a stream's
  * generator. */
 static inline float
@@ -791,8 +798,7 @@ layer_backward (const PhModel *model, Worker *w, const SlotLayout *layout, const
     {
       /* dL/dh of the layer below: from this layer now, plus its own recurrent part. */
       memcpy (w->dh, w->dh_rec + (gsize) (l - 1) * H, sizeof (float) * H);
-      add_input_grad (w, w->dh, p->w_x, dz, 4 * H, H,
-                      layout->dropout ? slot + layout->keep[l - 1] : NULL);
+      add_input_grad (w, w->dh, p->w_x, dz, 4 * H, H, layer_keep (layout, slot, l - 1));
     }
   memset (dh_rec, 0, sizeof (float) * H);
   matvec_t_add (dh_rec, p->w_h, dz, 4 * H, H);
@@ -819,7 +825,7 @@ stream_backward_range (const Stream *st, const PhModel *model, const SlotLayout 
       memcpy (w->dh, w->dh_rec + (gsize) top * H, sizeof (float) * H);
       if (s >= loss_lo && s <= loss_hi && target >= 0)
         output_backward (model, w, slot + layout->y, layer_output (layout, slot, top, H),
-                         layout->dropout ? slot + layout->keep[top] : NULL, target, scale);
+                         layer_keep (layout, slot, top), target, scale);
       for (guint l = top + 1; l-- > 0;)
         layer_backward (model, w, layout, slot, l);
       if (++w->n_rec == REC_CAPACITY)
