@@ -150,23 +150,42 @@ time_probe (StepBench *b, guint n)
   return bench_thread_ns () - t0;
 }
 
-/* Bytes a step must read: every parameter plus the input normalisation. */
-static gsize
-weight_bytes (const PhModel *m)
+/* Whether the step reads bfloat16 recurrent weights as 16-bit values: with --bf16,
+ * where the AVX-512 kernel runs (ph_lstm.c). */
+static gboolean
+reads_bf16 (gboolean bf16)
 {
-  return sizeof (float) * (m->n_params + 2 * m->shape.input_dim);
+#ifdef HAVE_PROBE_512
+  return bf16 && g_strcmp0 (g_getenv ("PH_STEP_KERNEL"), "portable") != 0
+         && __builtin_cpu_supports ("avx512f");
+#else
+  return FALSE;
+#endif
+}
+
+/* Bytes a step must read: every parameter plus the input normalisation, the recurrent
+ * matrices at 2 bytes a weight when the step reads them as bfloat16. */
+static gsize
+weight_bytes (const PhModel *m, gboolean bf16)
+{
+  gsize H = m->shape.hidden_size, recurrent = 4 * H * H * m->shape.num_layers;
+
+  return sizeof (float) * (m->n_params + 2 * m->shape.input_dim)
+         - (reads_bf16 (bf16) ? 2 * recurrent : 0);
 }
 
 static void
-bench_hidden (guint hidden, guint layers, guint reps, double target_ms)
+bench_hidden (guint hidden, guint layers, gboolean bf16, guint reps, double target_ms)
 {
   StepBench b = { 0 };
 
   b.model = bench_random_model (hidden, layers, 0, 7);
+  if (bf16)
+    ph_model_round_recurrent_to_bf16 (b.model);
   b.state = ph_lstm_state_new (&b.model->shape);
   b.n_frames = 1000;
   b.frames = bench_random_floats ((gsize) b.n_frames * b.model->shape.input_dim, 11, 3.0);
-  b.probe_floats = (weight_bytes (b.model) / sizeof (float) + 63) / 64 * 64;
+  b.probe_floats = (weight_bytes (b.model, bf16) / sizeof (float) + 63) / 64 * 64;
   b.probe = bench_random_floats (b.probe_floats, 13, 1.0);
   b.run_posteriors = g_new (float, RUN * PH_NUM_PHONES);
 
@@ -186,12 +205,12 @@ bench_hidden (guint hidden, guint layers, guint reps, double target_ms)
       ratio[r] = step[r] / probe[r];
       run_ratio[r] = run[r] / probe[r];
     }
-  double bytes = (double) weight_bytes (b.model);
+  double bytes = (double) weight_bytes (b.model, bf16);
   double step_ns = bench_median (step, reps), probe_ns = bench_median (probe, reps);
-  printf ("hidden=%u layers=%u params=%zu weight_bytes=%.0f step_ns=%.1f probe_ns=%.1f "
+  printf ("hidden=%u layers=%u bf16=%d params=%zu weight_bytes=%.0f step_ns=%.1f probe_ns=%.1f "
           "ratio=%.3f probe_GBps=%.2f step_GBps=%.2f frames_per_s=%.0f run_ns=%.1f "
           "run_ratio=%.3f\n",
-          hidden, layers, b.model->n_params, bytes, step_ns, probe_ns,
+          hidden, layers, bf16, b.model->n_params, bytes, step_ns, probe_ns,
           bench_median (ratio, reps), bytes / probe_ns, bytes / step_ns, 1e9 / step_ns,
           bench_median (run, reps), bench_median (run_ratio, reps));
   fflush (stdout);
@@ -213,10 +232,13 @@ main (int argc, char **argv)
 {
   gchar *hidden_list = NULL;
   gint layers = 1, reps = 15;
+  gboolean bf16 = FALSE;
   gdouble ms = 20.0;
   GOptionEntry entries[] = {
     { "hidden", 0, 0, G_OPTION_ARG_STRING, &hidden_list, "hidden sizes, comma separated", "LIST" },
     { "layers", 0, 0, G_OPTION_ARG_INT, &layers, "LSTM layers", "N" },
+    { "bf16", 0, 0, G_OPTION_ARG_NONE, &bf16,
+      "round the recurrent weights to bfloat16 (phonemes round-weights)", NULL },
     { "reps", 0, 0, G_OPTION_ARG_INT, &reps, "interleaved repetitions (median)", "N" },
     { "ms", 0, 0, G_OPTION_ARG_DOUBLE, &ms, "target duration of one repetition", "MS" },
     { NULL },
@@ -232,7 +254,8 @@ main (int argc, char **argv)
     }
   gchar **sizes = g_strsplit (hidden_list ? hidden_list : "128,256,512", ",", -1);
   for (gchar **s = sizes; *s != NULL; s++)
-    bench_hidden ((guint) g_ascii_strtoull (*s, NULL, 10), (guint) layers, (guint) reps, ms);
+    bench_hidden ((guint) g_ascii_strtoull (*s, NULL, 10), (guint) layers, bf16, (guint) reps,
+                  ms);
   g_strfreev (sizes);
   g_free (hidden_list);
   g_option_context_free (ctx);

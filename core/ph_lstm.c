@@ -26,38 +26,6 @@
  * of each sum is the same however rows are grouped and whatever the vector width, which
  * is what lets the step's packed kernels below reproduce these bits. */
 
-#define SHUFFLE8 PH_SHUFFLE8
-
-PH_INLINE float
-lanes_sum (PhVec a)
-{
-  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
-/* Two rows' lanes j + (j + 4): (a0+a4, a1+a5, a2+a6, a3+a7) of a, then of b. */
-PH_INLINE PhVec
-fold_halves (PhVec a, PhVec b)
-{
-  return SHUFFLE8 (a, b, 0, 1, 2, 3, 8, 9, 10, 11) + SHUFFLE8 (a, b, 4, 5, 6, 7, 12, 13, 14, 15);
-}
-
-/* Sums of adjacent lane pairs of a and b, interleaved per half. */
-PH_INLINE PhVec
-add_pairs (PhVec a, PhVec b)
-{
-  return SHUFFLE8 (a, b, 0, 2, 8, 10, 4, 6, 12, 14) + SHUFFLE8 (a, b, 1, 3, 9, 11, 5, 7, 13, 15);
-}
-
-/* lanes_sum of eight vectors at once, as one vector in row order. */
-PH_INLINE PhVec
-lanes_sum8 (PhVec a0, PhVec a1, PhVec a2, PhVec a3, PhVec a4, PhVec a5, PhVec a6, PhVec a7)
-{
-  PhVec q0 = add_pairs (fold_halves (a0, a1), fold_halves (a2, a3));
-  PhVec q1 = add_pairs (fold_halves (a4, a5), fold_halves (a6, a7));
-  PhVec r = add_pairs (q0, q1); /* rows 0 2 4 6 1 3 5 7 */
-  return SHUFFLE8 (r, r, 0, 4, 1, 5, 2, 6, 3, 7);
-}
-
 /* Row r's zero-padded last block: a full vector load reads into the next row, whose
  * products meet the zeros of x_tail and add nothing; the matrix's last row is copied. */
 PH_INLINE PhVec
@@ -129,7 +97,7 @@ matvec_row (float *y, const float *w, const float *x, PhVec x_tail, guint cols, 
     a += ph_vec_load (w + k) * ph_vec_load (x + k);
   if (full < cols)
     a += tail_block (w + full, cols - full, last_row) * x_tail;
-  *y += lanes_sum (a);
+  *y += ph_lanes_sum (a);
 }
 
 PH_SIMD_CLONES void
@@ -146,7 +114,7 @@ ph_matvec_add (float *y, const float *w, const float *x, guint rows, guint cols)
       p.w = w + (gsize) r * cols;
       p.last_block = r + 8 == rows;
       ACCUMULATE_ROWS8 (p, a0, a1, a2, a3, a4, a5, a6, a7);
-      ph_vec_store (y + r, ph_vec_load (y + r) + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
+      ph_vec_store (y + r, ph_vec_load (y + r) + ph_lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
     }
   for (; r < rows; r++)
     matvec_row (y + r, w + (gsize) r * cols, x, p.x_tail, cols, p.full, r + 1 == rows);
@@ -181,11 +149,11 @@ ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden, const
       ph.w = layer->w_h + (gsize) r * hidden;
       px.last_block = ph.last_block = r + 8 == rows;
       ACCUMULATE_ROWS8 (px, a0, a1, a2, a3, a4, a5, a6, a7);
-      PhVec from_x = ph_vec_load (layer->bias + r) + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7);
+      PhVec from_x = ph_vec_load (layer->bias + r) + ph_lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7);
       PhVec b0 = { 0 }, b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
       PhVec b4 = { 0 }, b5 = { 0 }, b6 = { 0 }, b7 = { 0 };
       ACCUMULATE_ROWS8 (ph, b0, b1, b2, b3, b4, b5, b6, b7);
-      ph_vec_store (gates + r, from_x + lanes_sum8 (b0, b1, b2, b3, b4, b5, b6, b7));
+      ph_vec_store (gates + r, from_x + ph_lanes_sum8 (b0, b1, b2, b3, b4, b5, b6, b7));
     }
   for (; r < rows; r++)
     {
@@ -201,57 +169,11 @@ ph_lstm_gates (const PhLstmLayerParams *layer, guint in_dim, guint hidden, const
 
 /* ---- the cell ------------------------------------------------------------------------ */
 
-/* The cell runs in two passes over the units, each a short loop body of independent
- * lanes (the out-of-order core overlaps several of its iterations, where one body
- * holding the whole chain i, f -> c -> o -> h left it waiting on latency):
- *   1. i, f from c_prev (peepholes), g, and c;
- *   2. o from the new c (peephole), tanh c, and h.
- * The gates, c and h are flushed below 2^-100 (ph_vec_flush_tiny): with them, no
- * product of the cell or of the next mat-vec is subnormal. Partial blocks go through
- * zero-padded copies, so every unit sees the same arithmetic. */
-
-/* Pass 1 for the PH_LANES units at j (at most n < PH_LANES of them if partial). */
-PH_INLINE void
-cell_input_block (float *gates, const float *peep, const float *c_prev, float *c,
-                  guint hidden, guint j, guint n)
-{
-  float *gi = gates + j, *gf = gates + hidden + j, *gg = gates + 2 * hidden + j;
-  PhVec cp = ph_vec_load_some (c_prev + j, n);
-  PhVec i = ph_vec_flush_tiny (ph_vec_sigmoid (ph_vec_load_some (gi, n)
-                                               + ph_vec_load_some (peep + j, n) * cp));
-  PhVec f = ph_vec_flush_tiny (ph_vec_sigmoid (ph_vec_load_some (gf, n)
-                                               + ph_vec_load_some (peep + hidden + j, n) * cp));
-  PhVec g = ph_vec_tanh (ph_vec_load_some (gg, n));
-
-  ph_vec_store_some (gi, i, n), ph_vec_store_some (gf, f, n), ph_vec_store_some (gg, g, n);
-  ph_vec_store_some (c + j, ph_vec_flush_tiny (f * cp + i * g), n);
-}
-
-/* Pass 2 for the PH_LANES units at j (at most n). */
-PH_INLINE void
-cell_output_block (float *gates, const float *peep, const float *c, float *tanh_c, float *h,
-                   guint hidden, guint j, guint n)
-{
-  float *go = gates + 3 * hidden + j;
-  PhVec cj = ph_vec_load_some (c + j, n);
-  PhVec o = ph_vec_flush_tiny (ph_vec_sigmoid (ph_vec_load_some (go, n)
-                                               + ph_vec_load_some (peep + 2 * hidden + j, n)
-                                               * cj));
-  PhVec t = ph_vec_tanh (cj);
-
-  ph_vec_store_some (go, o, n), ph_vec_store_some (tanh_c + j, t, n);
-  ph_vec_store_some (h + j, ph_vec_flush_tiny (o * t), n);
-}
-
 PH_SIMD_CLONES void
 ph_lstm_cell_forward (float *gates, const float *peep, const float *c_prev, float *c,
                       float *tanh_c, float *h, guint hidden)
 {
-  /* c may alias c_prev: each block reads its c_prev before writing its c. */
-  for (guint j = 0; j < hidden; j += PH_LANES)
-    cell_input_block (gates, peep, c_prev, c, hidden, j, MIN (PH_LANES, hidden - j));
-  for (guint j = 0; j < hidden; j += PH_LANES)
-    cell_output_block (gates, peep, c, tanh_c, h, hidden, j, MIN (PH_LANES, hidden - j));
+  ph_vec_cell_forward (gates, peep, c_prev, c, tanh_c, h, hidden);
 }
 
 /* ---- the output ------------------------------------------------------------------------ */
@@ -272,7 +194,7 @@ ph_softmax (float *y, guint n)
       ph_vec_store (y + k, e);
       vsum += e;
     }
-  sum = lanes_sum (vsum);
+  sum = ph_lanes_sum (vsum);
   if (k < n)
     {
       PhVec e = ph_vec_exp (ph_vec_load_partial (y + k, n - k) - vmax);
@@ -308,24 +230,26 @@ ph_lstm_output (const PhLstmParams *params, const PhLstmShape *shape, const floa
  *   sit in L1. Only the recurrent matrices are streamed once per frame.
  * Every row keeps the row-major kernels' order (lane j sums the products k = j mod 8 in
  * increasing k, lanes_sum8 combines the lanes, (bias + W_x x) + W_h h), so the step gives
- * the trainer's bits for any run length (test-lstm, test-train). An AVX-512 version (two
- * rows' block per 16-float load) measured 25% slower on this project's Zen machine,
- * whose 512-bit operations run as two 256-bit halves, so there is none. */
+ * the trainer's bits for any run length (test-lstm, test-train).
+ *
+ * On CPUs with AVX-512 the products run in ph_lstm_avx512.c, two rows per 16-float
+ * vector, with the same bits. There, a matrix whose every weight is a bfloat16 value
+ * (a float whose low 16 bits are zero; `phonemes round-weights` makes a model's
+ * recurrent matrices so) is packed as bfloat16 pairs, half the bytes: for each block,
+ * 32 words, word 16 q + i holding in its high half the weight of row 4 q + i / 8, and
+ * in its low half that of row 4 q + 2 + i / 8, both at column i mod 8. Expanding a
+ * word back to two floats is exact (a mask and a shift), so the arithmetic is
+ * unchanged; the recurrent products, which stream from L2, read half as much.
+ * PH_STEP_KERNEL=portable in the environment picks the portable kernel anyway (the
+ * tests run both). */
 
-#define PACK_ROWS 8
 #define RUN_FRAMES 32 /* frames per run: the scratch of a state holds this many */
 
 typedef struct {
-  float *w;      /* [groups][blocks][PACK_ROWS][PH_LANES] */
-  float *bias;   /* [groups * PACK_ROWS], zero-padded */
-  guint groups;  /* ceil(rows / PACK_ROWS) */
-  guint blocks;  /* blocks of 8 columns per row */
-} PackedMatrix;
-
-typedef struct {
-  PackedMatrix w_x[PH_MAX_LAYERS]; /* with the gate biases */
-  PackedMatrix w_h[PH_MAX_LAYERS]; /* bias unused */
-  PackedMatrix out;                /* W_out with b_out */
+  PhPackedMatrix w_x[PH_MAX_LAYERS]; /* with the gate biases */
+  PhPackedMatrix w_h[PH_MAX_LAYERS]; /* bias unused */
+  PhPackedMatrix out;                /* W_out with b_out */
+  gboolean avx512;                   /* the products run ph_packed_product_avx512 */
 } StepWeights;
 
 static guint
@@ -337,7 +261,7 @@ blocks_of (guint cols)
 static guint
 padded_rows (guint rows)
 {
-  return (rows + PACK_ROWS - 1) / PACK_ROWS * PACK_ROWS;
+  return (rows + PH_PACK_ROWS - 1) / PH_PACK_ROWS * PH_PACK_ROWS;
 }
 
 /* Floats of a vector of `n` values in zero-padded blocks of 8, to meet the zero-padded
@@ -350,30 +274,93 @@ padded_size (guint n)
 
 /* Packs rows x cols (row-major) and the biases (NULL: zeros). */
 static void
-packed_matrix_init (PackedMatrix *m, const float *w, guint rows, guint cols, const float *bias)
+packed_matrix_init (PhPackedMatrix *m, const float *w, guint rows, guint cols, const float *bias)
 {
-  m->groups = padded_rows (rows) / PACK_ROWS;
+  m->groups = padded_rows (rows) / PH_PACK_ROWS;
   m->blocks = blocks_of (cols);
   /* Cache-line aligned, so that no 8-float block straddles two lines. */
-  m->w = g_aligned_alloc0 ((gsize) m->groups * m->blocks * PACK_ROWS,
+  m->w = g_aligned_alloc0 ((gsize) m->groups * m->blocks * PH_PACK_ROWS,
                            PH_LANES * sizeof (float), 64);
-  m->bias = g_new0 (float, (gsize) m->groups * PACK_ROWS);
+  m->bias = g_new0 (float, (gsize) m->groups * PH_PACK_ROWS);
   if (bias != NULL)
     memcpy (m->bias, bias, sizeof (float) * rows);
   for (guint r = 0; r < rows; r++)
     for (guint k = 0; k < cols; k++)
       {
-        guint g = r / PACK_ROWS, b = k / PH_LANES;
-        gsize at = (((gsize) g * m->blocks + b) * PACK_ROWS + r % PACK_ROWS) * PH_LANES;
+        guint g = r / PH_PACK_ROWS, b = k / PH_LANES;
+        gsize at = (((gsize) g * m->blocks + b) * PH_PACK_ROWS + r % PH_PACK_ROWS) * PH_LANES;
         m->w[at + k % PH_LANES] = w[(gsize) r * cols + k];
       }
 }
 
+/* TRUE when every weight of m is a bfloat16 value: its low 16 bits are zero. */
+static gboolean
+packed_matrix_is_bf16 (const PhPackedMatrix *m)
+{
+  gsize n = (gsize) m->groups * m->blocks * PH_PACK_ROWS * PH_LANES;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      guint32 bits;
+
+      memcpy (&bits, m->w + i, sizeof bits);
+      if ((bits & 0xffff) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Replaces m's floats by bfloat16 pairs (the layout above), which only the AVX-512
+ * kernel reads; every weight must be a bfloat16 value. */
 static void
-packed_matrix_clear (PackedMatrix *m)
+packed_matrix_to_pairs (PhPackedMatrix *m)
+{
+  const gsize block_words = PH_PACK_ROWS * PH_LANES / 2;
+  gsize n_blocks = (gsize) m->groups * m->blocks;
+
+  m->pairs = g_aligned_alloc (n_blocks * block_words, sizeof (guint32), 64);
+  for (gsize blk = 0; blk < n_blocks; blk++)
+    for (guint word = 0; word < block_words; word++)
+      {
+        guint q = word / 16, i = word % 16;
+        const float *rows = m->w + blk * PH_PACK_ROWS * PH_LANES + i % PH_LANES;
+        guint32 high, low;
+
+        memcpy (&high, rows + (4 * q + i / PH_LANES) * PH_LANES, sizeof high);
+        memcpy (&low, rows + (4 * q + 2 + i / PH_LANES) * PH_LANES, sizeof low);
+        m->pairs[blk * block_words + word] = high | low >> 16;
+      }
+  g_aligned_free (m->w);
+  m->w = NULL;
+}
+
+static void
+packed_matrix_clear (PhPackedMatrix *m)
 {
   g_aligned_free (m->w);
+  g_aligned_free (m->pairs);
   g_free (m->bias);
+}
+
+/* Whether the products run the AVX-512 kernel: where the CPU has AVX-512F, unless the
+ * environment asks for the portable one. */
+static gboolean
+want_avx512 (void)
+{
+#if defined(PH_HAVE_AVX512_STEP)
+  return g_strcmp0 (g_getenv ("PH_STEP_KERNEL"), "portable") != 0
+         && __builtin_cpu_supports ("avx512f");
+#else
+  return FALSE;
+#endif
+}
+
+/* With the AVX-512 kernel, a matrix of bfloat16 values is read as pairs. */
+static void
+packed_matrix_finish (PhPackedMatrix *m, gboolean avx512)
+{
+  if (avx512 && packed_matrix_is_bf16 (m))
+    packed_matrix_to_pairs (m);
 }
 
 static StepWeights *
@@ -383,6 +370,8 @@ step_weights_new (const PhModel *model)
   guint H = shape->hidden_size;
   StepWeights *sw = g_new0 (StepWeights, 1);
 
+  sw->avx512 = want_avx512 ();
+
   for (guint l = 0; l < shape->num_layers; l++)
     {
       const PhLstmLayerParams *layer = &model->params.layer[l];
@@ -390,9 +379,12 @@ step_weights_new (const PhModel *model)
       packed_matrix_init (&sw->w_x[l], layer->w_x, 4 * H, ph_lstm_layer_input_dim (shape, l),
                           layer->bias);
       packed_matrix_init (&sw->w_h[l], layer->w_h, 4 * H, H, NULL);
+      packed_matrix_finish (&sw->w_x[l], sw->avx512);
+      packed_matrix_finish (&sw->w_h[l], sw->avx512);
     }
   packed_matrix_init (&sw->out, model->params.w_out, shape->output_dim, H,
                       model->params.b_out);
+  packed_matrix_finish (&sw->out, sw->avx512);
   return sw;
 }
 
@@ -442,24 +434,12 @@ ph_lstm_prepare (const PhModel *model)
   step_weights (model);
 }
 
-/* One product over a run of frames: for frame t, y_t = base_t + W x_t on every (padded)
- * row, x_t zero-padded (padded_size) at x + t * x_stride. base_stride 0 shares one base
- * (the biases) across the frames. */
-typedef struct {
-  float *y;
-  gsize y_stride;
-  const float *base;
-  gsize base_stride;
-  const float *x;
-  gsize x_stride;
-  guint n_frames;
-} RunProduct;
 
 /* A group of eight rows at a time, frame after frame while its weights are in L1. */
 PH_SIMD_CLONES static void
-packed_product (const PackedMatrix *m, const RunProduct *p)
+packed_product (const PhPackedMatrix *m, const PhRunProduct *p)
 {
-  const gsize group_size = (gsize) m->blocks * PACK_ROWS * PH_LANES;
+  const gsize group_size = (gsize) m->blocks * PH_PACK_ROWS * PH_LANES;
 
   for (guint g = 0; g < m->groups; g++)
     for (guint t = 0; t < p->n_frames; t++)
@@ -468,7 +448,7 @@ packed_product (const PackedMatrix *m, const RunProduct *p)
         PhVec a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
         PhVec a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
 
-        for (guint b = 0; b < m->blocks; b++, w += PACK_ROWS * PH_LANES)
+        for (guint b = 0; b < m->blocks; b++, w += PH_PACK_ROWS * PH_LANES)
           {
             PhVec xv = ph_vec_load (x + PH_LANES * b);
             a0 += ph_vec_load (w) * xv;
@@ -480,11 +460,40 @@ packed_product (const PackedMatrix *m, const RunProduct *p)
             a6 += ph_vec_load (w + 48) * xv;
             a7 += ph_vec_load (w + 56) * xv;
           }
-        guint r = g * PACK_ROWS;
+        guint r = g * PH_PACK_ROWS;
         ph_vec_store (p->y + t * p->y_stride + r,
                       ph_vec_load (p->base + t * p->base_stride + r)
-                      + lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
+                      + ph_lanes_sum8 (a0, a1, a2, a3, a4, a5, a6, a7));
       }
+}
+
+/* y = base + W x with the kernel the step weights were packed for. */
+static void
+run_product (const StepWeights *sw, const PhPackedMatrix *m, const PhRunProduct *p)
+{
+#if defined(PH_HAVE_AVX512_STEP)
+  if (sw->avx512)
+    {
+      ph_packed_product_avx512 (m, p);
+      return;
+    }
+#endif
+  packed_product (m, p);
+}
+
+/* The cell on the state's c, with the kernel the step weights were packed for. */
+static void
+cell_forward (const StepWeights *sw, float *gates, const float *peep, float *c, float *tanh_c,
+              float *h, guint hidden)
+{
+#if defined(PH_HAVE_AVX512_STEP)
+  if (sw->avx512)
+    {
+      ph_lstm_cell_forward_avx512 (gates, peep, c, c, tanh_c, h, hidden);
+      return;
+    }
+#endif
+  ph_lstm_cell_forward (gates, peep, c, c, tanh_c, h, hidden);
 }
 
 /* ---- the state and the step ------------------------------------------------------------ */
@@ -589,18 +598,18 @@ static void
 layer_run (const PhModel *model, const StepWeights *sw, PhLstmState *state, guint l, guint n)
 {
   guint H = model->shape.hidden_size;
-  RunProduct from_x = { state->from_x, state->gate_rows, sw->w_x[l].bias, 0,
+  PhRunProduct from_x = { state->from_x, state->gate_rows, sw->w_x[l].bias, 0,
                         state->inputs, state->input_stride, n };
 
-  packed_product (&sw->w_x[l], &from_x);
+  run_product (sw, &sw->w_x[l], &from_x);
   for (guint t = 0; t < n; t++)
     {
-      RunProduct recurrent = { state->gates, 0, state->from_x + t * state->gate_rows, 0,
+      PhRunProduct recurrent = { state->gates, 0, state->from_x + t * state->gate_rows, 0,
                                state->h[l], 0, 1 };
 
-      packed_product (&sw->w_h[l], &recurrent);
-      ph_lstm_cell_forward (state->gates, model->params.layer[l].peep, state->c[l],
-                            state->c[l], state->tanh_c, state->h[l], H);
+      run_product (sw, &sw->w_h[l], &recurrent);
+      cell_forward (sw, state->gates, model->params.layer[l].peep, state->c[l], state->tanh_c,
+                    state->h[l], H);
       memcpy (state->inputs + t * state->input_stride, state->h[l],
               sizeof (float) * padded_size (H));
     }
@@ -613,7 +622,7 @@ step_run (const PhModel *model, PhLstmState *state, const float *features, guint
 {
   const PhLstmShape *shape = &model->shape;
   const StepWeights *sw = step_weights (model);
-  RunProduct logits = { state->logits, state->out_rows, sw->out.bias, 0,
+  PhRunProduct logits = { state->logits, state->out_rows, sw->out.bias, 0,
                         state->inputs, state->input_stride, n };
 
   for (guint t = 0; t < n; t++)
@@ -628,7 +637,7 @@ step_run (const PhModel *model, PhLstmState *state, const float *features, guint
     }
   for (guint l = 0; l < shape->num_layers; l++)
     layer_run (model, sw, state, l, n);
-  packed_product (&sw->out, &logits);
+  run_product (sw, &sw->out, &logits);
   for (guint t = 0; t < n; t++)
     {
       float *y = posteriors + (gsize) t * shape->output_dim;

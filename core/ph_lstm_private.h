@@ -72,93 +72,88 @@ ph_vec_set1 (float x)
   return PH_SHUFFLE8 (v, v, 0, 0, 0, 0, 0, 0, 0, 0);
 }
 
-/* The first n (< PH_LANES) floats of p, zeros after. */
+/* The 8-lane instance of ph_vec_math.h: ph_vec_exp, ph_vec_sigmoid, ph_vec_tanh,
+ * ph_vec_cell_forward and the rest. */
+#define PH_VEC PhVec
+#define PH_VECI PhVecI
+#define PH_VEC_LANES PH_LANES
+#define PH_VEC_FN(name) ph_vec_##name
+#include "ph_vec_math.h"
+#undef PH_VEC
+#undef PH_VECI
+#undef PH_VEC_LANES
+#undef PH_VEC_FN
+
+/* ---- combining a sum's eight lanes ------------------------------------------------------
+ * A row's dot product runs in eight lanes (lane j sums the products k = j mod 8); these
+ * combine them in one fixed order, ((0+4)+(1+5))+((2+6)+(3+7)), for one row or eight at
+ * once. Every product kernel ends with them, whatever its vector width (ph_lstm.c). */
+
+PH_INLINE float
+ph_lanes_sum (PhVec a)
+{
+  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+/* Two rows' lanes j + (j + 4): (a0+a4, a1+a5, a2+a6, a3+a7) of a, then of b. */
 PH_INLINE PhVec
-ph_vec_load_partial (const float *p, guint n)
+ph_fold_halves (PhVec a, PhVec b)
 {
-  float t[PH_LANES] = { 0 };
-  memcpy (t, p, sizeof (float) * n);
-  return ph_vec_load (t);
+  return PH_SHUFFLE8 (a, b, 0, 1, 2, 3, 8, 9, 10, 11) + PH_SHUFFLE8 (a, b, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
-/* The first n (<= PH_LANES) floats of p, zeros after: a whole vector when n is. */
+/* Sums of adjacent lane pairs of a and b, interleaved per half. */
 PH_INLINE PhVec
-ph_vec_load_some (const float *p, guint n)
+ph_add_pairs (PhVec a, PhVec b)
 {
-  return n == PH_LANES ? ph_vec_load (p) : ph_vec_load_partial (p, n);
+  return PH_SHUFFLE8 (a, b, 0, 2, 8, 10, 4, 6, 12, 14) + PH_SHUFFLE8 (a, b, 1, 3, 9, 11, 5, 7, 13, 15);
 }
 
-/* Stores the first n (<= PH_LANES) lanes of v at p. */
-PH_INLINE void
-ph_vec_store_some (float *p, PhVec v, guint n)
-{
-  if (n == PH_LANES)
-    ph_vec_store (p, v);
-  else
-    memcpy (p, &v, sizeof (float) * n);
-}
-
-/* mask ? a : b for masks from a vector comparison (all bits set or clear). */
+/* ph_lanes_sum of eight vectors at once, as one vector in row order. */
 PH_INLINE PhVec
-ph_vec_select (PhVecI mask, PhVec a, PhVec b)
+ph_lanes_sum8 (PhVec a0, PhVec a1, PhVec a2, PhVec a3, PhVec a4, PhVec a5, PhVec a6, PhVec a7)
 {
-  return (PhVec) ((mask & (PhVecI) a) | (~mask & (PhVecI) b));
+  PhVec q0 = ph_add_pairs (ph_fold_halves (a0, a1), ph_fold_halves (a2, a3));
+  PhVec q1 = ph_add_pairs (ph_fold_halves (a4, a5), ph_fold_halves (a6, a7));
+  PhVec r = ph_add_pairs (q0, q1); /* rows 0 2 4 6 1 3 5 7 */
+  return PH_SHUFFLE8 (r, r, 0, 4, 1, 5, 2, 6, 3, 7);
 }
 
-/* exp(x) for every lane (Cephes' expf: x = n ln 2 + r with ln 2 in two parts, a
- * degree-6 polynomial for exp(r), 2^n put into the exponent bits; a couple of ulp). n is
- * rounded with the 1.5 * 2^23 trick. x is clamped to [-87.3, 88]: the result is finite
- * and normal. */
-PH_INLINE PhVec
-ph_vec_exp (PhVec x)
-{
-  const PhVec hi = ph_vec_set1 (88.0f), lo = ph_vec_set1 (-87.3365447504019f);
-  const PhVec round = ph_vec_set1 (12582912.0f);
+/* ---- the step's packed weights (ph_lstm.c describes the layout) ------------------------ */
 
-  x = ph_vec_select (x > hi, hi, x);
-  x = ph_vec_select (x < lo, lo, x);
-  PhVec t = x * ph_vec_set1 (1.44269504088896341f) + round;
-  PhVec fn = t - round;
-  PhVecI n = (PhVecI) t - (PhVecI) round;
-  PhVec r = x - fn * ph_vec_set1 (0.693359375f);
-  r = r - fn * ph_vec_set1 (-2.12194440e-4f);
-  PhVec p = ph_vec_set1 (1.9875691500e-4f);
-  p = p * r + ph_vec_set1 (1.3981999507e-3f);
-  p = p * r + ph_vec_set1 (8.3334519073e-3f);
-  p = p * r + ph_vec_set1 (4.1665795894e-2f);
-  p = p * r + ph_vec_set1 (1.6666665459e-1f);
-  p = p * r + ph_vec_set1 (5.0000001201e-1f);
-  p = p * (r * r) + r + ph_vec_set1 (1.0f);
-  return p * (PhVec) ((n + 127) << 23);
-}
+#define PH_PACK_ROWS 8
 
-/* 1 / (1 + exp(-x)) for every lane. */
-PH_INLINE PhVec
-ph_vec_sigmoid (PhVec x)
-{
-  PhVec one = ph_vec_set1 (1.0f);
-  return one / (one + ph_vec_exp (-x));
-}
+typedef struct {
+  float *w;        /* [groups][blocks][PH_PACK_ROWS][PH_LANES] */
+  guint32 *pairs;  /* NULL, or the same weights as bfloat16 pairs (ph_lstm.c), for the
+                    * AVX-512 kernel when every weight is a bfloat16 value */
+  float *bias;     /* [groups * PH_PACK_ROWS], zero-padded */
+  guint groups;    /* ceil(rows / PH_PACK_ROWS) */
+  guint blocks;    /* blocks of 8 columns per row */
+} PhPackedMatrix;
 
-/* tanh(x) = 1 - 2 / (exp(2x) + 1) for every lane: within about 1e-7 of tanh (absolute),
- * exactly +-1 in saturation. */
-PH_INLINE PhVec
-ph_vec_tanh (PhVec x)
-{
-  PhVec one = ph_vec_set1 (1.0f);
-  return one - ph_vec_set1 (2.0f) / (ph_vec_exp (x + x) + one);
-}
+/* One product over a run of frames: for frame t, y_t = base_t + W x_t on every (padded)
+ * row, x_t zero-padded to whole blocks at x + t * x_stride. base_stride 0 shares one
+ * base (the biases) across the frames. */
+typedef struct {
+  float *y;
+  gsize y_stride;
+  const float *base;
+  gsize base_stride;
+  const float *x;
+  gsize x_stride;
+  guint n_frames;
+} PhRunProduct;
 
-/* v with every value smaller in magnitude than 2^-100 (about 8e-31) replaced by 0.
- * Saturated gates are everywhere in a trained network, and products of their tiny
- * outputs are subnormal numbers, which cost x86 cores tens of cycles per operation (the
- * default model's step ran 60% slower on them). Nothing that small moves a posterior. */
-PH_INLINE PhVec
-ph_vec_flush_tiny (PhVec v)
-{
-  PhVecI magnitude = (PhVecI) v & 0x7fffffff;
-  return (PhVec) ((PhVecI) v & (magnitude >= (127 - 100) << 23));
-}
+#if defined(PH_HAVE_AVX512_STEP)
+/* The product with AVX-512 (ph_lstm_avx512.c): the same bits as the portable kernel.
+ * Only for CPUs that have AVX-512F. */
+G_GNUC_INTERNAL void ph_packed_product_avx512 (const PhPackedMatrix *m, const PhRunProduct *p);
+/* ph_lstm_cell_forward, 16 units at a time: the same bits. */
+G_GNUC_INTERNAL void ph_lstm_cell_forward_avx512 (float *gates, const float *peep,
+                                                  const float *c_prev, float *c, float *tanh_c,
+                                                  float *h, guint hidden);
+#endif
 
 /* ---- kernels --------------------------------------------------------------------------- */
 

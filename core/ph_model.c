@@ -250,6 +250,35 @@ ph_model_weights_changed (PhModel *model)
   model->step_weights = NULL;
 }
 
+/* x rounded to the nearest bfloat16 value (ties to even); finite x stays finite, as
+ * bfloat16 has float's exponent range (values within half a step of FLT_MAX would
+ * round to infinity: they are clamped to the largest finite bfloat16). */
+static float
+round_to_bf16 (float x)
+{
+  guint32 bits, rounded;
+
+  memcpy (&bits, &x, sizeof bits);
+  rounded = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
+  if ((rounded & 0x7f800000u) == 0x7f800000u) /* overflowed into infinity */
+    rounded = (bits & 0x80000000u) | 0x7f7f0000u;
+  memcpy (&x, &rounded, sizeof x);
+  return x;
+}
+
+void
+ph_model_round_recurrent_to_bf16 (PhModel *model)
+{
+  g_return_if_fail (model != NULL);
+
+  gsize n = (gsize) 4 * model->shape.hidden_size * model->shape.hidden_size;
+
+  for (guint l = 0; l < model->shape.num_layers; l++)
+    for (gsize i = 0; i < n; i++)
+      model->params.layer[l].w_h[i] = round_to_bf16 (model->params.layer[l].w_h[i]);
+  ph_model_weights_changed (model);
+}
+
 /* Per-dimension mean and 1/std (population, std floored) over the finite values of
  * `n_frames` rows; a dimension with no finite value keeps mean 0, scale 1. */
 void

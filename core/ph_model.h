@@ -85,6 +85,12 @@ void ph_model_init_random (PhModel *model, guint64 seed);
  * it after every update. */
 void ph_model_weights_changed (PhModel *model);
 
+/* Rounds the recurrent matrices' weights (w_h of every layer) to the nearest bfloat16
+ * values, floats whose low 16 bits are zero: on CPUs with AVX-512 the step then reads
+ * them as 16-bit values, half the bytes, with the same arithmetic (ph_lstm.c). Each
+ * weight moves by at most 2^-9 of itself. Only while no one else holds the model. */
+void ph_model_round_recurrent_to_bf16 (PhModel *model);
+
 /* A deep copy with ref count 1. */
 PhModel *ph_model_copy (const PhModel *model);
 

@@ -1,6 +1,7 @@
 /* test_cli.c: the `phonemes` command: --help, exit codes, error messages, and a small
  * end-to-end run: synthesize a corpus, train a few hundred updates, evaluate, label. */
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "phonemes.h"
@@ -64,7 +65,7 @@ static void
 test_usage_errors (void)
 {
   g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
-  g_autofree char *o4 = NULL, *e4 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL;
 
   g_assert_cmpint (run_tool (&o1, &e1, NULL), ==, 2);
   g_assert_nonnull (strstr (e1, "Usage"));
@@ -74,6 +75,8 @@ test_usage_errors (void)
   g_assert_nonnull (strstr (e3, "--corpus"));
   g_assert_cmpint (run_tool (&o4, &e4, "label", "--no-such-option", "a.wav", NULL), ==, 2);
   g_assert_nonnull (strstr (e4, "no-such-option"));
+  g_assert_cmpint (run_tool (&o5, &e5, "round-weights", NULL), ==, 2);
+  g_assert_nonnull (strstr (e5, "--output"));
 }
 
 static void
@@ -83,6 +86,7 @@ test_bad_inputs (void)
   g_autofree char *bad_model = g_build_filename (workdir, "not-a-model.phm", NULL);
   g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
   g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL, *o6 = NULL, *e6 = NULL;
+  g_autofree char *o7 = NULL, *e7 = NULL;
 
   g_assert_true (g_file_set_contents (bad_wav, "hello, not a RIFF file", -1, NULL));
   g_assert_true (g_file_set_contents (bad_model, "PHLSTM garbage", -1, NULL));
@@ -102,6 +106,9 @@ test_bad_inputs (void)
   g_assert_cmpint (run_tool (&o6, &e6, "train", "--corpus", workdir, "--out", "x.phm",
                              "--dropout", "1.5", NULL), ==, 1);
   g_assert_nonnull (strstr (e6, "dropout = 1.5"));
+  g_assert_cmpint (run_tool (&o7, &e7, "round-weights", "--model", bad_model, "--output",
+                             "x.phm", NULL), ==, 1);
+  g_assert_nonnull (strstr (e7, "not-a-model.phm"));
 }
 
 /* Fraction of frames of the most frequent 39-class phone: what always guessing it scores. */
@@ -208,6 +215,26 @@ test_end_to_end (void)
     g_assert_cmpint (run_tool (&o5, &e5, "label", "--model", model, "--frames", wav, NULL), ==, 0);
     g_assert_cmpfloat_with_epsilon (label_frames_accuracy (o5, phn),
                                     json_number (o4, "frame_accuracy39"), 1e-6);
+  }
+
+  /* round-weights: another model file, scoring within a point of the original. */
+  {
+    g_autofree char *rounded = g_build_filename (workdir, "rounded.phm", NULL);
+    g_autofree char *o6 = NULL, *e6 = NULL, *o7 = NULL, *e7 = NULL;
+    g_autofree char *original_data = NULL, *rounded_data = NULL;
+    gsize original_len, rounded_len;
+
+    g_assert_cmpint (run_tool (&o6, &e6, "round-weights", "--model", model, "--output", rounded,
+                               NULL), ==, 0);
+    g_assert_true (g_file_get_contents (model, &original_data, &original_len, NULL));
+    g_assert_true (g_file_get_contents (rounded, &rounded_data, &rounded_len, NULL));
+    g_assert_cmpuint (rounded_len, ==, original_len);
+    g_assert_true (memcmp (rounded_data, original_data, original_len) != 0);
+    g_assert_cmpint (run_tool (&o7, &e7, "eval", "--model", rounded, "--corpus", corpus,
+                               "--json", NULL), ==, 0);
+    g_test_message ("rounded model: frame accuracy %.4f (original %.4f)",
+                    json_number (o7, "frame_accuracy39"), accuracy);
+    g_assert_cmpfloat (fabs (json_number (o7, "frame_accuracy39") - accuracy), <, 0.01);
   }
 }
 

@@ -1,7 +1,8 @@
 /* test_lstm.c: streaming LSTM inference against a naive double-precision reference
  * written here gate by gate from the equations in ph_model.h; stepping equals the
  * sequence and runs of frames bit for bit; in-place weight changes; reset; posteriors;
- * delay. */
+ * delay; the CPU's product kernel against the portable one, with float and bfloat16
+ * recurrent weights. */
 #include "phonemes.h"
 #include "test_common.h"
 
@@ -9,7 +10,7 @@
 #include <string.h>
 
 #define MAX_IN 40
-#define MAX_H 40
+#define MAX_H 128
 #define MAX_L 2
 
 /* ---- helpers ---- */
@@ -328,6 +329,92 @@ test_weights_changed (void)
   ph_model_unref (m);
 }
 
+/* Posteriors of `n` frames from a fresh copy of m (so that its step weights are packed
+ * anew) with the product kernel PH_STEP_KERNEL names (NULL: the CPU's best). */
+static char *
+posteriors_hex_with_kernel (const PhModel *m, const float *x, guint n, const char *kernel)
+{
+  PhModel *copy = ph_model_copy (m);
+  char *text;
+
+  if (kernel != NULL)
+    g_setenv ("PH_STEP_KERNEL", kernel, TRUE);
+  else
+    g_unsetenv ("PH_STEP_KERNEL");
+  text = posteriors_hex (copy, x, n);
+  g_unsetenv ("PH_STEP_KERNEL");
+  ph_model_unref (copy);
+  return text;
+}
+
+/* The CPU's kernel (AVX-512 where there is one) gives the portable kernel's bits, on
+ * sizes with partial blocks and odd numbers of row groups. */
+static void
+test_kernels_agree (void)
+{
+  const guint sizes[][3] = { { 3, 4, 2 }, { 26, 37, 2 }, { 20, 128, 2 } };
+
+  for (guint c = 0; c < G_N_ELEMENTS (sizes); c++)
+    {
+      PhModel *m = make_model (sizes[c][0], sizes[c][1], sizes[c][2], 0, 60 + c);
+      float *x = random_frames (sizes[c][0], 45, 70 + c, 2.0);
+      char *best = posteriors_hex_with_kernel (m, x, 45, NULL);
+      char *portable = posteriors_hex_with_kernel (m, x, 45, "portable");
+
+      g_assert_cmpstr (best, ==, portable);
+      g_free (best);
+      g_free (portable);
+      g_free (x);
+      ph_model_unref (m);
+    }
+}
+
+/* A model whose recurrent weights are bfloat16 values is read as 16-bit pairs by the
+ * AVX-512 kernel: it still matches the reference, gives the portable kernel's bits,
+ * and stepping, runs and sequences still agree. */
+static void
+test_bf16_recurrent (void)
+{
+  const guint sizes[][3] = { { 13, 12, 2 }, { 26, 37, 2 }, { 20, 128, 1 } };
+
+  for (guint c = 0; c < G_N_ELEMENTS (sizes); c++)
+    {
+      guint in = sizes[c][0], n = 40;
+      PhModel *m = make_model (in, sizes[c][1], sizes[c][2], 0, 80 + c);
+      float *x = random_frames (in, n, 90 + c, 2.0);
+
+      ph_model_round_recurrent_to_bf16 (m);
+      g_assert_cmpfloat (max_error_vs_reference (m, x, n), <, 1e-5);
+
+      char *best = posteriors_hex_with_kernel (m, x, n, NULL);
+      char *portable = posteriors_hex_with_kernel (m, x, n, "portable");
+      g_assert_cmpstr (best, ==, portable);
+
+      /* Frame by frame and in runs of 7 give the sequence's bits. */
+      PhLstmState *a = ph_lstm_state_new (&m->shape), *b = ph_lstm_state_new (&m->shape);
+      float *one = g_new (float, (gsize) n * PH_NUM_PHONES);
+      float *runs = g_new (float, (gsize) n * PH_NUM_PHONES);
+      for (guint t = 0; t < n; t++)
+        ph_lstm_step (m, a, x + t * in, one + t * PH_NUM_PHONES);
+      for (guint t = 0; t < n; t += 7)
+        ph_lstm_step_frames (m, b, x + t * in, MIN (7, n - t), runs + t * PH_NUM_PHONES);
+      g_assert_cmpmem (one, sizeof (float) * n * PH_NUM_PHONES, runs,
+                       sizeof (float) * n * PH_NUM_PHONES);
+      char *sequence = posteriors_hex (m, x, n);
+      g_assert_cmpstr (sequence, ==, best);
+
+      g_free (sequence);
+      g_free (one);
+      g_free (runs);
+      ph_lstm_state_free (a);
+      ph_lstm_state_free (b);
+      g_free (best);
+      g_free (portable);
+      g_free (x);
+      ph_model_unref (m);
+    }
+}
+
 static void
 test_zero_frames (void)
 {
@@ -349,5 +436,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lstm/posteriors-sum-to-one", test_posteriors_sum_to_one);
   g_test_add_func ("/lstm/delay-keeps-math", test_delay_keeps_math);
   g_test_add_func ("/lstm/zero-frames", test_zero_frames);
+  g_test_add_func ("/lstm/kernels-agree", test_kernels_agree);
+  g_test_add_func ("/lstm/bf16-recurrent", test_bf16_recurrent);
   return g_test_run ();
 }

@@ -4,6 +4,7 @@
 #include "phonemes.h"
 
 #include <glib/gstdio.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -887,10 +888,85 @@ test_load_default (void)
   ph_model_unref (model);
 }
 
+static float
+float_from_bits (guint32 bits)
+{
+  float x;
+  memcpy (&x, &bits, sizeof x);
+  return x;
+}
+
+static guint32
+bits_of (float x)
+{
+  guint32 bits;
+  memcpy (&bits, &x, sizeof bits);
+  return bits;
+}
+
+/* The two bfloat16 values around finite x (toward zero and away from it) and whether x
+ * is nearer the one away from zero, ties going to the even one: what rounding to the
+ * nearest bfloat16 must give, worked out in doubles. */
+static float
+nearest_bf16 (float x)
+{
+  float toward = float_from_bits (bits_of (x) & 0xffff0000u);
+  float away = float_from_bits ((bits_of (x) & 0xffff0000u) + 0x10000u);
+  double d_toward = fabs ((double) x - toward), d_away = fabs ((double) x - away);
+
+  if (!isfinite (away))
+    return toward;
+  if (d_away < d_toward || (d_away == d_toward && (bits_of (away) & 0x10000u) == 0))
+    return away;
+  return toward;
+}
+
+/* ph_model_round_recurrent_to_bf16 rounds every w_h weight to the nearest bfloat16
+ * (hand-worked cases, then every random weight against nearest_bf16) and leaves every
+ * other parameter as it was. */
+static void
+test_round_recurrent_bf16 (void)
+{
+  PhModel *model = make_model (9, 2);
+  PhModel *before = ph_model_copy (model);
+  float *w_h = model->params.layer[0].w_h;
+  const struct { float x, rounded; } cases[] = {
+    { 1.0f, 1.0f },
+    { 1.0f + 0x1p-8f, 1.0f },                              /* a tie: to even */
+    { 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-6f },                /* a tie: to even, upward */
+    { 1.0f + 0x1p-8f + 0x1p-20f, 1.0f + 0x1p-7f },         /* just above half a step */
+    { -(1.0f + 0x1p-8f + 0x1p-20f), -(1.0f + 0x1p-7f) },
+    { 0.0f, 0.0f },
+    { 0x1p-149f, 0.0f },                                   /* the smallest subnormal */
+    { FLT_MAX, float_from_bits (0x7f7f0000u) },            /* stays finite */
+    { -FLT_MAX, float_from_bits (0xff7f0000u) },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    before->params.layer[0].w_h[i] = w_h[i] = cases[i].x;
+  ph_model_round_recurrent_to_bf16 (model);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmphex (bits_of (w_h[i]), ==, bits_of (cases[i].rounded));
+
+  gsize n_w_h = 4 * 9 * 9;
+  for (guint l = 0; l < 2; l++)
+    for (gsize i = 0; i < n_w_h; i++)
+      g_assert_cmphex (bits_of (model->params.layer[l].w_h[i]), ==,
+                       bits_of (nearest_bf16 (before->params.layer[l].w_h[i])));
+  /* Everything else is untouched: compare the flat block with w_h put back. */
+  for (guint l = 0; l < 2; l++)
+    memcpy (model->params.layer[l].w_h, before->params.layer[l].w_h, n_w_h * sizeof (float));
+  g_assert_cmpmem (model->flat, model->n_params * sizeof (float), before->flat,
+                   before->n_params * sizeof (float));
+  ph_model_unref (before);
+  ph_model_unref (model);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/model/round-recurrent-bf16", test_round_recurrent_bf16);
   g_test_add_func ("/model/param-count", test_param_count);
   g_test_add_func ("/model/params-bind", test_params_bind);
   g_test_add_func ("/model/shape-validate", test_shape_validate);

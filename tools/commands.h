@@ -8,3 +8,4 @@ int ph_cmd_corpus (int argc, char **argv);
 int ph_cmd_align (int argc, char **argv);
 int ph_cmd_train (int argc, char **argv);
 int ph_cmd_eval (int argc, char **argv);
+int ph_cmd_round_weights (int argc, char **argv);

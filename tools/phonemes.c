@@ -30,6 +30,9 @@ static const Command commands[] = {
 #ifdef HAVE_CMD_EVAL
   { "eval", ph_cmd_eval, "score a model on a labelled corpus" },
 #endif
+#ifdef HAVE_CMD_ROUND_WEIGHTS
+  { "round-weights", ph_cmd_round_weights, "round a model's recurrent weights to bfloat16" },
+#endif
 };
 
 static void
@@ -37,7 +40,7 @@ print_usage (FILE *out)
 {
   fprintf (out, "Usage: phonemes COMMAND [OPTIONS] ...\n\nCommands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nRun 'phonemes COMMAND --help' for the options of a command.\n");
 }
 
