@@ -17,7 +17,8 @@
 # 4. train on synthetic + aligned real speech, starting from the bootstrap model;
 #    re-align the real prompts with the new model, and train once more;
 #    (steps 2-4 run for two random seeds in parallel)
-# 5. keep the seed whose model scores best on the validation corpus;
+# 5. keep the seed whose model scores best on the validation corpus, and round its
+#    recurrent weights to bfloat16 values (phonemes round-weights);
 # 6. evaluate on the three held-out sets, write models/default-eval.txt.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -100,7 +101,7 @@ accuracy39 () {  # MODEL CORPUS
   "$phonemes" eval --model "$1" --corpus "$2" --json |
     sed -n 's/.*"frame_accuracy39": \([0-9.]*\).*/\1/p'
 }
-echo "== 5. keep the seed with the best validation accuracy (synth-valid)"
+echo "== 5. keep the seed with the best validation accuracy (synth-valid), round it"
 best_seed="" best_accuracy=-1
 for seed in "${seeds[@]}"; do
   accuracy=$(accuracy39 "seed-$seed/final.phm" synth-valid)
@@ -109,7 +110,9 @@ for seed in "${seeds[@]}"; do
     best_seed=$seed best_accuracy=$accuracy
   fi
 done
-cp "seed-$best_seed/final.phm" final.phm
+# Its recurrent weights rounded to bfloat16 values: the step reads them from half the
+# bytes on CPUs with AVX-512 (models/README.md gives what it changes: nothing measurable).
+"$phonemes" round-weights --model "seed-$best_seed/final.phm" --output final.phm
 
 echo "== 6. evaluate on held-out data"
 align_real final.phm real-eval 0
