@@ -9,7 +9,11 @@
  * times ph_lstm_step_frames in runs of 13 frames (a 128 ms buffer), which reads the
  * recurrent weights once per frame and the others once per run.
  *
- * Usage: bench-step [--hidden 128,256,512] [--layers 1] [--reps 15] [--ms 20]
+ * With --bf16 the recurrent weights are rounded to bfloat16 values first (as `phonemes
+ * round-weights` does), which the AVX-512 kernel reads as 16-bit values: the probe then
+ * reads the bytes that step reads.
+ *
+ * Usage: bench-step [--hidden 128,256,512] [--layers 1] [--bf16] [--reps 15] [--ms 20]
  * Output: one line per hidden size, key=value. */
 #include <stdio.h>
 #include <string.h>
@@ -207,10 +211,10 @@ bench_hidden (guint hidden, guint layers, gboolean bf16, guint reps, double targ
     }
   double bytes = (double) weight_bytes (b.model, bf16);
   double step_ns = bench_median (step, reps), probe_ns = bench_median (probe, reps);
-  printf ("hidden=%u layers=%u bf16=%d params=%zu weight_bytes=%.0f step_ns=%.1f probe_ns=%.1f "
-          "ratio=%.3f probe_GBps=%.2f step_GBps=%.2f frames_per_s=%.0f run_ns=%.1f "
-          "run_ratio=%.3f\n",
-          hidden, layers, bf16, b.model->n_params, bytes, step_ns, probe_ns,
+  printf ("hidden=%u layers=%u bf16=%d reads_bf16=%d params=%zu weight_bytes=%.0f "
+          "step_ns=%.1f probe_ns=%.1f ratio=%.3f probe_GBps=%.2f step_GBps=%.2f "
+          "frames_per_s=%.0f run_ns=%.1f run_ratio=%.3f\n",
+          hidden, layers, bf16, reads_bf16 (bf16), b.model->n_params, bytes, step_ns, probe_ns,
           bench_median (ratio, reps), bytes / probe_ns, bytes / step_ns, 1e9 / step_ns,
           bench_median (run, reps), bench_median (run_ratio, reps));
   fflush (stdout);

@@ -7,10 +7,10 @@
  * of the packed layout, each half summing its row's products in the portable lanes'
  * order (lane j: columns k = j mod 8, increasing k), and the halves are combined by the
  * same ph_lanes_sum8. What it gains is width: a block of 8 rows is 4 loads and 8
- * operations instead of 8 and 16, and two groups (one frame) or two frames (one group)
- * go side by side, so that 8 sums are in flight. Matrices packed as bfloat16 pairs
- * (PhPackedMatrix.pairs) load half the bytes and expand each word to two floats with a
- * mask and a shift, exactly. */
+ * operations instead of 8 and 16, and in runs two frames go side by side, each block's
+ * weights loaded once for both. Matrices packed as bfloat16 pairs (PhPackedMatrix.pairs)
+ * load half the bytes and expand each word to two floats with a mask and a shift,
+ * exactly. */
 #include "ph_lstm_private.h"
 
 #include <immintrin.h>
@@ -88,7 +88,9 @@ load_block (const PhPackedMatrix *m, gboolean pairs, gsize block, __m512 *r01, _
 PH_INLINE __m512
 load_x_block (const float *x, guint b)
 {
-  return _mm512_castpd_ps (_mm512_broadcast_f64x4 (_mm256_loadu_pd ((const double *) (x + 8 * b))));
+  __m256d block = _mm256_loadu_pd ((const double *) (x + 8 * b));
+
+  return _mm512_castpd_ps (_mm512_broadcast_f64x4 (block));
 }
 
 /* y[0..8) = base[0..8) + the 8 rows' sums, from the four two-row accumulators: the
@@ -108,7 +110,8 @@ store_group (float *y, const float *base, __m512 a01, __m512 a23, __m512 a45, __
   /* Lane k: the sums of row k and row k + 4. */
   __m512 sums = _mm512_add_ps (_mm512_shuffle_ps (pairs, pairs, _MM_SHUFFLE (2, 0, 2, 0)),
                                _mm512_shuffle_ps (pairs, pairs, _MM_SHUFFLE (3, 1, 3, 1)));
-  const __m512i row_order = _mm512_setr_epi32 (0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i row_order = _mm512_setr_epi32 (0, 4, 8, 12, 1, 5, 9, 13,
+                                               0, 0, 0, 0, 0, 0, 0, 0);
   __m256 rows = _mm512_castps512_ps256 (_mm512_permutexvar_ps (row_order, sums));
 
   ph_vec_store (y, ph_vec_load (base) + (PhVec) rows);
@@ -139,11 +142,13 @@ run_jobs (const PhPackedMatrix *m, gboolean pairs, const GroupJob *ja, const Gro
       __m512 w01, w23, w45, w67, x = load_x_block (ja->x, b);
 
       load_block (m, pairs, (gsize) ja->group * m->blocks + b, &w01, &w23, &w45, &w67);
-      MUL_ADD (a01, w01, x), MUL_ADD (a23, w23, x), MUL_ADD (a45, w45, x), MUL_ADD (a67, w67, x);
+      MUL_ADD (a01, w01, x), MUL_ADD (a23, w23, x);
+      MUL_ADD (a45, w45, x), MUL_ADD (a67, w67, x);
       if (two)
         {
           x = load_x_block (jb->x, b);
-          MUL_ADD (b01, w01, x), MUL_ADD (b23, w23, x), MUL_ADD (b45, w45, x), MUL_ADD (b67, w67, x);
+          MUL_ADD (b01, w01, x), MUL_ADD (b23, w23, x);
+          MUL_ADD (b45, w45, x), MUL_ADD (b67, w67, x);
         }
     }
   store_group (ja->y, ja->base, a01, a23, a45, a67);
@@ -160,22 +165,13 @@ group_job (const PhRunProduct *p, guint group, guint t)
   return job;
 }
 
+/* Each group against the run's frames two at a time, its weights loaded once for both
+ * (and in L1 meanwhile). A single frame, the recurrence, is a group at a time: two
+ * groups side by side, eight sums in flight, measured no faster, even with the pair's
+ * blocks interleaved into one stream. */
 PH_INLINE void
 product (const PhPackedMatrix *m, gboolean pairs, const PhRunProduct *p)
 {
-  if (p->n_frames == 1)
-    {
-      /* One frame (the recurrence): a group at a time. Two groups side by side would
-       * read two streams 4 KiB apart (16 blocks of 256 bytes), which alias in L1: that
-       * measured 30% slower. */
-      for (guint g = 0; g < m->groups; g++)
-        {
-          GroupJob job = group_job (p, g, 0);
-          run_jobs (m, pairs, &job, &job, FALSE);
-        }
-      return;
-    }
-  /* A run: each group against two frames at a time, its weights loaded once for both. */
   for (guint g = 0; g < m->groups; g++)
     {
       guint t = 0;

@@ -99,14 +99,16 @@ ph_lanes_sum (PhVec a)
 PH_INLINE PhVec
 ph_fold_halves (PhVec a, PhVec b)
 {
-  return PH_SHUFFLE8 (a, b, 0, 1, 2, 3, 8, 9, 10, 11) + PH_SHUFFLE8 (a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+  return PH_SHUFFLE8 (a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+         + PH_SHUFFLE8 (a, b, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
 /* Sums of adjacent lane pairs of a and b, interleaved per half. */
 PH_INLINE PhVec
 ph_add_pairs (PhVec a, PhVec b)
 {
-  return PH_SHUFFLE8 (a, b, 0, 2, 8, 10, 4, 6, 12, 14) + PH_SHUFFLE8 (a, b, 1, 3, 9, 11, 5, 7, 13, 15);
+  return PH_SHUFFLE8 (a, b, 0, 2, 8, 10, 4, 6, 12, 14)
+         + PH_SHUFFLE8 (a, b, 1, 3, 9, 11, 5, 7, 13, 15);
 }
 
 /* ph_lanes_sum of eight vectors at once, as one vector in row order. */

@@ -134,7 +134,8 @@ PH_VEC_FN (cell_output_block) (float *gates, const float *peep, const float *c,
 {
   float *go = gates + 3 * hidden + j;
   PH_VEC cj = PH_VEC_FN (load_some) (c + j, n);
-  PH_VEC pre_o = PH_VEC_FN (load_some) (go, n) + PH_VEC_FN (load_some) (peep + 2 * hidden + j, n) * cj;
+  PH_VEC peep_o = PH_VEC_FN (load_some) (peep + 2 * hidden + j, n);
+  PH_VEC pre_o = PH_VEC_FN (load_some) (go, n) + peep_o * cj;
   PH_VEC o = PH_VEC_FN (flush_tiny) (PH_VEC_FN (sigmoid) (pre_o));
   PH_VEC t = PH_VEC_FN (tanh) (cj);
 
