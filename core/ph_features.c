@@ -561,16 +561,23 @@ log_mel_energies (PhFeatures *self)
     const MelFilter *filter = &self->filters[m];
     const float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
     guint k = filter->first_bin, end = filter->first_bin + filter->n_bins;
-    double e0 = 0.0, e1 = 0.0;
+    double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0;
 
-    /* Two partial sums (even and odd steps): halves the chain of dependent adds. */
-    for (; k + 2 <= end; k += 2) {
+    /* Four partial sums (the filter's bins in turn): a chain of dependent adds is
+     * latency-bound. */
+    for (; k + 4 <= end; k += 4) {
       e0 += (double) row[k] * self->power[k];
       e1 += (double) row[k + 1] * self->power[k + 1];
+      e2 += (double) row[k + 2] * self->power[k + 2];
+      e3 += (double) row[k + 3] * self->power[k + 3];
     }
     if (k < end)
       e0 += (double) row[k] * self->power[k];
-    self->log_mel[m] = log (MAX (e0 + e1, PH_LOG_FLOOR));
+    if (k + 1 < end)
+      e1 += (double) row[k + 1] * self->power[k + 1];
+    if (k + 2 < end)
+      e2 += (double) row[k + 2] * self->power[k + 2];
+    self->log_mel[m] = log (MAX ((e0 + e1) + (e2 + e3), PH_LOG_FLOOR));
   }
 }
 
