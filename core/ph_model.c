@@ -279,6 +279,20 @@ ph_model_round_recurrent_to_bf16 (PhModel *model)
   ph_model_weights_changed (model);
 }
 
+gboolean
+ph_model_recurrent_is_bf16 (const PhModel *model)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+
+  gsize n = (gsize) 4 * model->shape.hidden_size * model->shape.hidden_size;
+
+  for (guint l = 0; l < model->shape.num_layers; l++)
+    for (gsize i = 0; i < n; i++)
+      if (round_to_bf16 (model->params.layer[l].w_h[i]) != model->params.layer[l].w_h[i])
+        return FALSE;
+  return TRUE;
+}
+
 /* Per-dimension mean and 1/std (population, std floored) over the finite values of
  * `n_frames` rows; a dimension with no finite value keeps mean 0, scale 1. */
 void

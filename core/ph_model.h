@@ -91,6 +91,10 @@ void ph_model_weights_changed (PhModel *model);
  * weight moves by at most 2^-9 of itself. Only while no one else holds the model. */
 void ph_model_round_recurrent_to_bf16 (PhModel *model);
 
+/* TRUE when every recurrent weight of the model is a bfloat16 value (as after
+ * ph_model_round_recurrent_to_bf16). */
+gboolean ph_model_recurrent_is_bf16 (const PhModel *model);
+
 /* A deep copy with ref count 1. */
 PhModel *ph_model_copy (const PhModel *model);
 

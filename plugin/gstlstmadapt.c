@@ -180,10 +180,11 @@ typedef struct {
   gboolean done;        /* aligned and trained: wait for the next prompt */
 } PromptWindow;
 
-/* Training thread state (the save action reads `trainer`/`final_model` under
- * train_lock). */
+/* Training thread state (the save action reads `trainer`, `bf16_storage` and
+ * `final_model` under train_lock). */
 typedef struct {
   PhTrainer *trainer;
+  gboolean bf16_storage;     /* `initial` has bfloat16 recurrent weights (adapted_copy) */
   PhModel *initial;          /* the labeller's model the trainer started from */
   PhModel *final_model;      /* the adapted model after stop, for `save` in READY */
   guint model_serial;        /* labeller's model serial when `initial` was taken */
@@ -750,6 +751,7 @@ static void
 set_trainer (GstLstmAdapt *self, PhTrainer *trainer)
 {
   Training *t = &self->training;
+  gboolean bf16_storage = trainer && ph_model_recurrent_is_bf16 (t->initial);
   PhTrainer *old;
 
   g_mutex_lock (&self->train_lock);
@@ -757,6 +759,7 @@ set_trainer (GstLstmAdapt *self, PhTrainer *trainer)
   if (old)
     stats_accumulate (&t->done_stats, ph_trainer_stats (old));
   t->trainer = trainer;
+  t->bf16_storage = bf16_storage;
   g_mutex_unlock (&self->train_lock);
   if (old)
     ph_trainer_free (old);
@@ -950,6 +953,21 @@ labellers_unchanged (GstLstmAdapt *self)
   return same;
 }
 
+/* A copy of the adapted weights, for the labellers and for saving, in the storage of the
+ * model adaptation started from: when its recurrent weights are bfloat16 values (the
+ * default model's), so are the copy's, and the labeller keeps the faster step that
+ * reads them as 16-bit values (ph_lstm.c). The trainer keeps float weights, in which
+ * small updates add up. Training thread, or under train_lock. */
+static PhModel *
+adapted_copy (const Training *t)
+{
+  PhModel *copy = ph_model_copy (ph_trainer_model (t->trainer));
+
+  if (t->bf16_storage)
+    ph_model_round_recurrent_to_bf16 (copy);
+  return copy;
+}
+
 /* Hands a copy of the adapted weights to every labeller and reports. */
 static void
 publish (GstLstmAdapt *self, gdouble alignment_confidence)
@@ -969,7 +987,7 @@ publish (GstLstmAdapt *self, gdouble alignment_confidence)
     start_from_labeller (self);
     return;
   }
-  snapshot = ph_model_copy (ph_trainer_model (t->trainer));
+  snapshot = adapted_copy (t);
   ph_lstm_prepare (snapshot); /* here, not in the labeller's first step on the audio thread */
   for (guint i = 0; t->labellers && i < t->labellers->len; i++)
     gst_lstm_phonemes_publish_model (g_ptr_array_index (t->labellers, i), snapshot);
@@ -1288,17 +1306,20 @@ finish_stream (GstLstmAdapt *self)
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->save_location);
   GST_OBJECT_UNLOCK (self);
-  if (path && *path) {
-    if (!t->trainer)
-      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-          ("Nothing adapted, %s not written: no model was found to adapt", path), (NULL));
-    else if (!save_model (ph_trainer_model (t->trainer), path, &error)) {
+  if (path && *path && !t->trainer) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Nothing adapted, %s not written: no model was found to adapt", path), (NULL));
+  } else if (path && *path) {
+    PhModel *adapted = adapted_copy (t);
+
+    if (!save_model (adapted, path, &error)) {
       GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
           ("Cannot write the adapted model: %s", error->message), ("save-location = %s", path));
       g_error_free (error);
     } else {
       GST_INFO_OBJECT (self, "adapted model written to %s", path);
     }
+    ph_model_unref (adapted);
   }
   g_free (path);
 }
@@ -1899,7 +1920,7 @@ adapted_snapshot (GstLstmAdapt *self)
 
   g_mutex_lock (&self->train_lock);
   if (t->trainer)
-    model = ph_model_copy (ph_trainer_model (t->trainer));
+    model = adapted_copy (t);
   else if (t->final_model)
     model = ph_model_ref (t->final_model);
   g_mutex_unlock (&self->train_lock);
@@ -2018,7 +2039,7 @@ training_clear (GstLstmAdapt *self)
 
   g_mutex_lock (&self->train_lock);
   if (t->trainer)
-    final_model = ph_model_ref (ph_trainer_model (t->trainer));
+    final_model = adapted_copy (t);
   else if (t->final_model)
     final_model = ph_model_ref (t->final_model);
   g_mutex_unlock (&self->train_lock);

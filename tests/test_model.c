@@ -923,7 +923,7 @@ nearest_bf16 (float x)
 
 /* ph_model_round_recurrent_to_bf16 rounds every w_h weight to the nearest bfloat16
  * (hand-worked cases, then every random weight against nearest_bf16) and leaves every
- * other parameter as it was. */
+ * other parameter as it was; ph_model_recurrent_is_bf16 tells before from after. */
 static void
 test_round_recurrent_bf16 (void)
 {
@@ -944,7 +944,9 @@ test_round_recurrent_bf16 (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     before->params.layer[0].w_h[i] = w_h[i] = cases[i].x;
+  g_assert_false (ph_model_recurrent_is_bf16 (model));
   ph_model_round_recurrent_to_bf16 (model);
+  g_assert_true (ph_model_recurrent_is_bf16 (model));
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     g_assert_cmphex (bits_of (w_h[i]), ==, bits_of (cases[i].rounded));
 

@@ -164,15 +164,16 @@ run_init (Run *run)
   run->bus = gst_bus_new ();
 }
 
-/* `lstmphonemes ! lstmadapt PROPS` in a bin, harnessed. The backlog holds every frame
- * (unless PROPS say otherwise), so what is trained does not depend on timing. */
+/* `lstmphonemes model=MODEL ! lstmadapt PROPS` in a bin, harnessed. The backlog holds
+ * every frame (unless PROPS say otherwise), so what is trained does not depend on
+ * timing. */
 static Run *
-chain_new (const char *adapt_props)
+chain_new_with_model (const char *model, const char *adapt_props)
 {
   Run *run = g_new0 (Run, 1);
   GError *error = NULL;
   gchar *desc = g_strdup_printf ("lstmphonemes name=l model=%s ! lstmadapt name=a "
-                                 "max-backlog=100000 %s", fx.model, adapt_props);
+                                 "max-backlog=100000 %s", model, adapt_props);
 
   run_init (run);
   run->element = gst_parse_bin_from_description (desc, TRUE, &error);
@@ -185,6 +186,13 @@ chain_new (const char *adapt_props)
   run->h = gst_harness_new_with_element (run->element, "sink", "src");
   gst_harness_set_src_caps_str (run->h, CAPS);
   return run;
+}
+
+/* The same with the fixture's model. */
+static Run *
+chain_new (const char *adapt_props)
+{
+  return chain_new_with_model (fx.model, adapt_props);
 }
 
 /* One element made from `desc` (gst_parse_launch syntax), harnessed. */
@@ -805,6 +813,7 @@ test_save_and_reload (void)
   g_assert_cmpuint (m_mid->n_params, ==, initial->n_params);
   g_assert_cmpint (memcmp (m_mid->flat, initial->flat, sizeof (float) * initial->n_params), !=, 0);
   g_assert_cmpint (memcmp (m_eos->flat, m_mid->flat, sizeof (float) * initial->n_params), !=, 0);
+  g_assert_false (ph_model_recurrent_is_bf16 (m_eos));
   g_assert_cmpint (memcmp (m_eos->norm_mean, initial->norm_mean,
                            sizeof (float) * initial->shape.input_dim), ==, 0);
 
@@ -836,6 +845,59 @@ test_save_and_reload (void)
   g_free (phn);
   g_free (mid);
   g_free (at_eos);
+  g_free (props);
+  signal_clear (&sig);
+}
+
+/* A model whose recurrent weights are bfloat16 values (as the default model's) is
+ * published and saved in that storage, so the labeller keeps the step that reads them
+ * as 16-bit values; the labeller runs what was saved. A float model stays float
+ * (test_save_and_reload). */
+static void
+test_keeps_bf16_storage (void)
+{
+  Signal sig = make_signal (4.0, 11);
+  gchar *phn = write_phn (&sig, "bf16.PHN");
+  gchar *rounded_path = temp_path ("rounded.phm"), *saved_path = temp_path ("rounded-eos.phm");
+  gchar *props = g_strdup_printf ("labels-location=%s save-location=%s learning-rate=0.01 "
+                                  "publish-interval=1", phn, saved_path);
+  PhModel *initial = load_model (fx.model), *saved;
+  GError *error = NULL;
+  Run *run, *fresh;
+  gchar *desc;
+
+  ph_model_round_recurrent_to_bf16 (initial);
+  g_assert_true (ph_model_save_file (initial, rounded_path, &error));
+  g_assert_no_error (error);
+  run = chain_new_with_model (rounded_path, props);
+  push_range (run, &sig, 0, sig.n);
+  g_assert_true (wait_adapt_message (run));
+  push_eos (run);
+  g_assert_cmpuint (run->errors, ==, 0);
+
+  saved = load_model (saved_path);
+  g_assert_true (ph_model_recurrent_is_bf16 (saved));
+  g_assert_cmpint (memcmp (saved->flat, initial->flat, sizeof (float) * initial->n_params), !=, 0);
+  g_object_set (run->adapt, "enabled", FALSE, NULL);
+  push_flush (run);
+  forget_frames (run);
+  push_range (run, &sig, 0, sig.n);
+  desc = g_strdup_printf ("lstmphonemes model=%s", saved_path);
+  fresh = single_new (desc);
+  push_range (fresh, &sig, 0, sig.n);
+  g_assert_true (same_posteriors (run, fresh));
+
+  run_free (fresh);
+  run_free (run);
+  ph_model_unref (saved);
+  ph_model_unref (initial);
+  g_remove (phn);
+  g_remove (rounded_path);
+  g_remove (saved_path);
+  g_free (desc);
+  g_free (phn);
+  g_free (rounded_path);
+  g_free (saved_path);
   g_free (props);
   signal_clear (&sig);
 }
@@ -1286,6 +1348,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt/labels-pad", test_labels_pad);
   g_test_add_func ("/lstmadapt/drops-when-behind", test_drops_when_behind);
   g_test_add_func ("/lstmadapt/save-and-reload", test_save_and_reload);
+  g_test_add_func ("/lstmadapt/keeps-bf16-storage", test_keeps_bf16_storage);
   g_test_add_func ("/lstmadapt/self-mode", test_self_mode);
   g_test_add_func ("/lstmadapt/prompted-mode", test_prompted_mode);
   g_test_add_func ("/lstmadapt/bad-labels-file", test_bad_labels_file);
