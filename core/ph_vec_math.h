@@ -4,10 +4,12 @@
  *   PH_VEC, PH_VECI    the float and gint32 vector types,
  *   PH_VEC_LANES       their number of lanes,
  *   PH_VEC_FN(name)    the name of the instance's function `name`,
- * and the instance's PH_VEC_FN (load), PH_VEC_FN (store) and PH_VEC_FN (set1). The
- * 8-lane instance (ph_vec_*) is ph_lstm_private.h's, the 16-lane one (ph_vec16_*) is
- * ph_lstm_avx512.c's. Every function works lane by lane with IEEE operations only, so
- * every width gives every lane the same bits. */
+ * and the instance's PH_VEC_FN (load), PH_VEC_FN (store) and PH_VEC_FN (set1); it may
+ * define PH_VEC_CLAMP(x, lo, hi), x clamped to [lo, hi] with a NaN staying x, when it
+ * has a faster way than two selects. The 8-lane instance (ph_vec_*) is
+ * ph_lstm_private.h's, the 16-lane one (ph_vec16_*) is ph_lstm_avx512.c's. Every
+ * function works lane by lane with IEEE operations only, so every width gives every
+ * lane the same bits. */
 
 /* The first n (< PH_VEC_LANES) floats of p, zeros after. */
 PH_INLINE PH_VEC
@@ -52,8 +54,12 @@ PH_VEC_FN (exp) (PH_VEC x)
   const PH_VEC hi = PH_VEC_FN (set1) (88.0f), lo = PH_VEC_FN (set1) (-87.3365447504019f);
   const PH_VEC round = PH_VEC_FN (set1) (12582912.0f);
 
+#ifdef PH_VEC_CLAMP
+  x = PH_VEC_CLAMP (x, lo, hi);
+#else
   x = PH_VEC_FN (select) (x > hi, hi, x);
   x = PH_VEC_FN (select) (x < lo, lo, x);
+#endif
   PH_VEC t = x * PH_VEC_FN (set1) (1.44269504088896341f) + round;
   PH_VEC fn = t - round;
   PH_VECI n = (PH_VECI) t - (PH_VECI) round;
