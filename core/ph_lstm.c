@@ -232,10 +232,11 @@ ph_lstm_output (const PhLstmParams *params, const PhLstmShape *shape, const floa
  * increasing k, lanes_sum8 combines the lanes, (bias + W_x x) + W_h h), so the step gives
  * the trainer's bits for any run length (test-lstm, test-train).
  *
- * On CPUs with AVX-512 the products run in ph_lstm_avx512.c, two rows per 16-float
- * vector, with the same bits. There, a matrix whose every weight is a bfloat16 value
- * (a float whose low 16 bits are zero; `phonemes round-weights` makes a model's
- * recurrent matrices so) is packed as bfloat16 pairs, half the bytes: for each block,
+ * On CPUs with AVX-512 the products and the cell run in ph_lstm_avx512.c (two rows per
+ * 16-float vector; 16 units at a time), with the same bits. There, a matrix whose every
+ * weight is a bfloat16 value (a float whose low 16 bits are zero; `phonemes
+ * round-weights` makes a model's recurrent matrices so) is packed as bfloat16 pairs,
+ * half the bytes: for each block,
  * 32 words, word 16 q + i holding in its high half the weight of row 4 q + i / 8, and
  * in its low half that of row 4 q + 2 + i / 8, both at column i mod 8. Expanding a
  * word back to two floats is exact (a mask and a shift), so the arithmetic is
