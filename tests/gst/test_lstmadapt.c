@@ -440,6 +440,25 @@ same_posteriors (Run *a, Run *b)
   return memcmp (a->posteriors->data, b->posteriors->data, n * sizeof (float)) == 0;
 }
 
+/* The chain's labeller, with adaptation paused, runs what `path` holds: over the whole
+ * signal again, its posteriors equal those of a new lstmphonemes loading the file. */
+static void
+assert_labeller_runs_file (Run *run, const Signal *sig, const char *path)
+{
+  gchar *desc = g_strdup_printf ("lstmphonemes model=%s", path);
+  Run *fresh;
+
+  g_object_set (run->adapt, "enabled", FALSE, NULL);
+  push_flush (run);
+  forget_frames (run);
+  push_range (run, sig, 0, sig->n);
+  fresh = single_new (desc);
+  push_range (fresh, sig, 0, sig->n);
+  g_assert_true (same_posteriors (run, fresh));
+  run_free (fresh);
+  g_free (desc);
+}
+
 /* Waits until EOS comes out of the harness, then collects the messages. */
 static void
 wait_eos (Run *run)
@@ -795,10 +814,9 @@ test_save_and_reload (void)
   gchar *at_eos = temp_path ("at-eos.phm"), *mid = temp_path ("mid.phm");
   gchar *props = g_strdup_printf ("labels-location=%s save-location=%s learning-rate=0.01",
                                   phn, at_eos);
-  Run *run = chain_new (props), *fresh;
+  Run *run = chain_new (props);
   PhModel *initial = load_model (fx.model), *m_mid, *m_eos;
   gboolean ok = FALSE;
-  gchar *desc;
 
   push_range (run, &sig, 0, sig.n / 2);
   g_assert_true (wait_adapt_message (run));
@@ -817,18 +835,7 @@ test_save_and_reload (void)
   g_assert_cmpint (memcmp (m_eos->norm_mean, initial->norm_mean,
                            sizeof (float) * initial->shape.input_dim), ==, 0);
 
-  /* The labeller, with adaptation paused, now runs what was saved: its posteriors
-   * equal those of a new lstmphonemes loading the file. */
-  g_object_set (run->adapt, "enabled", FALSE, NULL);
-  push_flush (run);
-  forget_frames (run);
-  push_range (run, &sig, 0, sig.n);
-  desc = g_strdup_printf ("lstmphonemes model=%s", at_eos);
-  fresh = single_new (desc);
-  g_free (desc);
-  push_range (fresh, &sig, 0, sig.n);
-  g_assert_true (same_posteriors (run, fresh));
-  run_free (fresh);
+  assert_labeller_runs_file (run, &sig, at_eos);
 
   /* Without a location: a warning and FALSE, no crash. */
   g_object_set (run->adapt, "save-location", NULL, NULL);
@@ -863,8 +870,7 @@ test_keeps_bf16_storage (void)
                                   "publish-interval=1", phn, saved_path);
   PhModel *initial = load_model (fx.model), *saved;
   GError *error = NULL;
-  Run *run, *fresh;
-  gchar *desc;
+  Run *run;
 
   ph_model_round_recurrent_to_bf16 (initial);
   g_assert_true (ph_model_save_file (initial, rounded_path, &error));
@@ -878,23 +884,14 @@ test_keeps_bf16_storage (void)
   saved = load_model (saved_path);
   g_assert_true (ph_model_recurrent_is_bf16 (saved));
   g_assert_cmpint (memcmp (saved->flat, initial->flat, sizeof (float) * initial->n_params), !=, 0);
-  g_object_set (run->adapt, "enabled", FALSE, NULL);
-  push_flush (run);
-  forget_frames (run);
-  push_range (run, &sig, 0, sig.n);
-  desc = g_strdup_printf ("lstmphonemes model=%s", saved_path);
-  fresh = single_new (desc);
-  push_range (fresh, &sig, 0, sig.n);
-  g_assert_true (same_posteriors (run, fresh));
+  assert_labeller_runs_file (run, &sig, saved_path);
 
-  run_free (fresh);
   run_free (run);
   ph_model_unref (saved);
   ph_model_unref (initial);
   g_remove (phn);
   g_remove (rounded_path);
   g_remove (saved_path);
-  g_free (desc);
   g_free (phn);
   g_free (rounded_path);
   g_free (saved_path);
