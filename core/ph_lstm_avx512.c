@@ -21,20 +21,6 @@ typedef float PhVec16 __attribute__ ((vector_size (16 * sizeof (float))));
 typedef gint32 PhVecI16 __attribute__ ((vector_size (16 * sizeof (gint32))));
 
 PH_INLINE PhVec16
-ph_vec16_load (const float *p)
-{
-  PhVec16 v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-PH_INLINE void
-ph_vec16_store (float *p, PhVec16 v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
-PH_INLINE PhVec16
 ph_vec16_set1 (float x)
 {
   return (PhVec16) _mm512_set1_ps (x);

@@ -41,20 +41,6 @@ typedef gint32 PhVecI __attribute__ ((vector_size (PH_LANES * sizeof (gint32))))
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
-PH_INLINE PhVec
-ph_vec_load (const float *p)
-{
-  PhVec v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-PH_INLINE void
-ph_vec_store (float *p, PhVec v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
 /* Two-input lane shuffle with constant indices (0..15), for gcc and clang alike. */
 #if defined(__clang__)
 #define PH_SHUFFLE8(a, b, i0, i1, i2, i3, i4, i5, i6, i7) \

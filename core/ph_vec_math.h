@@ -4,12 +4,27 @@
  *   PH_VEC, PH_VECI    the float and gint32 vector types,
  *   PH_VEC_LANES       their number of lanes,
  *   PH_VEC_FN(name)    the name of the instance's function `name`,
- * and the instance's PH_VEC_FN (load), PH_VEC_FN (store) and PH_VEC_FN (set1); it may
+ * and the instance's PH_VEC_FN (set1) (x in every lane); it may
  * define PH_VEC_CLAMP(x, lo, hi), x clamped to [lo, hi] with a NaN staying x, when it
  * has a faster way than two selects. The 8-lane instance (ph_vec_*) is
  * ph_lstm_private.h's, the 16-lane one (ph_vec16_*) is ph_lstm_avx512.c's. Every
  * function works lane by lane with IEEE operations only, so every width gives every
  * lane the same bits. */
+
+/* The PH_VEC_LANES floats at p (any alignment). */
+PH_INLINE PH_VEC
+PH_VEC_FN (load) (const float *p)
+{
+  PH_VEC v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+PH_INLINE void
+PH_VEC_FN (store) (float *p, PH_VEC v)
+{
+  memcpy (p, &v, sizeof v);
+}
 
 /* The first n (< PH_VEC_LANES) floats of p, zeros after. */
 PH_INLINE PH_VEC
