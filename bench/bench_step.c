@@ -159,12 +159,7 @@ time_probe (StepBench *b, guint n)
 static gboolean
 reads_bf16 (gboolean bf16)
 {
-#ifdef HAVE_PROBE_512
-  return bf16 && g_strcmp0 (g_getenv ("PH_STEP_KERNEL"), "portable") != 0
-         && __builtin_cpu_supports ("avx512f");
-#else
-  return FALSE;
-#endif
+  return bf16 && strcmp (ph_lstm_kernel_name (), "avx512") == 0;
 }
 
 /* Bytes a step must read: every parameter plus the input normalisation, the recurrent

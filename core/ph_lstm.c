@@ -294,20 +294,15 @@ packed_matrix_init (PhPackedMatrix *m, const float *w, guint rows, guint cols, c
       }
 }
 
-/* TRUE when every weight of m is a bfloat16 value: its low 16 bits are zero. */
+/* TRUE when every weight of m is a bfloat16 value. */
 static gboolean
 packed_matrix_is_bf16 (const PhPackedMatrix *m)
 {
   gsize n = (gsize) m->groups * m->blocks * PH_PACK_ROWS * PH_LANES;
 
   for (gsize i = 0; i < n; i++)
-    {
-      guint32 bits;
-
-      memcpy (&bits, m->w + i, sizeof bits);
-      if ((bits & 0xffff) != 0)
-        return FALSE;
-    }
+    if (!ph_float_is_bf16 (m->w[i]))
+      return FALSE;
   return TRUE;
 }
 
@@ -343,17 +338,17 @@ packed_matrix_clear (PhPackedMatrix *m)
   g_free (m->bias);
 }
 
-/* Whether the products run the AVX-512 kernel: where the CPU has AVX-512F, unless the
- * environment asks for the portable one. */
-static gboolean
-want_avx512 (void)
+/* The step's kernels: AVX-512 where the CPU has AVX-512F, unless the environment asks
+ * for the portable ones; see ph_lstm.h. */
+const char *
+ph_lstm_kernel_name (void)
 {
 #if defined(PH_HAVE_AVX512_STEP)
-  return g_strcmp0 (g_getenv ("PH_STEP_KERNEL"), "portable") != 0
-         && __builtin_cpu_supports ("avx512f");
-#else
-  return FALSE;
+  if (g_strcmp0 (g_getenv ("PH_STEP_KERNEL"), "portable") != 0
+      && __builtin_cpu_supports ("avx512f"))
+    return "avx512";
 #endif
+  return "portable";
 }
 
 /* With the AVX-512 kernel, a matrix of bfloat16 values is read as pairs. */
@@ -371,7 +366,7 @@ step_weights_new (const PhModel *model)
   guint H = shape->hidden_size;
   StepWeights *sw = g_new0 (StepWeights, 1);
 
-  sw->avx512 = want_avx512 ();
+  sw->avx512 = strcmp (ph_lstm_kernel_name (), "avx512") == 0;
 
   for (guint l = 0; l < shape->num_layers; l++)
     {

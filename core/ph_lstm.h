@@ -27,6 +27,11 @@ const float *ph_lstm_state_c (const PhLstmState *state, guint layer);
 void ph_lstm_step (const PhModel *model, PhLstmState *state, const float *features,
                    float *posteriors);
 
+/* The kernels the step runs on this CPU, as packed from now on: "avx512" (products and
+ * cell with AVX-512, bfloat16 weights read as 16-bit values) or "portable". Both give
+ * the same bits. PH_STEP_KERNEL=portable in the environment forces "portable". */
+const char *ph_lstm_kernel_name (void);
+
 /* Makes `model`'s repacked weights now; otherwise its first step does (about 0.1 ms for
  * the default model). Call it before handing a new model to a real-time thread, so that
  * no buffer pays for it. The model must not change afterwards (ph_model_weights_changed). */

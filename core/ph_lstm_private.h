@@ -107,6 +107,16 @@ ph_lanes_sum8 (PhVec a0, PhVec a1, PhVec a2, PhVec a3, PhVec a4, PhVec a5, PhVec
   return PH_SHUFFLE8 (r, r, 0, 4, 1, 5, 2, 6, 3, 7);
 }
 
+/* TRUE when x is a bfloat16 value: a float whose low 16 bits are zero. */
+static inline gboolean
+ph_float_is_bf16 (float x)
+{
+  guint32 bits;
+
+  memcpy (&bits, &x, sizeof bits);
+  return (bits & 0xffff) == 0;
+}
+
 /* ---- the step's packed weights (ph_lstm.c describes the layout) ------------------------ */
 
 #define PH_PACK_ROWS 8

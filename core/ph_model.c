@@ -288,7 +288,7 @@ ph_model_recurrent_is_bf16 (const PhModel *model)
 
   for (guint l = 0; l < model->shape.num_layers; l++)
     for (gsize i = 0; i < n; i++)
-      if (round_to_bf16 (model->params.layer[l].w_h[i]) != model->params.layer[l].w_h[i])
+      if (!ph_float_is_bf16 (model->params.layer[l].w_h[i]))
         return FALSE;
   return TRUE;
 }

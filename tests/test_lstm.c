@@ -329,20 +329,36 @@ test_weights_changed (void)
   ph_model_unref (m);
 }
 
-/* Posteriors of `n` frames from a fresh copy of m (so that its step weights are packed
- * anew) with the product kernel PH_STEP_KERNEL names (NULL: the CPU's best). */
+/* Sets PH_STEP_KERNEL to `kernel` (NULL: unset, the CPU's best kernels) and returns
+ * its previous value for restore_kernel_env (the lstm-portable suite runs with it set). */
 static char *
-posteriors_hex_with_kernel (const PhModel *m, const float *x, guint n, const char *kernel)
+set_kernel_env (const char *kernel)
 {
-  PhModel *copy = ph_model_copy (m);
-  char *text;
+  char *previous = g_strdup (g_getenv ("PH_STEP_KERNEL"));
 
   if (kernel != NULL)
     g_setenv ("PH_STEP_KERNEL", kernel, TRUE);
   else
     g_unsetenv ("PH_STEP_KERNEL");
-  text = posteriors_hex (copy, x, n);
-  g_unsetenv ("PH_STEP_KERNEL");
+  return previous;
+}
+
+static void
+restore_kernel_env (char *previous)
+{
+  g_free (set_kernel_env (previous));
+  g_free (previous);
+}
+
+/* Posteriors of `n` frames from a fresh copy of m (so that its step weights are packed
+ * anew) with the kernels PH_STEP_KERNEL names (NULL: the CPU's best). */
+static char *
+posteriors_hex_with_kernel (const PhModel *m, const float *x, guint n, const char *kernel)
+{
+  PhModel *copy = ph_model_copy (m);
+  char *previous = set_kernel_env (kernel), *text = posteriors_hex (copy, x, n);
+
+  restore_kernel_env (previous);
   ph_model_unref (copy);
   return text;
 }
@@ -353,6 +369,15 @@ static void
 test_kernels_agree (void)
 {
   const guint sizes[][3] = { { 3, 4, 2 }, { 26, 37, 2 }, { 20, 128, 2 } };
+  const char *here = ph_lstm_kernel_name ();
+  char *previous;
+
+  g_test_message ("kernels here: %s", here);
+  g_assert_true (g_str_equal (here, "avx512") || g_str_equal (here, "portable"));
+  previous = set_kernel_env ("portable");
+  g_assert_cmpstr (ph_lstm_kernel_name (), ==, "portable");
+  restore_kernel_env (previous);
+  g_assert_cmpstr (ph_lstm_kernel_name (), ==, here);
 
   for (guint c = 0; c < G_N_ELEMENTS (sizes); c++)
     {
