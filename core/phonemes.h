@@ -8,6 +8,8 @@
 #include "ph_model.h"
 #include "ph_lstm.h"
 #include "ph_train.h"
+#include "ph_phone_lm.h"
+#include "ph_decoder.h"
 #include "ph_labeller.h"
 #include "ph_corpus.h"
 #include "ph_score.h"

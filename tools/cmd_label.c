@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "decoder_options.h"
 #include "tool_common.h"
 
 typedef struct {
@@ -56,6 +57,8 @@ ph_cmd_label (int argc, char **argv)
   g_autofree char *model_path = NULL;
   gboolean frames = FALSE, posteriors = FALSE;
   gint min_segment_frames = PH_DEFAULT_MIN_SEGMENT_FRAMES;
+  ToolDecoderOptions decoder;
+  tool_decoder_options_init (&decoder);
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
       "Model file (default: the built-in model)", "FILE" },
@@ -66,6 +69,7 @@ ph_cmd_label (int argc, char **argv)
     { "min-segment-frames", 0, 0, G_OPTION_ARG_INT, &min_segment_frames,
       "Smoothing: frames a new phone must last to start a segment (default 3, as the element)",
       "N" },
+    TOOL_DECODER_OPTION_ENTRIES (&decoder),
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -100,6 +104,14 @@ ph_cmd_label (int argc, char **argv)
   ph_audio_resample (&audio, model->features.sample_rate);
   labeller = ph_labeller_new (model, min_segment_frames, &error);
   g_assert_no_error (error);
+  if (!tool_decoder_options_apply (&decoder, labeller, &error)) {
+    ph_labeller_free (labeller);
+    ph_audio_clear (&audio);
+    ph_model_unref (model);
+    tool_decoder_options_clear (&decoder);
+    return tool_fail ("label", error);
+  }
+  tool_decoder_options_clear (&decoder);
   ph_labeller_push_f32 (labeller, audio.samples, audio.n_samples, &callbacks, &out);
   ph_labeller_flush (labeller, &callbacks, &out);
   ph_labeller_free (labeller);

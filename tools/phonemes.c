@@ -30,6 +30,9 @@ static const Command commands[] = {
 #ifdef HAVE_CMD_EVAL
   { "eval", ph_cmd_eval, "score a model on a labelled corpus" },
 #endif
+#ifdef HAVE_CMD_LM
+  { "lm", ph_cmd_lm, "estimate the phone-LM decoder's bigram from text, into a model" },
+#endif
 #ifdef HAVE_CMD_ROUND_WEIGHTS
   { "round-weights", ph_cmd_round_weights, "round a model's recurrent weights to bfloat16" },
 #endif
