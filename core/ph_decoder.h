@@ -27,9 +27,12 @@
 
 G_BEGIN_DECLS
 
+/* Chosen on real speech of unseen speakers (pocketsphinx-testdata, bench/real/run
+ * --sweep): LM weights 0.5-3, penalties 0-4, lags 5-1000 frames; a lag of 20 frames
+ * already gives the offline decode there. */
 #define PH_DECODER_DEFAULT_LM_WEIGHT 1.0f
-#define PH_DECODER_DEFAULT_INSERTION_PENALTY 0.0f
-#define PH_DECODER_DEFAULT_MAX_LAG 50
+#define PH_DECODER_DEFAULT_INSERTION_PENALTY 2.0f
+#define PH_DECODER_DEFAULT_MAX_LAG 20
 #define PH_DECODER_MAX_LAG 1000
 #define PH_DECODER_MAX_MIN_DURATION 100
 

@@ -179,18 +179,21 @@ ph_labeller_set_model (PhLabeller *self, PhModel *model)
   ph_model_unref (old);
 }
 
-void
-ph_labeller_set_min_segment_frames (PhLabeller *self, guint min_segment_frames)
-{
-  self->min_segment_frames = MAX (min_segment_frames, 1);
-  self->segmenter_stale = TRUE;
-}
-
 /* Whether the next frames go to the decoder. */
 static gboolean
 wants_decoder (const PhLabeller *self)
 {
   return self->segmenter != PH_SEGMENTER_GREEDY && self->model->lm != NULL;
+}
+
+void
+ph_labeller_set_min_segment_frames (PhLabeller *self, guint min_segment_frames)
+{
+  min_segment_frames = MAX (min_segment_frames, 1);
+  /* the greedy smoother takes a new value on the fly; the decoder is rebuilt */
+  if (min_segment_frames != self->min_segment_frames && wants_decoder (self))
+    self->segmenter_stale = TRUE;
+  self->min_segment_frames = min_segment_frames;
 }
 
 gboolean
@@ -208,9 +211,11 @@ ph_labeller_set_segmenter (PhLabeller *self, PhSegmenter segmenter,
                  "with `phonemes lm`, or use the greedy segmenter)");
     return FALSE;
   }
+  if (segmenter != self->segmenter ||
+      memcmp (&checked, &self->decoder_config, sizeof checked) != 0)
+    self->segmenter_stale = TRUE;
   self->segmenter = segmenter;
   self->decoder_config = checked;
-  self->segmenter_stale = TRUE;
   return TRUE;
 }
 

@@ -43,6 +43,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_lstm_phonemes_debug);
 #define DEFAULT_RESET_ON_DISCONT TRUE
 #define DEFAULT_MIN_SEGMENT_FRAMES PH_DEFAULT_MIN_SEGMENT_FRAMES
 #define MAX_MIN_SEGMENT_FRAMES PH_MAX_MIN_SEGMENT_FRAMES
+#define DEFAULT_DECODER PH_SEGMENTER_AUTO
+#define DEFAULT_LM_WEIGHT PH_DECODER_DEFAULT_LM_WEIGHT
+#define DEFAULT_INSERTION_PENALTY PH_DECODER_DEFAULT_INSERTION_PENALTY
+#define DEFAULT_MAX_LAG PH_DECODER_DEFAULT_MAX_LAG
 
 /* Longest GAP labelled as silence; longer ones end the run instead. */
 #define GAP_AS_SILENCE_MAX (10 * GST_SECOND)
@@ -56,6 +60,10 @@ enum {
   PROP_ATTACH_META,
   PROP_RESET_ON_DISCONT,
   PROP_MIN_SEGMENT_FRAMES,
+  PROP_DECODER,
+  PROP_LM_WEIGHT,
+  PROP_INSERTION_PENALTY,
+  PROP_MAX_LAG,
   PROP_LATENCY,
 };
 
@@ -73,6 +81,54 @@ static guint signals[LAST_SIGNAL];
 static GstStaticCaps allowed_caps = GST_STATIC_CAPS (ALLOWED_CAPS);
 
 G_DEFINE_TYPE (GstLstmPhonemes, gst_lstm_phonemes, GST_TYPE_AUDIO_FILTER);
+
+GType
+gst_lstm_phonemes_decoder_get_type (void)
+{
+  static const GEnumValue values[] = {
+    { PH_SEGMENTER_AUTO, "The phone-LM decoder when the model carries a phone LM, "
+      "else greedy", "auto" },
+    { PH_SEGMENTER_GREEDY, "Per-frame argmax with min-segment-frames smoothing",
+      "greedy" },
+    { PH_SEGMENTER_DECODER, "Fixed-lag Viterbi with the model's phone LM (the model "
+      "must carry one: phonemes lm)", "lm" },
+    { 0, NULL, NULL },
+  };
+  static GType type = 0;
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstLstmPhonemesDecoder", values));
+  return type;
+}
+
+/* The decoder settings as the labeller takes them. */
+static void
+decoder_config_from_settings (const GstLstmPhonemesSettings *settings,
+                              PhDecoderConfig *config)
+{
+  ph_decoder_config_init (config);
+  config->lm_weight = settings->lm_weight;
+  config->insertion_penalty = settings->insertion_penalty;
+  config->max_lag = settings->max_lag;
+}
+
+static gboolean
+same_decoder_settings (const GstLstmPhonemesSettings *a, const GstLstmPhonemesSettings *b)
+{
+  return a->decoder == b->decoder && a->lm_weight == b->lm_weight &&
+      a->insertion_penalty == b->insertion_penalty && a->max_lag == b->max_lag;
+}
+
+/* Applies the decoder settings to the labeller; FALSE + GError when they ask for the
+ * decoder and the model has no phone LM (the labeller then keeps what it had). */
+static gboolean
+apply_decoder_settings (GstLstmPhonemes *self, GError **error)
+{
+  PhDecoderConfig config;
+
+  decoder_config_from_settings (&self->active, &config);
+  return ph_labeller_set_segmenter (self->labeller, self->active.decoder, &config, error);
+}
 
 /* ---- models ---- */
 
@@ -487,7 +543,8 @@ handle_discont (GstLstmPhonemes *self, GstBuffer *buffer)
 }
 
 /* Own latency: a frame's span, its look-ahead and output delay, and the frames of
- * the next segment that must be seen before a segment closes. */
+ * the next segment that must be seen before a segment closes (greedy) or that the
+ * decoder may wait for before its path is final. */
 static void
 update_latency (GstLstmPhonemes *self, gboolean announce)
 {
@@ -539,10 +596,25 @@ begin_chunk (GstLstmPhonemes *self)
     ph_labeller_set_min_segment_frames (self->labeller, settings.min_segment_frames);
   if (!settings.attach_meta)
     gst_phoneme_frame_queue_drop (&self->frames);
+  gboolean new_decoder = !same_decoder_settings (&settings, &self->active);
   self->active = settings;
   if (model) {
+    if (settings.decoder == PH_SEGMENTER_DECODER && model->lm == NULL)
+      GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+                           ("The new model has no phone LM: segmenting greedily"),
+                           ("decoder=lm needs a model with a phone LM (phonemes lm)"));
     install_model (self, model);
     ph_model_unref (model);
+    new_latency = TRUE;
+  }
+  if (new_decoder) {
+    GError *error = NULL;
+    if (!apply_decoder_settings (self, &error)) {
+      GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS, ("%s", error->message),
+                           ("decoder=lm needs a model with a phone LM; segments stay "
+                            "as they were"));
+      g_error_free (error);
+    }
     new_latency = TRUE;
   }
   if (reset) {
@@ -792,6 +864,8 @@ gst_lstm_phonemes_start (GstBaseTransform *trans)
   self->labeller = ph_labeller_new (model, self->active.min_segment_frames, &error);
   self->rate = model->features.sample_rate;
   self->hop = model->features.hop_length;
+  if (self->labeller && !apply_decoder_settings (self, &error))
+    g_clear_pointer (&self->labeller, ph_labeller_free);
   if (self->labeller)
     set_current_model (self, model);
   ph_model_unref (model);
@@ -890,6 +964,18 @@ gst_lstm_phonemes_set_property (GObject *object, guint prop_id, const GValue *va
     case PROP_MIN_SEGMENT_FRAMES:
       self->settings.min_segment_frames = g_value_get_uint (value);
       break;
+    case PROP_DECODER:
+      self->settings.decoder = g_value_get_enum (value);
+      break;
+    case PROP_LM_WEIGHT:
+      self->settings.lm_weight = g_value_get_float (value);
+      break;
+    case PROP_INSERTION_PENALTY:
+      self->settings.insertion_penalty = g_value_get_float (value);
+      break;
+    case PROP_MAX_LAG:
+      self->settings.max_lag = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -925,6 +1011,18 @@ gst_lstm_phonemes_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_MIN_SEGMENT_FRAMES:
       g_value_set_uint (value, self->settings.min_segment_frames);
+      break;
+    case PROP_DECODER:
+      g_value_set_enum (value, self->settings.decoder);
+      break;
+    case PROP_LM_WEIGHT:
+      g_value_set_float (value, self->settings.lm_weight);
+      break;
+    case PROP_INSERTION_PENALTY:
+      g_value_set_float (value, self->settings.insertion_penalty);
+      break;
+    case PROP_MAX_LAG:
+      g_value_set_uint (value, self->settings.max_lag);
       break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, self->latency);
@@ -998,11 +1096,31 @@ install_properties (GObjectClass *gobject_class)
           "phone has been the most likely one for this many consecutive frames (adds "
           "as many frames of latency to segment messages)",
           1, MAX_MIN_SEGMENT_FRAMES, DEFAULT_MIN_SEGMENT_FRAMES, rw));
+  g_object_class_install_property (gobject_class, PROP_DECODER,
+      g_param_spec_enum ("decoder", "Decoder",
+          "How frames become phone segments: greedy smoothing, or a fixed-lag Viterbi "
+          "decoder with the model's phone LM (min-segment-frames is then the minimum "
+          "segment length); auto picks the decoder when the model carries an LM",
+          GST_TYPE_LSTM_PHONEMES_DECODER, DEFAULT_DECODER, rw));
+  g_object_class_install_property (gobject_class, PROP_LM_WEIGHT,
+      g_param_spec_float ("lm-weight", "LM weight",
+          "Decoder: weight of the phone LM's log probabilities against the network's "
+          "log posteriors", 0, 100, DEFAULT_LM_WEIGHT, rw));
+  g_object_class_install_property (gobject_class, PROP_INSERTION_PENALTY,
+      g_param_spec_float ("insertion-penalty", "Insertion penalty",
+          "Decoder: cost of each new segment, in natural-log units (higher: fewer, "
+          "longer segments)", 0, 1000, DEFAULT_INSERTION_PENALTY, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_LAG,
+      g_param_spec_uint ("max-lag", "Maximum lag",
+          "Decoder: frames (10 ms) a frame may wait before its phone is final; a "
+          "segment is posted at most max-lag + 1 frames after its end (added to the "
+          "latency)", 1, PH_DECODER_MAX_LAG, DEFAULT_MAX_LAG, rw));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint64 ("latency", "Latency",
           "Latency this element adds, in ns: one frame, the feature look-ahead, the "
-          "model's output delay and the smoothing (reported in latency queries; 0 "
-          "before the model is loaded)", 0, G_MAXUINT64, 0,
+          "model's output delay and the smoothing, or with the decoder its max-lag + 1 "
+          "frames (an upper bound: most segments are final sooner); reported in "
+          "latency queries, 0 before the model is loaded", 0, G_MAXUINT64, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 }
 
@@ -1062,6 +1180,10 @@ gst_lstm_phonemes_init (GstLstmPhonemes *self)
   self->settings.attach_meta = DEFAULT_ATTACH_META;
   self->settings.reset_on_discont = DEFAULT_RESET_ON_DISCONT;
   self->settings.min_segment_frames = DEFAULT_MIN_SEGMENT_FRAMES;
+  self->settings.decoder = DEFAULT_DECODER;
+  self->settings.lm_weight = DEFAULT_LM_WEIGHT;
+  self->settings.insertion_penalty = DEFAULT_INSERTION_PENALTY;
+  self->settings.max_lag = DEFAULT_MAX_LAG;
   self->active = self->settings;
   self->model_serial = 1;
   self->anchor = 0;

@@ -21,7 +21,15 @@ typedef struct {
   gboolean attach_meta;
   gboolean reset_on_discont;
   guint min_segment_frames;
+  PhSegmenter decoder;        /* values of GST_TYPE_LSTM_PHONEMES_DECODER */
+  gfloat lm_weight;
+  gfloat insertion_penalty;
+  guint max_lag;              /* frames */
 } GstLstmPhonemesSettings;
+
+/* The `decoder` property's enum: how frames become phone segments. */
+#define GST_TYPE_LSTM_PHONEMES_DECODER (gst_lstm_phonemes_decoder_get_type ())
+GType gst_lstm_phonemes_decoder_get_type (void);
 
 struct _GstLstmPhonemes {
   GstAudioFilter parent;

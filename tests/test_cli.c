@@ -388,6 +388,48 @@ test_alignment_accuracy (void)
   g_assert_cmpfloat ((double) within / total, >=, 0.75);
 }
 
+/* `phonemes lm` adds a phone LM (model file version 2) that `label` then decodes with;
+ * bad options and a decoder without an LM are errors that say so. */
+static void
+test_phone_lm (void)
+{
+  g_autofree char *text = g_build_filename (workdir, "lm-text.txt", NULL);
+  g_autofree char *with_lm = g_build_filename (workdir, "with-lm.phm", NULL);
+  g_autofree char *without = g_build_filename (workdir, "without-lm.phm", NULL);
+  g_autofree char *wav = g_build_filename (workdir, "lm-tone.wav", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL, *o6 = NULL, *e6 = NULL;
+  g_autofree char *o7 = NULL, *e7 = NULL;
+  float samples[16000];
+
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("needs the default model");
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    samples[i] = (float) (0.3 * sin (i * (0.05 + 0.02 * (i / 2000))));
+  g_assert_true (ph_audio_write_wav (wav, samples, G_N_ELEMENTS (samples), 16000, NULL));
+  g_assert_true (g_file_set_contents (text, "The cat sat on the mat.\nA big dog ran "
+                                      "away.\n", -1, NULL));
+  g_assert_cmpint (run_tool (&o1, &e1, "lm", "--text", text, "--output", with_lm, NULL), ==, 0);
+  g_assert_nonnull (strstr (e1, "2 sentences"));
+  g_assert_cmpint (run_tool (&o2, &e2, "label", "--model", with_lm, "--decoder", "lm", wav,
+                             NULL), ==, 0);
+  g_assert_nonnull (strstr (o2, "h#"));
+  g_assert_cmpint (run_tool (&o3, &e3, "lm", "--remove", "--model", with_lm, "--output",
+                             without, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&o4, &e4, "label", "--model", without, "--decoder", "lm", wav,
+                             NULL), ==, 1);
+  g_assert_nonnull (strstr (e4, "no phone LM"));
+  g_assert_cmpint (run_tool (&o5, &e5, "label", "--decoder", "beam", wav, NULL), ==, 1);
+  g_assert_nonnull (strstr (e5, "auto, greedy or lm"));
+  g_assert_cmpint (run_tool (&o6, &e6, "lm", "--classes", "7", "--output", without, NULL), ==, 2);
+  g_assert_nonnull (strstr (e6, "40 or 61"));
+  g_assert_cmpint (run_tool (&o7, &e7, "label", "--model", with_lm, "--max-lag", "0", wav,
+                             NULL), ==, 1);
+  g_assert_nonnull (strstr (e7, "lag"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -407,6 +449,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);
   g_test_add_func ("/cli/label-matches-element", test_label_matches_element);
+  g_test_add_func ("/cli/phone-lm", test_phone_lm);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);

@@ -22,11 +22,11 @@ void tool_decoder_options_clear (ToolDecoderOptions *options);
     "Segments from: auto (the phone-LM decoder when the model has an LM, as the "        \
     "element), greedy (argmax smoothing) or lm", "auto|greedy|lm" },                     \
   { "lm-weight", 0, 0, G_OPTION_ARG_DOUBLE, &(options)->lm_weight,                       \
-    "Decoder: weight of the phone LM (default: the element's)", "W" },                                                                              \
+    "Decoder: weight of the phone LM (default 1, as the element)", "W" },                                                                              \
   { "insertion-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &(options)->insertion_penalty,       \
-    "Decoder: log-score cost of each new segment (default: the element's)", "P" },                        \
+    "Decoder: log-score cost of each new segment (default 2, as the element)", "P" },                        \
   { "max-lag", 0, 0, G_OPTION_ARG_INT, &(options)->max_lag,                              \
-    "Decoder: frames a segment may wait to become final (default: the element's)", "N" }
+    "Decoder: frames a segment may wait to become final (default 20, as the element)", "N" }
 
 /* Sets the labeller's segmenter from `options`; FALSE + GError naming the bad option. */
 gboolean tool_decoder_options_apply (const ToolDecoderOptions *options,

@@ -26,6 +26,7 @@ typedef struct {
   gchar *model_a;     /* 16 kHz, seed 1 */
   gchar *model_b;     /* 16 kHz, seed 2, same layout */
   gchar *model_8k;    /* 8 kHz */
+  gchar *model_lm;    /* model_a with a phone LM (version 2): decoded by default */
   gchar *bad_model;   /* not a model file */
   gchar *plugin_dir;
 } Models;
@@ -368,21 +369,29 @@ load_model (const char *path)
   return model;
 }
 
+static Reference *
+reference_alloc (void)
+{
+  Reference *ref = g_new0 (Reference, 1);
+
+  ref->segs = g_array_new (FALSE, TRUE, sizeof (PhSegment));
+  ref->phones = g_array_new (FALSE, TRUE, sizeof (gint));
+  ref->posteriors = g_byte_array_new ();
+  ref->features = g_byte_array_new ();
+  return ref;
+}
+
 /* Labels x[0..n) with `model`; with `switch_to`, switches to it after `switch_at`
  * samples. */
 static Reference *
 reference_new (const char *model_path, guint min_frames, const float *x, gsize n,
                const char *switch_to, gsize switch_at)
 {
-  Reference *ref = g_new0 (Reference, 1);
+  Reference *ref = reference_alloc ();
   PhModel *model = load_model (model_path);
   PhLabeller *labeller = ph_labeller_new (model, min_frames, NULL);
   gsize first = switch_to ? switch_at : n;
 
-  ref->segs = g_array_new (FALSE, TRUE, sizeof (PhSegment));
-  ref->phones = g_array_new (FALSE, TRUE, sizeof (gint));
-  ref->posteriors = g_byte_array_new ();
-  ref->features = g_byte_array_new ();
   ph_labeller_push_f32 (labeller, x, first, &ref_callbacks, ref);
   if (switch_to) {
     PhModel *other = load_model (switch_to);
@@ -391,6 +400,25 @@ reference_new (const char *model_path, guint min_frames, const float *x, gsize n
     ph_model_unref (other);
     ph_labeller_push_f32 (labeller, x + first, n - first, &ref_callbacks, ref);
   }
+  ph_labeller_flush (labeller, &ref_callbacks, ref);
+  ph_labeller_free (labeller);
+  ph_model_unref (model);
+  return ref;
+}
+
+/* Labels x[0..n) with the model's phone-LM decoder and `insertion_penalty`. */
+static Reference *
+reference_decoded (const char *model_path, const float *x, gsize n, float insertion_penalty)
+{
+  Reference *ref = reference_alloc ();
+  PhModel *model = load_model (model_path);
+  PhLabeller *labeller = ph_labeller_new (model, 3, NULL);
+  PhDecoderConfig config;
+
+  ph_decoder_config_init (&config);
+  config.insertion_penalty = insertion_penalty;
+  g_assert_true (ph_labeller_set_segmenter (labeller, PH_SEGMENTER_DECODER, &config, NULL));
+  ph_labeller_push_f32 (labeller, x, n, &ref_callbacks, ref);
   ph_labeller_flush (labeller, &ref_callbacks, ref);
   ph_labeller_free (labeller);
   ph_model_unref (model);
@@ -1381,6 +1409,105 @@ test_meta_survives_passthrough_elements (void)
 
 /* ---- setup ---- */
 
+/* A model with a phone LM is decoded (decoder=auto): the element's segments are the
+ * core labeller's, which `phonemes label` prints, for any buffer size; the per-frame
+ * meta stays what the network says. (No insertion penalty: a random model's phones
+ * would otherwise rarely change.) */
+static void
+test_decoder_matches_labeller (void)
+{
+  const gsize n = RATE;
+  gint16 *x = make_audio (n, 12);
+  float *f = to_float (x, n);
+  Reference *ref = reference_decoded (models.model_lm, f, n, 0.0f);
+  Reference *greedy = reference_new (models.model_a, 3, f, n, NULL, 0);
+  const gsize chunks[] = { 1, 441, 16000 };
+
+  g_assert_cmpuint (ref->segs->len, >, 1);
+  for (guint c = 0; c < G_N_ELEMENTS (chunks); c++) {
+    Run *run = run_new (models.model_lm, CAPS_S16, "insertion-penalty", 0.0f, NULL);
+
+    push_audio (run, x, 2, n, chunks[c], 0, TRUE);
+    push_eos (run);
+    assert_segments_match (run->res.segs, 0, ref, 0, n);
+    g_assert_cmpuint (run->res.segs->len, ==, ref->segs->len);
+    assert_tiling (run->res.segs, 0, GST_SECOND);
+    assert_meta_matches (&run->res, greedy, 0);
+    run_free (run);
+  }
+  /* decoder=greedy on the same model gives the greedy segments */
+  Run *run = run_new (models.model_lm, CAPS_S16, "decoder", PH_SEGMENTER_GREEDY, NULL);
+  push_audio (run, x, 2, n, 441, 0, TRUE);
+  push_eos (run);
+  assert_segments_match (run->res.segs, 0, greedy, 0, n);
+  g_assert_cmpuint (run->res.segs->len, ==, greedy->segs->len);
+  run_free (run);
+  reference_free (ref);
+  reference_free (greedy);
+  g_free (x);
+  g_free (f);
+}
+
+/* decoder=lm with a model that has no phone LM fails the start with an error that
+ * says so; set while playing, it posts a warning and labelling goes on. */
+static void
+test_decoder_needs_lm (void)
+{
+  GstElement *element = gst_element_factory_make ("lstmphonemes", NULL);
+  GstBus *bus = gst_bus_new ();
+  gchar *text;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, "model", models.model_a, "decoder", PH_SEGMENTER_DECODER, NULL);
+  g_assert_cmpint (start_element (element, bus, &text), ==, GST_STATE_CHANGE_FAILURE);
+  g_assert_nonnull (strstr (text, "no phone LM"));
+  g_free (text);
+  gst_element_set_state (element, GST_STATE_NULL);
+  gst_element_set_bus (element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+
+  gint16 *x = make_audio (RATE / 2, 13);
+  Run *run = run_new (models.model_a, CAPS_S16, NULL);
+  push_audio (run, x, 2, RATE / 4, 441, 0, TRUE);
+  g_object_set (run->element, "decoder", PH_SEGMENTER_DECODER, NULL);
+  g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, RATE / 2, 0, 0, FALSE)), ==,
+                   GST_FLOW_OK);
+  GstMessage *msg = gst_bus_pop_filtered (run->bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  GError *error = NULL;
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "no phone LM"));
+  g_error_free (error);
+  gst_message_unref (msg);
+  push_eos (run);
+  g_assert_cmpuint (run->res.segs->len, >, 0);
+  run_free (run);
+  g_free (x);
+}
+
+/* With the decoder, segments wait for max-lag + 1 frames at most: that is the
+ * smoothing part of the latency, and changing max-lag changes the latency. */
+static void
+test_decoder_latency (void)
+{
+  Run *run = run_new (models.model_lm, CAPS_S16, NULL);
+  gint16 *x = make_audio (RATE / 10, 18);
+  GstClockTime own;
+
+  g_object_get (run->element, "latency", &own, NULL);
+  g_assert_cmpuint (own, ==, expected_latency (models.model_lm,
+                                               PH_DECODER_DEFAULT_MAX_LAG + 1));
+  g_object_set (run->element, "max-lag", 50, NULL);
+  push_audio (run, x, 2, RATE / 10, 441, 0, TRUE);
+  g_object_get (run->element, "latency", &own, NULL);
+  g_assert_cmpuint (own, ==, expected_latency (models.model_lm, 51));
+  gst_harness_set_upstream_latency (run->h, 20 * GST_MSECOND);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
+  run_free (run);
+  g_free (x);
+}
+
 static gchar *
 write_model (const char *name, guint rate, guint64 seed)
 {
@@ -1400,6 +1527,33 @@ write_model (const char *name, guint rate, guint64 seed)
   return path;
 }
 
+/* A copy of the model at `from` with a phone LM of random sentences, which a random
+ * model's frames change class often under. */
+static gchar *
+write_model_with_lm (const char *name, const char *from)
+{
+  PhModel *model = load_model (from);
+  PhPhoneLmBuilder *builder = ph_phone_lm_builder_new (PH_PHONE_LM_CLASSES_40);
+  GRand *rand = g_rand_new_with_seed (8);
+  gchar *path = g_build_filename (models.dir, name, NULL);
+  GError *error = NULL;
+  gint phones[20];
+
+  for (guint s = 0; s < 40; s++) {
+    for (guint i = 0; i < G_N_ELEMENTS (phones); i++)
+      phones[i] = g_rand_int_range (rand, 0, PH_NUM_PHONES);
+    ph_phone_lm_builder_add (builder, phones, G_N_ELEMENTS (phones));
+  }
+  PhPhoneLm *lm = ph_phone_lm_builder_estimate (builder);
+  ph_model_set_lm (model, lm);
+  g_assert_true (ph_model_save_file (model, path, &error));
+  ph_phone_lm_free (lm);
+  ph_phone_lm_builder_free (builder);
+  g_rand_free (rand);
+  ph_model_unref (model);
+  return path;
+}
+
 static void
 make_models (void)
 {
@@ -1410,6 +1564,7 @@ make_models (void)
   models.model_a = write_model ("a.phm", 16000, 1);
   models.model_b = write_model ("b.phm", 16000, 2);
   models.model_8k = write_model ("c8k.phm", 8000, 3);
+  models.model_lm = write_model_with_lm ("lm.phm", models.model_a);
   models.bad_model = g_build_filename (models.dir, "bad.phm", NULL);
   g_assert_true (g_file_set_contents (models.bad_model, "not a model", -1, NULL));
 }
@@ -1417,7 +1572,8 @@ make_models (void)
 static void
 remove_models (void)
 {
-  const gchar *files[] = { models.model_a, models.model_b, models.model_8k, models.bad_model };
+  const gchar *files[] = { models.model_a, models.model_b, models.model_8k, models.model_lm,
+                           models.bad_model };
 
   for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
     g_remove (files[i]);
@@ -1466,6 +1622,9 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmphonemes/format-change", test_format_change);
   g_test_add_func ("/lstmphonemes/gap-is-silence", test_gap_is_silence);
   g_test_add_func ("/lstmphonemes/reset-signal", test_reset_signal);
+  g_test_add_func ("/lstmphonemes/decoder-matches-labeller", test_decoder_matches_labeller);
+  g_test_add_func ("/lstmphonemes/decoder-needs-lm", test_decoder_needs_lm);
+  g_test_add_func ("/lstmphonemes/decoder-latency", test_decoder_latency);
   g_test_add_func ("/lstmphonemes/meta-survives-passthrough-elements",
                    test_meta_survives_passthrough_elements);
   ret = g_test_run ();
