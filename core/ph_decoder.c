@@ -22,6 +22,11 @@ struct _PhDecoder {
   PhDecoderConfig config;
   guint K, D, S;           /* classes, states per class, states */
 
+  float *entry_cost;       /* [K][K]: row k, column j: lm_weight * log P(k | j), the
+                           * diagonal -inf (transposed so entering k reads one row) */
+  float worst_entry;       /* the smallest off-diagonal entry cost */
+  float *exit_score;       /* [K]: this frame's score of leaving each class */
+  guint *candidates;       /* [K]: classes whose exit can still win an entry */
   float *score;            /* [S]: best path score ending in each state, this frame */
   float *next;             /* [S]: scratch for the next frame */
   float *log_mass;         /* [K]: this frame's class scores */
@@ -46,6 +51,7 @@ struct _PhDecoder {
   guint *stamp;            /* [S] */
   guint stamp_now;
   guint *path;             /* [cap]: the state of each open frame on one path */
+  guint *state_class;      /* [S]: s / D, without the division */
 };
 
 void
@@ -102,6 +108,17 @@ ph_decoder_new (const PhPhoneLm *lm, const PhDecoderConfig *config, GError **err
   self->D = config->min_duration;
   self->S = self->K * self->D;
   self->cap = config->max_lag + 1;
+  self->entry_cost = g_new (float, (gsize) self->K * self->K);
+  self->worst_entry = 0;
+  for (guint k = 0; k < self->K; k++)
+    for (guint j = 0; j < self->K; j++) {
+      float cost = config->lm_weight * lm->log_bigram[(gsize) j * self->K + k];
+      self->entry_cost[(gsize) k * self->K + j] = j == k ? -INFINITY : cost;
+      if (j != k)
+        self->worst_entry = MIN (self->worst_entry, cost);
+    }
+  self->exit_score = g_new (float, self->K);
+  self->candidates = g_new (guint, self->K);
   self->score = g_new (float, self->S);
   self->next = g_new (float, self->S);
   self->log_mass = g_new (float, self->K);
@@ -112,6 +129,9 @@ ph_decoder_new (const PhPhoneLm *lm, const PhDecoderConfig *config, GError **err
   self->ancestor = g_new (guint, self->S);
   self->stamp = g_new0 (guint, self->S);
   self->path = g_new (guint, self->cap);
+  self->state_class = g_new (guint, self->S);
+  for (guint st = 0; st < self->S; st++)
+    self->state_class[st] = st / self->D;
   ph_decoder_reset (self);
   return self;
 }
@@ -122,6 +142,9 @@ ph_decoder_free (PhDecoder *self)
   if (!self)
     return;
   ph_phone_lm_free (self->lm);
+  g_free (self->entry_cost);
+  g_free (self->exit_score);
+  g_free (self->candidates);
   g_free (self->score);
   g_free (self->next);
   g_free (self->log_mass);
@@ -132,6 +155,7 @@ ph_decoder_free (PhDecoder *self)
   g_free (self->ancestor);
   g_free (self->stamp);
   g_free (self->path);
+  g_free (self->state_class);
   g_free (self);
 }
 
@@ -169,25 +193,42 @@ take_frame (PhDecoder *self, const float *posteriors)
       mass[k] += slot[p];
   }
   for (guint k = 0; k < self->K; k++)
-    self->log_mass[k] = mass[k] > 0 ? MAX ((float) log (mass[k]), LOG_MASS_FLOOR)
+    self->log_mass[k] = mass[k] > 0 ? MAX (logf ((float) mass[k]), LOG_MASS_FLOOR)
                                     : LOG_MASS_FLOOR;
+}
+
+/* The classes whose exit score can still give the best entry into some class: an exit
+ * more than the largest entry-cost spread below the best exit never can (exact). */
+static guint
+find_candidates (PhDecoder *self)
+{
+  float best = -INFINITY;
+  guint n = 0;
+
+  for (guint j = 0; j < self->K; j++) {
+    self->exit_score[j] = self->score[j * self->D + self->D - 1];
+    best = MAX (best, self->exit_score[j]);
+  }
+  for (guint j = 0; j < self->K; j++)
+    if (self->exit_score[j] != -INFINITY && self->exit_score[j] >= best + self->worst_entry)
+      self->candidates[n++] = j;
+  return n;
 }
 
 /* Best score of entering class k at this frame, and where from. */
 static float
-best_entry (const PhDecoder *self, guint k, guint8 *from)
+best_entry (const PhDecoder *self, guint k, guint n_candidates, guint8 *from)
 {
   const PhDecoderConfig *c = &self->config;
+  const float *cost = self->entry_cost + (gsize) k * self->K;
   float best = -INFINITY;
 
   *from = FROM_START;
   if (self->n_frames == 0)
     return c->lm_weight * self->lm->log_start[k] - c->insertion_penalty;
-  for (guint j = 0; j < self->K; j++) {
-    float exit = self->score[j * self->D + self->D - 1];
-    if (j == k || exit == -INFINITY)
-      continue;
-    float v = exit + c->lm_weight * self->lm->log_bigram[(gsize) j * self->K + k];
+  for (guint i = 0; i < n_candidates; i++) {
+    guint j = self->candidates[i];
+    float v = self->exit_score[j] + cost[j];
     if (v > best) {
       best = v;
       *from = (guint8) j;
@@ -198,11 +239,12 @@ best_entry (const PhDecoder *self, guint k, guint8 *from)
 
 /* The states of class k for this frame, into self->next. */
 static void
-step_class (PhDecoder *self, guint k, guint8 *entered_from, guint8 *stayed)
+step_class (PhDecoder *self, guint k, guint n_candidates, guint8 *entered_from,
+            guint8 *stayed)
 {
   guint D = self->D, base = k * D;
   float e = self->log_mass[k];
-  float enter = best_entry (self, k, &entered_from[k]);
+  float enter = best_entry (self, k, n_candidates, &entered_from[k]);
   /* the last state either stays or advances from the one before (D = 1: is entered) */
   float stay = self->score[base + D - 1];
   float advance = D == 1 ? enter : self->score[base + D - 2];
@@ -220,10 +262,11 @@ static void
 viterbi_step (PhDecoder *self)
 {
   gsize slot = (self->n_frames % self->cap) * self->K;
+  guint n_candidates = find_candidates (self);
   float best = -INFINITY;
 
   for (guint k = 0; k < self->K; k++)
-    step_class (self, k, self->entered_from + slot, self->stayed + slot);
+    step_class (self, k, n_candidates, self->entered_from + slot, self->stayed + slot);
   for (guint s = 0; s < self->S; s++)
     best = MAX (best, self->next[s]);
   for (guint s = 0; s < self->S; s++)
@@ -236,18 +279,27 @@ viterbi_step (PhDecoder *self)
 
 /* ---- tracebacks and final frames ---- */
 
-/* The state at frame f - 1 on the best path to state s at frame f (f > first_open). */
+/* The state at frame f - 1 on the best path to state s at frame f (f > first_open),
+ * given frame f's decisions (its ring slot). */
+static inline guint
+predecessor_in (const PhDecoder *self, guint s, const guint8 *entered_from,
+                const guint8 *stayed)
+{
+  guint k = self->state_class[s], d = s - k * self->D;
+
+  if (d == self->D - 1 && stayed[k])
+    return s;
+  if (d > 0)
+    return s - 1;
+  return entered_from[k] * self->D + self->D - 1;
+}
+
 static guint
 predecessor (const PhDecoder *self, guint s, guint64 f)
 {
   gsize slot = (f % self->cap) * self->K;
-  guint k = s / self->D, d = s % self->D;
 
-  if (d == self->D - 1 && self->stayed[slot + k])
-    return s;
-  if (d > 0)
-    return s - 1;
-  return self->entered_from[slot + k] * self->D + self->D - 1;
+  return predecessor_in (self, s, self->entered_from + slot, self->stayed + slot);
 }
 
 static void
@@ -329,9 +381,11 @@ finalise_converged (PhDecoder *self, PhDecoderSegmentFunc func, gpointer user_da
       return;
     /* step every distinct state back one frame, keeping the distinct predecessors */
     guint kept = 0;
+    gsize slot = (f % self->cap) * self->K;
+    const guint8 *entered_from = self->entered_from + slot, *stayed = self->stayed + slot;
     self->stamp_now++;
     for (guint i = 0; i < n; i++) {
-      guint p = predecessor (self, self->states[i], f);
+      guint p = predecessor_in (self, self->states[i], entered_from, stayed);
       if (self->stamp[p] != self->stamp_now) {
         self->stamp[p] = self->stamp_now;
         self->states[kept++] = p;
@@ -355,10 +409,13 @@ finalise_lagging (PhDecoder *self, PhDecoderSegmentFunc func, gpointer user_data
     if (self->score[s] > self->score[best])
       best = s;
   }
-  for (guint64 f = now; f > frame; f--)
+  for (guint64 f = now; f > frame; f--) {
+    gsize slot = (f % self->cap) * self->K;
     for (guint s = 0; s < self->S; s++)
       if (self->score[s] != -INFINITY)
-        self->ancestor[s] = predecessor (self, self->ancestor[s], f);
+        self->ancestor[s] = predecessor_in (self, self->ancestor[s], self->entered_from + slot,
+                                            self->stayed + slot);
+  }
   for (guint s = 0; s < self->S; s++)
     if (self->ancestor[s] != self->ancestor[best])
       self->score[s] = -INFINITY;
