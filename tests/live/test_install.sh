@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `meson install` as users and other projects see it, into a scratch DESTDIR:
-#  - the plugin lands in GStreamer's plugin directory (for the prefixes /usr and
-#    /usr/local; another prefix needs GST_PLUGIN_PATH, said in the log) and
-#    gst-inspect-1.0 finds lstmphonemes there;
+#  - the plugin lands under the prefix, in PREFIX/LIBDIR/gstreamer-1.0 (GStreamer's
+#    own directory for prefix /usr; another prefix needs GST_PLUGIN_PATH, said in the
+#    log) and gst-inspect-1.0 finds lstmphonemes there;
 #  - phonemes-core.pc and the headers are installed, and a small C program using the
 #    engine compiles against them with pkg-config alone (the .pc relocated into DESTDIR)
 #    and labels a second of audio: 100 frames;
@@ -33,17 +33,16 @@ meson install -C "$build" --no-rebuild --destdir "$dest/root" > "$dest/install.l
   { cat "$dest/install.log"; fail "meson install failed"; }
 root="$dest/root"
 
-# -- the plugin, where GStreamer looks --
+# -- the plugin, under the prefix (PREFIX/LIBDIR/gstreamer-1.0, as GStreamer's own
+# plugins install), never outside it --
 plugin="$(find "$root" -name libgstphonemes.so)"
 [[ -n "$plugin" && $(wc -l <<< "$plugin") -eq 1 ]] || fail "libgstphonemes.so installed $(wc -l <<< "$plugin") times"
 plugin_dir="$(dirname "${plugin#"$root"}")"
+[[ "$plugin_dir" == "$libdir/gstreamer-1.0" ]] ||
+  fail "prefix $prefix: the plugin goes to $plugin_dir, not under the prefix ($libdir/gstreamer-1.0)"
 gst_dir="$(pkg-config --variable=pluginsdir gstreamer-1.0)"
-if [[ "$prefix" == /usr || "$prefix" == /usr/local ]]; then
-  [[ "$plugin_dir" == "$gst_dir" ]] ||
-    fail "prefix $prefix: the plugin goes to $plugin_dir, but GStreamer loads plugins from $gst_dir"
-else
-  echo "note: prefix $prefix: the plugin goes to $plugin_dir; GStreamer needs GST_PLUGIN_PATH=$plugin_dir"
-fi
+[[ "$plugin_dir" == "$gst_dir" ]] ||
+  echo "note: prefix $prefix: the plugin goes to $plugin_dir; GStreamer loads plugins from $gst_dir, so it needs GST_PLUGIN_PATH=$plugin_dir"
 echo "plugin: $plugin_dir/libgstphonemes.so"
 export LD_LIBRARY_PATH="$root$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 GST_PLUGIN_PATH="$root$plugin_dir" GST_PLUGIN_SYSTEM_PATH="$root$plugin_dir" \
