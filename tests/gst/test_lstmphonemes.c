@@ -19,6 +19,7 @@
 #define CAPS_S16 "audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved"
 #define CAPS_F32 "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved"
 #define CAPS_S16_8K "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved"
+#define CAPS_S16_44K "audio/x-raw,format=S16LE,rate=44100,channels=1,layout=interleaved"
 
 /* Model files made once in main(), read-only afterwards. */
 typedef struct {
@@ -98,6 +99,8 @@ typedef struct {
   guint metas;
   guint warnings;
   gchar *last_warning;
+  guint errors;
+  gchar *last_error;
 } Result;
 
 typedef struct {
@@ -133,6 +136,7 @@ result_clear (Result *r)
   g_byte_array_unref (r->posteriors);
   g_byte_array_unref (r->features);
   g_free (r->last_warning);
+  g_free (r->last_error);
 }
 
 static guint64
@@ -212,6 +216,14 @@ collect_messages (Run *run)
       g_free (run->res.last_warning);
       run->res.last_warning = g_strdup (error->message);
       run->res.warnings++;
+      g_error_free (error);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *error = NULL;
+
+      gst_message_parse_error (msg, &error, NULL);
+      g_free (run->res.last_error);
+      run->res.last_error = g_strdup (error->message);
+      run->res.errors++;
       g_error_free (error);
     } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
                gst_structure_has_name (s, "phoneme")) {
@@ -872,11 +884,19 @@ test_latency_query (void)
   Run *run = run_new (models.model_a, CAPS_S16, NULL);
   gint16 *x = make_audio (RATE / 10, 18);
   GstClockTime own;
+  gboolean report = TRUE;
 
-  g_object_get (run->element, "latency", &own, NULL);
+  /* By default the element holds no audio back, so it adds no latency to the
+   * pipeline's; `latency` still says how late its messages and metas are. */
+  g_object_get (run->element, "latency", &own, "report-latency", &report, NULL);
+  g_assert_false (report);
   g_assert_cmpuint (own, ==, expected_latency (models.model_a, 3));
   g_assert_cmpuint (own, >, 0);
   gst_harness_set_upstream_latency (run->h, 20 * GST_MSECOND);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND);
+
+  /* report-latency=true: upstream's plus the element's own. */
+  g_object_set (run->element, "report-latency", TRUE, NULL);
   g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
 
   /* More smoothing: more latency, announced with a latency message. */
@@ -885,6 +905,8 @@ test_latency_query (void)
   g_object_get (run->element, "latency", &own, NULL);
   g_assert_cmpuint (own, ==, expected_latency (models.model_a, 10));
   g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
+  g_object_set (run->element, "report-latency", FALSE, NULL);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND);
   run_free (run);
   g_free (x);
 }
@@ -900,7 +922,7 @@ test_latency_message (void)
   GstMessage *msg;
 
   /* Watch the bus directly, before drain() empties it. */
-  g_object_set (element, "min-segment-frames", 5, NULL);
+  g_object_set (element, "report-latency", TRUE, "min-segment-frames", 5, NULL);
   g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, RATE / 10 * 2, 0,
                                                           GST_MSECOND * 100, TRUE)),
                    ==, GST_FLOW_OK);
@@ -1379,6 +1401,174 @@ test_meta_survives_passthrough_elements (void)
   }
 }
 
+/* Audio at another rate than the model's: an error that names the fix, not a bare
+ * not-negotiated; a converter in front still gets the model's rate. */
+static void
+test_wrong_rate_names_the_fix (void)
+{
+  const char *good[] = {
+    "audiotestsrc num-buffers=5 ! audio/x-raw,rate=44100 ! audioresample ! lstmphonemes "
+    "model=\"%s\" name=ph ! fakesink",
+    "audiotestsrc num-buffers=5 ! lstmphonemes model=\"%s\" name=ph ! fakesink",
+  };
+  gint16 *x = make_audio (4410, 27);
+  Run *run = run_new (models.model_a, CAPS_S16_44K, NULL);
+
+  g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, 4410 * 2, 0, 100 * GST_MSECOND,
+                                                          TRUE)), ==, GST_FLOW_NOT_NEGOTIATED);
+  drain (run);
+  g_assert_cmpuint (run->res.errors, ==, 1);
+  g_assert_nonnull (strstr (run->res.last_error, "needs 16000 Hz audio"));
+  g_assert_nonnull (strstr (run->res.last_error, "44100 Hz"));
+  g_assert_nonnull (strstr (run->res.last_error, "put audioresample before it"));
+  run_free (run);
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    gchar *desc = g_strdup_printf (good[i], models.model_a);
+    GstElement *pipeline = gst_parse_launch (desc, NULL);
+    GstElement *ph = gst_bin_get_by_name (GST_BIN (pipeline), "ph");
+    GstPad *pad = gst_element_get_static_pad (ph, "sink");
+    GstBus *bus = gst_element_get_bus (pipeline);
+    GstMessage *msg;
+    GstCaps *caps;
+    gint rate = 0;
+
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+                                      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+    caps = gst_pad_get_current_caps (pad);
+    g_assert_true (gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate", &rate));
+    g_assert_cmpint (rate, ==, RATE);
+    gst_caps_unref (caps);
+    gst_message_unref (msg);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (pad);
+    gst_object_unref (ph);
+    gst_object_unref (pipeline);
+    g_free (desc);
+  }
+  g_free (x);
+}
+
+/* Log lines of the lstmphonemes category, by level. */
+typedef struct {
+  guint lines[GST_LEVEL_COUNT];
+  guint buffer_lines;    /* LOG lines that describe a buffer */
+  guint segment_lines;   /* DEBUG lines that describe a segment */
+} LogCount;
+
+static void
+count_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+           const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+           gpointer user_data)
+{
+  LogCount *count = user_data;
+  const gchar *text = gst_debug_message_get (message);
+
+  (void) file, (void) function, (void) line, (void) object;
+  if (g_strcmp0 (gst_debug_category_get_name (category), "lstmphonemes") != 0)
+    return;
+  count->lines[level]++;
+  if (level == GST_LEVEL_LOG && strstr (text, "buffer pts") && strstr (text, "frames"))
+    count->buffer_lines++;
+  if (level == GST_LEVEL_DEBUG && strstr (text, "segment") && strstr (text, "confidence"))
+    count->segment_lines++;
+}
+
+/* GST_DEBUG=lstmphonemes:6 shows every buffer (LOG) and every segment (DEBUG);
+ * lstmphonemes:5 only the segments, not the buffers. */
+static void
+test_debug_levels (void)
+{
+  const gsize n = RATE;
+  gint16 *x = make_audio (n, 28);
+  GstDebugLevel levels[] = { GST_LEVEL_LOG, GST_LEVEL_DEBUG };
+
+  gst_debug_set_active (TRUE);
+  for (guint l = 0; l < G_N_ELEMENTS (levels); l++) {
+    LogCount count = { { 0 }, 0, 0 };
+    Run *run;
+
+    gst_debug_remove_log_function (gst_debug_log_default);
+    gst_debug_add_log_function (count_log, &count, NULL);
+    gst_debug_set_threshold_for_name ("lstmphonemes", levels[l]);
+    run = run_new (models.model_a, CAPS_S16, NULL);
+    push_audio (run, x, 2, n, 1600, 0, TRUE);   /* 10 buffers */
+    push_eos (run);
+    gst_debug_unset_threshold_for_name ("lstmphonemes");
+    gst_debug_remove_log_function (count_log);
+    gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
+    g_assert_cmpuint (run->res.segs->len, >, 5);
+    g_assert_cmpuint (count.segment_lines, ==, run->res.segs->len);
+    if (levels[l] == GST_LEVEL_LOG)
+      g_assert_cmpuint (count.buffer_lines, ==, 10);
+    else
+      g_assert_cmpuint (count.lines[GST_LEVEL_LOG], ==, 0);
+    run_free (run);
+  }
+  g_free (x);
+}
+
+/* frame-interval: one phoneme-frame message per interval, carrying the mean of the
+ * interval's posteriors; its phone and confidence are that mean's argmax. */
+static void
+test_frame_interval (void)
+{
+  const gsize n = RATE / 2 + 480;   /* 53 frames: the last message covers 3 */
+  gint16 *x = make_audio (n, 29);
+  Run *every = run_new (models.model_a, CAPS_S16, "frame-messages", TRUE, NULL);
+  Run *run = run_new (models.model_a, CAPS_S16, "frame-messages", TRUE,
+                      "frame-interval", (guint64) (50 * GST_MSECOND), NULL);
+  GstClockTime end = gst_util_uint64_scale (n, GST_SECOND, RATE);
+  guint64 interval = 0;
+  guint frames;
+
+  g_object_get (run->element, "frame-interval", &interval, NULL);
+  g_assert_cmpuint (interval, ==, 50 * GST_MSECOND);
+  push_audio (every, x, 2, n, 441, 0, TRUE);
+  push_eos (every);
+  push_audio (run, x, 2, n, 441, 0, TRUE);
+  push_eos (run);
+  frames = every->res.frame_msgs->len;
+  g_assert_cmpuint (frames, ==, 53);
+  g_assert_cmpuint (run->res.frame_msgs->len, ==, (frames + 4) / 5);
+  for (guint m = 0; m < run->res.frame_msgs->len; m++) {
+    const GstStructure *s = g_array_index (run->res.frame_msgs, GstStructure *, m);
+    const GValue *post = gst_structure_get_value (s, "posteriors");
+    guint first = m * 5, count = MIN (5, frames - first), n_frames = 0;
+    double mean[PH_NUM_PHONES] = { 0 }, confidence;
+    guint best = 0;
+
+    g_assert_true (gst_structure_get_uint (s, "n-frames", &n_frames));
+    g_assert_cmpuint (n_frames, ==, count);
+    g_assert_cmpuint (get_u64 (s, "timestamp"), ==, frame_start (0, first));
+    g_assert_cmpuint (get_u64 (s, "duration"), ==,
+                      MIN (frame_start (0, first + count), end) - frame_start (0, first));
+    for (guint i = first; i < first + count; i++) {
+      const GstStructure *f = g_array_index (every->res.frame_msgs, GstStructure *, i);
+      const GValue *p = gst_structure_get_value (f, "posteriors");
+
+      for (guint k = 0; k < PH_NUM_PHONES; k++)
+        mean[k] += g_value_get_double (gst_value_array_get_value (p, k)) / count;
+    }
+    for (guint k = 0; k < PH_NUM_PHONES; k++) {
+      g_assert_cmpfloat_with_epsilon (g_value_get_double (gst_value_array_get_value (post, k)),
+                                      mean[k], 1e-6);
+      best = mean[k] > mean[best] ? k : best;
+    }
+    g_assert_cmpint (ph_phone_index (gst_structure_get_string (s, "phone")), ==, best);
+    g_assert_true (gst_structure_get_double (s, "confidence", &confidence));
+    g_assert_cmpfloat_with_epsilon (confidence, mean[best], 1e-6);
+  }
+  /* The segments are the same whatever the interval. */
+  assert_same_segments (every->res.segs, run->res.segs);
+  run_free (every);
+  run_free (run);
+  g_free (x);
+}
+
 /* ---- setup ---- */
 
 static gchar *
@@ -1468,6 +1658,9 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmphonemes/reset-signal", test_reset_signal);
   g_test_add_func ("/lstmphonemes/meta-survives-passthrough-elements",
                    test_meta_survives_passthrough_elements);
+  g_test_add_func ("/lstmphonemes/wrong-rate-names-the-fix", test_wrong_rate_names_the_fix);
+  g_test_add_func ("/lstmphonemes/debug-levels", test_debug_levels);
+  g_test_add_func ("/lstmphonemes/frame-interval", test_frame_interval);
   ret = g_test_run ();
   remove_models ();
   return ret;
