@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "phonemes.h"
+#include "phonemes-meta.h"
 
 #define RATE 16000
 #define HOP 160
@@ -1569,6 +1570,72 @@ test_frame_interval (void)
   g_free (x);
 }
 
+/* The typed C API of phonemes-meta.h reads what the GstStructure holds: the same
+ * frames, posteriors and features, for every buffer of a run. */
+static void
+test_meta_typed_api (void)
+{
+  const gsize n = RATE / 2;
+  gint16 *x = make_audio (n, 30);
+  Run *run = run_new (models.model_a, CAPS_S16, NULL);
+  GstBuffer *buffer;
+  guint metas = 0, frames_seen = 0;
+
+  g_assert_null (gst_phoneme_meta_get_structure (NULL));
+  for (gsize off = 0; off < n; off += 800) {
+    g_assert_cmpint (gst_harness_push (run->h, make_buffer (x + off, 1600,
+        gst_util_uint64_scale (off, GST_SECOND, RATE), 50 * GST_MSECOND, off == 0)), ==,
+        GST_FLOW_OK);
+    while ((buffer = gst_harness_try_pull (run->h))) {
+      const GstStructure *s = gst_phoneme_meta_get_structure (buffer);
+      guint n_frames = 0, n_post = 0, n_feat = 0, dim = 0;
+      GstPhonemeFrame *frames = gst_phoneme_meta_get_frames (buffer, &n_frames);
+      const gfloat *post = gst_phoneme_meta_get_posteriors (buffer, &n_post);
+      const gfloat *feat = gst_phoneme_meta_get_features (buffer, &n_feat, &dim);
+      guint first = run->res.frame_ts->len;
+
+      collect_meta (&run->res, buffer);
+      if (!s) {
+        g_assert_null (frames);
+        g_assert_null (post);
+        g_assert_null (feat);
+        g_assert_cmpuint (n_frames + n_post + n_feat, ==, 0);
+        gst_buffer_unref (buffer);
+        continue;
+      }
+      metas++;
+      g_assert_cmpuint (n_frames, ==, run->res.frame_ts->len - first);
+      g_assert_cmpuint (n_post, ==, n_frames);
+      g_assert_cmpuint (n_feat, ==, n_frames);
+      g_assert_cmpuint (dim, ==, run->res.dim);
+      for (guint i = 0; i < n_frames; i++) {
+        g_assert_cmpuint (frames[i].timestamp, ==,
+                          g_array_index (run->res.frame_ts, guint64, first + i));
+        g_assert_cmpuint (frames[i].duration, ==, 10 * GST_MSECOND);
+        g_assert_cmpint (frames[i].phone, ==, g_array_index (run->res.frame_phone, gint, first + i));
+        g_assert_cmpstr (frames[i].phone_name, ==, ph_phone_name (frames[i].phone));
+        g_assert_cmpfloat (frames[i].confidence, ==,
+                           g_array_index (run->res.frame_conf, double, first + i));
+        g_assert_cmpfloat (post[(gsize) i * GST_PHONEME_META_NUM_PHONES + frames[i].phone], ==,
+                           (float) frames[i].confidence);
+      }
+      g_assert_cmpmem (post, (gsize) n_frames * GST_PHONEME_META_NUM_PHONES * sizeof (float),
+                       run->res.posteriors->data + (gsize) first * PH_NUM_PHONES * sizeof (float),
+                       (gsize) n_frames * PH_NUM_PHONES * sizeof (float));
+      g_assert_cmpmem (feat, (gsize) n_frames * dim * sizeof (float),
+                       run->res.features->data + (gsize) first * dim * sizeof (float),
+                       (gsize) n_frames * dim * sizeof (float));
+      frames_seen += n_frames;
+      g_free (frames);
+      gst_buffer_unref (buffer);
+    }
+  }
+  g_assert_cmpuint (metas, >, 5);
+  g_assert_cmpuint (frames_seen, >, 30);
+  run_free (run);
+  g_free (x);
+}
+
 /* ---- setup ---- */
 
 static gchar *
@@ -1661,6 +1728,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmphonemes/wrong-rate-names-the-fix", test_wrong_rate_names_the_fix);
   g_test_add_func ("/lstmphonemes/debug-levels", test_debug_levels);
   g_test_add_func ("/lstmphonemes/frame-interval", test_frame_interval);
+  g_test_add_func ("/lstmphonemes/meta-typed-api", test_meta_typed_api);
   ret = g_test_run ();
   remove_models ();
   return ret;

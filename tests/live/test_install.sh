@@ -3,6 +3,8 @@
 #  - the plugin lands under the prefix, in PREFIX/LIBDIR/gstreamer-1.0 (GStreamer's
 #    own directory for prefix /usr; another prefix needs GST_PLUGIN_PATH, said in the
 #    log) and gst-inspect-1.0 finds lstmphonemes there;
+#  - phonemes-meta.h (the typed C API of the phoneme meta) is installed and compiles
+#    with GStreamer's flags alone;
 #  - phonemes-core.pc and the headers are installed, and a small C program using the
 #    engine compiles against them with pkg-config alone (the .pc relocated into DESTDIR)
 #    and labels a second of audio: 100 frames;
@@ -117,6 +119,32 @@ out="$("$dest/engine-demo")" || fail "engine-demo failed: $out"
 [[ "$out" == "100 frames, "* ]] || fail "engine-demo: expected 100 frames for 1 s, got: $out"
 echo "engine-demo against the installed phonemes-core.pc: $out"
 unset PKG_CONFIG_PATH
+
+# -- the typed C API of the phoneme meta: a header needing GStreamer only --
+[[ -f "$root$prefix/include/phonemes/phonemes-meta.h" ]] ||
+  fail "phonemes-meta.h not installed in $prefix/include/phonemes"
+cat > "$dest/meta-demo.c" <<'EOF'
+#include <phonemes/phonemes-meta.h>
+
+int
+main (void)
+{
+  GstBuffer *buffer;
+  guint n = 1;
+
+  gst_init (NULL, NULL);
+  buffer = gst_buffer_new ();
+  g_free (gst_phoneme_meta_get_frames (buffer, &n));
+  gst_buffer_unref (buffer);
+  return n == 0 ? 0 : 1;
+}
+EOF
+# shellcheck disable=SC2046  # flags are words
+cc -std=c11 -Wall -Wextra -Werror -o "$dest/meta-demo" "$dest/meta-demo.c" \
+  -I"$root$prefix/include" $(pkg-config --cflags --libs gstreamer-1.0) ||
+  fail "a C program does not compile against the installed phonemes-meta.h"
+"$dest/meta-demo" || fail "meta-demo: a buffer without meta has frames"
+echo "phonemes-meta.h: installed, compiles with GStreamer alone"
 
 # -- pipelines/embed as a stand-alone project, on the installed plugin --
 if ! { meson setup "$dest/embed-build" "$source_root/pipelines/embed" &&
