@@ -1104,6 +1104,14 @@ after_updates (GstLstmAdapt *self, guint updates)
 {
   Training *t = &self->training;
 
+  if (updates > 0) {
+    const PhTrainStats *stats = ph_trainer_stats (t->trainer);
+
+    GST_DEBUG_OBJECT (self, "update %" G_GUINT64_FORMAT ": loss %.4f, gradient norm %.3f",
+                      t->done_stats.updates + stats->updates, stats->last_loss,
+                      stats->last_grad_norm);
+  }
+
   t->updates_since_publish += updates;
   if (updates > 0 && t->updates_since_publish >= t->settings.publish_interval)
     publish (self, -1.0);

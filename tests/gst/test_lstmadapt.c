@@ -1306,6 +1306,62 @@ test_labels_rate (void)
   signal_clear (&sig);
 }
 
+/* Log lines of the lstmadapt category. */
+typedef struct {
+  guint update_lines;    /* DEBUG: one per weight update */
+  guint publish_lines;   /* DEBUG: one per publication */
+  guint buffer_lines;    /* LOG: one per buffer with a meta */
+} AdaptLog;
+
+static void
+count_adapt_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+                 const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+                 gpointer user_data)
+{
+  AdaptLog *count = user_data;
+  const gchar *text = gst_debug_message_get (message);
+
+  (void) file, (void) function, (void) line, (void) object;
+  if (g_strcmp0 (gst_debug_category_get_name (category), "lstmadapt") != 0)
+    return;
+  if (level == GST_LEVEL_DEBUG && g_str_has_prefix (text, "update ") && strstr (text, "loss"))
+    g_atomic_int_inc (&count->update_lines);
+  if (level == GST_LEVEL_DEBUG && g_str_has_prefix (text, "published"))
+    g_atomic_int_inc (&count->publish_lines);
+  if (level == GST_LEVEL_LOG && strstr (text, "buffer pts") && strstr (text, "frames"))
+    g_atomic_int_inc (&count->buffer_lines);
+}
+
+/* GST_DEBUG=lstmadapt:5 shows every update and publication, :6 every buffer. */
+static void
+test_debug_levels (void)
+{
+  Signal sig = make_signal (3.0, 23);
+  gchar *phn = write_phn (&sig, "debug.PHN");
+  gchar *props = g_strdup_printf ("labels-location=%s publish-interval=2", phn);
+  AdaptLog count = { 0, 0, 0 };
+  Run *run;
+
+  gst_debug_set_active (TRUE);
+  gst_debug_remove_log_function (gst_debug_log_default);
+  gst_debug_add_log_function (count_adapt_log, &count, NULL);
+  gst_debug_set_threshold_for_name ("lstmadapt", GST_LEVEL_LOG);
+  run = chain_new (props);
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  gst_debug_unset_threshold_for_name ("lstmadapt");
+  gst_debug_remove_log_function (count_adapt_log);
+  gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
+  g_assert_cmpuint (count.update_lines, ==, msg_u64 (last_msg (run), "updates"));
+  g_assert_cmpuint (count.publish_lines, ==, run->adapt_msgs->len);
+  g_assert_cmpuint (count.buffer_lines, >=, sig.n / CHUNK - 2);
+  run_free (run);
+  g_remove (phn);
+  g_free (phn);
+  g_free (props);
+  signal_clear (&sig);
+}
+
 /* Sets `desc` (a whole pipeline) to PAUSED; the state change result, the first error
  * and the warnings posted meanwhile. */
 static GstStateChangeReturn
@@ -1677,6 +1733,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt/labels-rate", test_labels_rate);
   g_test_add_func ("/lstmadapt/start-checks", test_start_checks);
   g_test_add_func ("/lstmadapt/no-meta-warns", test_no_meta_warns);
+  g_test_add_func ("/lstmadapt/debug-levels", test_debug_levels);
   ret = g_test_run ();
 
   g_remove (fx.model);
