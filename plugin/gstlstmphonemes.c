@@ -771,12 +771,12 @@ gst_lstm_phonemes_sink_event (GstBaseTransform *trans, GstEvent *event)
   return GST_BASE_TRANSFORM_CLASS (gst_lstm_phonemes_parent_class)->sink_event (trans, event);
 }
 
-/* Caps are the same on both sides: audio/x-raw mono S16LE/F32LE at any rate. The rate
- * of the model in use (or about to be, after a model with another rate was published)
- * is required in caps queries (restrict_rate), so that converters in front pick it;
- * caps that arrive at another rate anyway (no audioresample in front) are accepted here
- * and refused in setup() with an error that names the fix, instead of a bare
- * not-negotiated. */
+/* Caps are the same on both sides: audio/x-raw mono S16LE/F32LE at any rate. Caps
+ * queries answer the rate of the model in use (or about to be, after a model with
+ * another rate was published) first and any other rate after it (prefer_model_rate),
+ * so that a converter in front (audioresample) picks the model's rate, while audio that
+ * no element in front can convert still links, and is refused in setup() with an error
+ * that names the fix instead of a bare not-negotiated or a failed link. */
 static GstCaps *
 gst_lstm_phonemes_transform_caps (GstBaseTransform *trans, GstPadDirection direction,
                                   GstCaps *caps, GstCaps *filter)
@@ -797,9 +797,11 @@ gst_lstm_phonemes_transform_caps (GstBaseTransform *trans, GstPadDirection direc
   return result;
 }
 
-/* A caps query's answer, limited to the rate of the model to run. */
+/* A caps query's answer with the rate of the model to run first (preferred: what
+ * fixation picks), then the answer as it was (any rate, accepted so that setup() can
+ * say what is wrong). */
 static void
-restrict_rate (GstLstmPhonemes *self, GstQuery *query)
+prefer_model_rate (GstLstmPhonemes *self, GstQuery *query)
 {
   GstCaps *caps, *rate_caps, *result;
   guint rate;
@@ -812,6 +814,7 @@ restrict_rate (GstLstmPhonemes *self, GstQuery *query)
     return;
   rate_caps = gst_caps_new_simple ("audio/x-raw", "rate", G_TYPE_INT, (gint) rate, NULL);
   result = gst_caps_intersect_full (caps, rate_caps, GST_CAPS_INTERSECT_FIRST);
+  result = gst_caps_merge (result, gst_caps_ref (caps));
   gst_query_set_caps_result (query, result);
   gst_caps_unref (result);
   gst_caps_unref (rate_caps);
@@ -868,7 +871,7 @@ answer_labeller_context (GstLstmPhonemes *self, GstQuery *query)
 }
 
 /* Latency: upstream's, plus our own on both min and max with report-latency. Caps: the
- * model's rate only (restrict_rate). Context queries of type
+ * model's rate first (prefer_model_rate). Context queries of type
  * GST_MODEL_SHARE_CONTEXT_TYPE are answered with this element (for lstmadapt). */
 static gboolean
 gst_lstm_phonemes_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
@@ -883,7 +886,7 @@ gst_lstm_phonemes_query (GstBaseTransform *trans, GstPadDirection direction, Gst
                                                                         query))
     return FALSE;
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS)
-    restrict_rate (self, query);
+    prefer_model_rate (self, query);
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return TRUE;
 

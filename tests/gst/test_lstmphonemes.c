@@ -1414,6 +1414,10 @@ test_wrong_rate_names_the_fix (void)
   };
   gint16 *x = make_audio (4410, 27);
   Run *run = run_new (models.model_a, CAPS_S16_44K, NULL);
+  gchar *desc, *text = NULL;
+  GstElement *pipeline;
+  GstMessage *msg;
+  GstBus *bus;
 
   g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, 4410 * 2, 0, 100 * GST_MSECOND,
                                                           TRUE)), ==, GST_FLOW_NOT_NEGOTIATED);
@@ -1423,6 +1427,30 @@ test_wrong_rate_names_the_fix (void)
   g_assert_nonnull (strstr (run->res.last_error, "44100 Hz"));
   g_assert_nonnull (strstr (run->res.last_error, "put audioresample before it"));
   run_free (run);
+
+  /* The usual mistake, a converter that cannot change the rate (audioconvert without
+   * audioresample): the same error, not a failed link. */
+  desc = g_strdup_printf ("audiotestsrc num-buffers=5 ! audio/x-raw,rate=44100 ! "
+                          "audioconvert ! lstmphonemes model=\"%s\" ! fakesink", models.model_a);
+  pipeline = gst_parse_launch (desc, NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_ERROR);
+  {
+    GError *error = NULL;
+
+    gst_message_parse_error (msg, &error, NULL);
+    text = g_strdup (error->message);
+    g_error_free (error);
+  }
+  g_assert_nonnull (strstr (text, "put audioresample before it"));
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (text);
+  g_free (desc);
 
   for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
     gchar *desc = g_strdup_printf (good[i], models.model_a);
