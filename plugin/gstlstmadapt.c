@@ -2910,7 +2910,8 @@ gst_lstm_adapt_class_init (GstLstmAdaptClass *klass)
       "truncated BPTT(k1, k2) on its own thread from the phoneme meta, with targets "
       "from labels, a prompt or the model's confident frames. Posts an \"lstmadapt\" "
       "message after each publication (updates, frames-trained, windows-dropped, "
-      "frames-dropped, loss, accuracy, targeted-frames, running-time, train-time). "
+      "frames-dropped, loss, targeted-frames, running-time, train-time, and accuracy when "
+      "frames had targets, or in mode=self agreement with the starting model). "
       "Request pad \"labels\" (text/x-phone-labels): lines \"START END PHONE\", times in "
       "seconds of the audio's stream time. Audio passes through unchanged",
       "phonemes project");
