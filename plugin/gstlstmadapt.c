@@ -277,6 +277,8 @@ struct _GstLstmAdapt {
   guint discovery_countdown;
   gboolean warned_no_labeller, warned_meta, warned_no_meta, seen_meta;
   GstClockTime first_pts;      /* of the stream's first buffer, for warned_no_meta */
+  gboolean duration_asked;     /* the labels were checked against the duration, or
+                                * upstream could not say it: once per stream */
   guint64 bad_label_lines;
   gboolean warned_overlap;
 
@@ -1734,11 +1736,15 @@ check_labels_against_duration (GstLstmAdapt *self, const Settings *settings)
   gchar *misfit = NULL;
   gboolean have_labels;
 
+  if (self->duration_asked)
+    return TRUE;
   g_mutex_lock (&self->lock);
   have_labels = self->file_labels != NULL && !self->fit_checked;
   g_mutex_unlock (&self->lock);
-  if (!have_labels || settings->mode != GST_LSTM_ADAPT_MODE_SUPERVISED ||
-      !gst_pad_peer_query_duration (self->sinkpad, GST_FORMAT_TIME, &duration) ||
+  if (!have_labels || settings->mode != GST_LSTM_ADAPT_MODE_SUPERVISED)
+    return TRUE;
+  self->duration_asked = TRUE;
+  if (!gst_pad_peer_query_duration (self->sinkpad, GST_FORMAT_TIME, &duration) ||
       duration <= 0)
     return TRUE;
   g_mutex_lock (&self->lock);
@@ -1847,6 +1853,7 @@ reset_stream_state (GstLstmAdapt *self)
   self->break_next = TRUE;
   self->first_pts = GST_CLOCK_TIME_NONE;
   self->seen_meta = FALSE;
+  self->duration_asked = FALSE;
 }
 
 /* EOS: waits until the training thread has trained the queued frames, published and
