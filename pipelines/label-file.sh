@@ -12,5 +12,5 @@ shift
 require_element lstmphonemes
 
 gst-launch-1.0 -m filesrc location="$audio" ! decodebin ! audioconvert ! audioresample ! \
-  lstmphonemes "$@" ! fakesink sync=false |
+  lstmphonemes "$@" ! fakesink sync=false 2>&1 |
   "$phonemes_root/pipelines/print-timeline.awk"

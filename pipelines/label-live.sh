@@ -12,7 +12,8 @@
 #     queue ! fakesink sync=true | pipelines/print-timeline.awk
 # Keep the queue when a synced sink follows lstmphonemes: without it the sink's wait
 # for the clock (the whole pipeline latency) holds the streaming thread, and every
-# phone is reported that much later (about 160 ms instead of 65 ms here).
+# phone is reported that much later (with lstmphonemes report-latency=true, by its own
+# latency too: about 160 ms instead of 65 ms after the phone in tests/live).
 set -euo pipefail
 # shellcheck source=pipelines/common.sh
 source "$(dirname "$0")/common.sh"

@@ -13,12 +13,14 @@
 #include <string.h>
 
 #include "phonemes.h"
+#include "phonemes-meta.h"
 
 #define RATE 16000
 #define HOP 160
 #define CAPS_S16 "audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved"
 #define CAPS_F32 "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved"
 #define CAPS_S16_8K "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved"
+#define CAPS_S16_44K "audio/x-raw,format=S16LE,rate=44100,channels=1,layout=interleaved"
 
 /* Model files made once in main(), read-only afterwards. */
 typedef struct {
@@ -99,6 +101,8 @@ typedef struct {
   guint metas;
   guint warnings;
   gchar *last_warning;
+  guint errors;
+  gchar *last_error;
 } Result;
 
 typedef struct {
@@ -134,6 +138,7 @@ result_clear (Result *r)
   g_byte_array_unref (r->posteriors);
   g_byte_array_unref (r->features);
   g_free (r->last_warning);
+  g_free (r->last_error);
 }
 
 static guint64
@@ -213,6 +218,14 @@ collect_messages (Run *run)
       g_free (run->res.last_warning);
       run->res.last_warning = g_strdup (error->message);
       run->res.warnings++;
+      g_error_free (error);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *error = NULL;
+
+      gst_message_parse_error (msg, &error, NULL);
+      g_free (run->res.last_error);
+      run->res.last_error = g_strdup (error->message);
+      run->res.errors++;
       g_error_free (error);
     } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
                gst_structure_has_name (s, "phoneme")) {
@@ -900,11 +913,19 @@ test_latency_query (void)
   Run *run = run_new (models.model_a, CAPS_S16, NULL);
   gint16 *x = make_audio (RATE / 10, 18);
   GstClockTime own;
+  gboolean report = TRUE;
 
-  g_object_get (run->element, "latency", &own, NULL);
+  /* By default the element holds no audio back, so it adds no latency to the
+   * pipeline's; `latency` still says how late its messages and metas are. */
+  g_object_get (run->element, "latency", &own, "report-latency", &report, NULL);
+  g_assert_false (report);
   g_assert_cmpuint (own, ==, expected_latency (models.model_a, 3));
   g_assert_cmpuint (own, >, 0);
   gst_harness_set_upstream_latency (run->h, 20 * GST_MSECOND);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND);
+
+  /* report-latency=true: upstream's plus the element's own. */
+  g_object_set (run->element, "report-latency", TRUE, NULL);
   g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
 
   /* More smoothing: more latency, announced with a latency message. */
@@ -913,6 +934,8 @@ test_latency_query (void)
   g_object_get (run->element, "latency", &own, NULL);
   g_assert_cmpuint (own, ==, expected_latency (models.model_a, 10));
   g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
+  g_object_set (run->element, "report-latency", FALSE, NULL);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND);
   run_free (run);
   g_free (x);
 }
@@ -928,7 +951,7 @@ test_latency_message (void)
   GstMessage *msg;
 
   /* Watch the bus directly, before drain() empties it. */
-  g_object_set (element, "min-segment-frames", 5, NULL);
+  g_object_set (element, "report-latency", TRUE, "min-segment-frames", 5, NULL);
   g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, RATE / 10 * 2, 0,
                                                           GST_MSECOND * 100, TRUE)),
                    ==, GST_FLOW_OK);
@@ -1407,6 +1430,280 @@ test_meta_survives_passthrough_elements (void)
   }
 }
 
+/* Audio at another rate than the model's: an error that names the fix, not a bare
+ * not-negotiated; a converter in front still gets the model's rate. */
+static void
+test_wrong_rate_names_the_fix (void)
+{
+  const char *good[] = {
+    "audiotestsrc num-buffers=5 ! audio/x-raw,rate=44100 ! audioresample ! lstmphonemes "
+    "model=\"%s\" name=ph ! fakesink",
+    "audiotestsrc num-buffers=5 ! lstmphonemes model=\"%s\" name=ph ! fakesink",
+  };
+  gint16 *x = make_audio (4410, 27);
+  Run *run = run_new (models.model_a, CAPS_S16_44K, NULL);
+  gchar *desc, *text = NULL;
+  GstElement *pipeline;
+  GstMessage *msg;
+  GstBus *bus;
+
+  g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, 4410 * 2, 0, 100 * GST_MSECOND,
+                                                          TRUE)), ==, GST_FLOW_NOT_NEGOTIATED);
+  drain (run);
+  g_assert_cmpuint (run->res.errors, ==, 1);
+  g_assert_nonnull (strstr (run->res.last_error, "needs 16000 Hz audio"));
+  g_assert_nonnull (strstr (run->res.last_error, "44100 Hz"));
+  g_assert_nonnull (strstr (run->res.last_error, "put audioresample before it"));
+  run_free (run);
+
+  /* The usual mistake, a converter that cannot change the rate (audioconvert without
+   * audioresample): the same error, not a failed link. */
+  desc = g_strdup_printf ("audiotestsrc num-buffers=5 ! audio/x-raw,rate=44100 ! "
+                          "audioconvert ! lstmphonemes model=\"%s\" ! fakesink", models.model_a);
+  pipeline = gst_parse_launch (desc, NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_ERROR);
+  {
+    GError *error = NULL;
+
+    gst_message_parse_error (msg, &error, NULL);
+    text = g_strdup (error->message);
+    g_error_free (error);
+  }
+  g_assert_nonnull (strstr (text, "put audioresample before it"));
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (text);
+  g_free (desc);
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    gchar *desc = g_strdup_printf (good[i], models.model_a);
+    GstElement *pipeline = gst_parse_launch (desc, NULL);
+    GstElement *ph = gst_bin_get_by_name (GST_BIN (pipeline), "ph");
+    GstPad *pad = gst_element_get_static_pad (ph, "sink");
+    GstBus *bus = gst_element_get_bus (pipeline);
+    GstMessage *msg;
+    GstCaps *caps;
+    gint rate = 0;
+
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+                                      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+    caps = gst_pad_get_current_caps (pad);
+    g_assert_true (gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate", &rate));
+    g_assert_cmpint (rate, ==, RATE);
+    gst_caps_unref (caps);
+    gst_message_unref (msg);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (pad);
+    gst_object_unref (ph);
+    gst_object_unref (pipeline);
+    g_free (desc);
+  }
+  g_free (x);
+}
+
+/* Log lines of the lstmphonemes category, by level. */
+typedef struct {
+  guint lines[GST_LEVEL_COUNT];
+  guint buffer_lines;    /* LOG lines that describe a buffer */
+  guint segment_lines;   /* DEBUG lines that describe a segment */
+} LogCount;
+
+/* Where count_log counts, or NULL. The log function is added in a subprocess of the
+ * test: GStreamer keeps the lists of log functions it replaces, which valgrind reports
+ * as leaks. */
+static LogCount *log_count;
+
+static void
+count_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+           const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+           gpointer user_data)
+{
+  LogCount *count = g_atomic_pointer_get (&log_count);
+  const gchar *text;
+
+  (void) file, (void) function, (void) line, (void) object, (void) user_data;
+  if (!count || g_strcmp0 (gst_debug_category_get_name (category), "lstmphonemes") != 0)
+    return;
+  text = gst_debug_message_get (message);
+  count->lines[level]++;
+  if (level == GST_LEVEL_LOG && strstr (text, "buffer pts") && strstr (text, "frames"))
+    count->buffer_lines++;
+  if (level == GST_LEVEL_DEBUG && strstr (text, "segment") && strstr (text, "confidence"))
+    count->segment_lines++;
+}
+
+/* GST_DEBUG=lstmphonemes:6 shows every buffer (LOG) and every segment (DEBUG);
+ * lstmphonemes:5 only the segments, not the buffers. */
+static void
+test_debug_levels (void)
+{
+  const gsize n = RATE;
+  gint16 *x = make_audio (n, 28);
+  GstDebugLevel levels[] = { GST_LEVEL_LOG, GST_LEVEL_DEBUG };
+
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_free (x);
+    return;
+  }
+  gst_debug_add_log_function (count_log, NULL, NULL);
+  gst_debug_remove_log_function (gst_debug_log_default);   /* quiet */
+  gst_debug_set_active (TRUE);
+  for (guint l = 0; l < G_N_ELEMENTS (levels); l++) {
+    LogCount count = { { 0 }, 0, 0 };
+    Run *run;
+
+    g_atomic_pointer_set (&log_count, &count);
+    gst_debug_set_threshold_for_name ("lstmphonemes", levels[l]);
+    run = run_new (models.model_a, CAPS_S16, NULL);
+    push_audio (run, x, 2, n, 1600, 0, TRUE);   /* 10 buffers */
+    push_eos (run);
+    gst_debug_unset_threshold_for_name ("lstmphonemes");
+    g_atomic_pointer_set (&log_count, NULL);
+    g_assert_cmpuint (run->res.segs->len, >, 5);
+    g_assert_cmpuint (count.segment_lines, ==, run->res.segs->len);
+    if (levels[l] == GST_LEVEL_LOG)
+      g_assert_cmpuint (count.buffer_lines, ==, 10);
+    else
+      g_assert_cmpuint (count.lines[GST_LEVEL_LOG], ==, 0);
+    run_free (run);
+  }
+  g_free (x);
+}
+
+/* frame-interval: one phoneme-frame message per interval, carrying the mean of the
+ * interval's posteriors; its phone and confidence are that mean's argmax. */
+static void
+test_frame_interval (void)
+{
+  const gsize n = RATE / 2 + 480;   /* 53 frames: the last message covers 3 */
+  gint16 *x = make_audio (n, 29);
+  Run *every = run_new (models.model_a, CAPS_S16, "frame-messages", TRUE, NULL);
+  Run *run = run_new (models.model_a, CAPS_S16, "frame-messages", TRUE,
+                      "frame-interval", (guint64) (50 * GST_MSECOND), NULL);
+  GstClockTime end = gst_util_uint64_scale (n, GST_SECOND, RATE);
+  guint64 interval = 0;
+  guint frames;
+
+  g_object_get (run->element, "frame-interval", &interval, NULL);
+  g_assert_cmpuint (interval, ==, 50 * GST_MSECOND);
+  push_audio (every, x, 2, n, 441, 0, TRUE);
+  push_eos (every);
+  push_audio (run, x, 2, n, 441, 0, TRUE);
+  push_eos (run);
+  frames = every->res.frame_msgs->len;
+  g_assert_cmpuint (frames, ==, 53);
+  g_assert_cmpuint (run->res.frame_msgs->len, ==, (frames + 4) / 5);
+  for (guint m = 0; m < run->res.frame_msgs->len; m++) {
+    const GstStructure *s = g_array_index (run->res.frame_msgs, GstStructure *, m);
+    const GValue *post = gst_structure_get_value (s, "posteriors");
+    guint first = m * 5, count = MIN (5, frames - first), n_frames = 0;
+    double mean[PH_NUM_PHONES] = { 0 }, confidence;
+    guint best = 0;
+
+    g_assert_true (gst_structure_get_uint (s, "n-frames", &n_frames));
+    g_assert_cmpuint (n_frames, ==, count);
+    g_assert_cmpuint (get_u64 (s, "timestamp"), ==, frame_start (0, first));
+    g_assert_cmpuint (get_u64 (s, "duration"), ==,
+                      MIN (frame_start (0, first + count), end) - frame_start (0, first));
+    for (guint i = first; i < first + count; i++) {
+      const GstStructure *f = g_array_index (every->res.frame_msgs, GstStructure *, i);
+      const GValue *p = gst_structure_get_value (f, "posteriors");
+
+      for (guint k = 0; k < PH_NUM_PHONES; k++)
+        mean[k] += g_value_get_double (gst_value_array_get_value (p, k)) / count;
+    }
+    for (guint k = 0; k < PH_NUM_PHONES; k++) {
+      g_assert_cmpfloat_with_epsilon (g_value_get_double (gst_value_array_get_value (post, k)),
+                                      mean[k], 1e-6);
+      best = mean[k] > mean[best] ? k : best;
+    }
+    g_assert_cmpint (ph_phone_index (gst_structure_get_string (s, "phone")), ==, best);
+    g_assert_true (gst_structure_get_double (s, "confidence", &confidence));
+    g_assert_cmpfloat_with_epsilon (confidence, mean[best], 1e-6);
+  }
+  /* The segments are the same whatever the interval. */
+  assert_same_segments (every->res.segs, run->res.segs);
+  run_free (every);
+  run_free (run);
+  g_free (x);
+}
+
+/* The typed C API of phonemes-meta.h reads what the GstStructure holds: the same
+ * frames, posteriors and features, for every buffer of a run. */
+static void
+test_meta_typed_api (void)
+{
+  const gsize n = RATE / 2;
+  gint16 *x = make_audio (n, 30);
+  Run *run = run_new (models.model_a, CAPS_S16, NULL);
+  GstBuffer *buffer;
+  guint metas = 0, frames_seen = 0;
+
+  g_assert_null (gst_phoneme_meta_get_structure (NULL));
+  for (gsize off = 0; off < n; off += 800) {
+    g_assert_cmpint (gst_harness_push (run->h, make_buffer (x + off, 1600,
+        gst_util_uint64_scale (off, GST_SECOND, RATE), 50 * GST_MSECOND, off == 0)), ==,
+        GST_FLOW_OK);
+    while ((buffer = gst_harness_try_pull (run->h))) {
+      const GstStructure *s = gst_phoneme_meta_get_structure (buffer);
+      guint n_frames = 0, n_post = 0, n_feat = 0, dim = 0;
+      GstPhonemeFrame *frames = gst_phoneme_meta_get_frames (buffer, &n_frames);
+      const gfloat *post = gst_phoneme_meta_get_posteriors (buffer, &n_post);
+      const gfloat *feat = gst_phoneme_meta_get_features (buffer, &n_feat, &dim);
+      guint first = run->res.frame_ts->len;
+
+      collect_meta (&run->res, buffer);
+      if (!s) {
+        g_assert_null (frames);
+        g_assert_null (post);
+        g_assert_null (feat);
+        g_assert_cmpuint (n_frames + n_post + n_feat, ==, 0);
+        gst_buffer_unref (buffer);
+        continue;
+      }
+      metas++;
+      g_assert_cmpuint (n_frames, ==, run->res.frame_ts->len - first);
+      g_assert_cmpuint (n_post, ==, n_frames);
+      g_assert_cmpuint (n_feat, ==, n_frames);
+      g_assert_cmpuint (dim, ==, run->res.dim);
+      for (guint i = 0; i < n_frames; i++) {
+        g_assert_cmpuint (frames[i].timestamp, ==,
+                          g_array_index (run->res.frame_ts, guint64, first + i));
+        g_assert_cmpuint (frames[i].duration, ==, 10 * GST_MSECOND);
+        g_assert_cmpint (frames[i].phone, ==, g_array_index (run->res.frame_phone, gint, first + i));
+        g_assert_cmpstr (frames[i].phone_name, ==, ph_phone_name (frames[i].phone));
+        g_assert_cmpfloat (frames[i].confidence, ==,
+                           g_array_index (run->res.frame_conf, double, first + i));
+        g_assert_cmpfloat (post[(gsize) i * GST_PHONEME_META_NUM_PHONES + frames[i].phone], ==,
+                           (float) frames[i].confidence);
+      }
+      g_assert_cmpmem (post, (gsize) n_frames * GST_PHONEME_META_NUM_PHONES * sizeof (float),
+                       run->res.posteriors->data + (gsize) first * PH_NUM_PHONES * sizeof (float),
+                       (gsize) n_frames * PH_NUM_PHONES * sizeof (float));
+      g_assert_cmpmem (feat, (gsize) n_frames * dim * sizeof (float),
+                       run->res.features->data + (gsize) first * dim * sizeof (float),
+                       (gsize) n_frames * dim * sizeof (float));
+      frames_seen += n_frames;
+      g_free (frames);
+      gst_buffer_unref (buffer);
+    }
+  }
+  g_assert_cmpuint (metas, >, 5);
+  g_assert_cmpuint (frames_seen, >, 30);
+  run_free (run);
+  g_free (x);
+}
+
 /* ---- setup ---- */
 
 /* A model with a phone LM is decoded (decoder=auto): the element's segments are the
@@ -1487,11 +1784,12 @@ test_decoder_needs_lm (void)
 }
 
 /* With the decoder, segments wait for max-lag + 1 frames at most: that is the
- * smoothing part of the latency, and changing max-lag changes the latency. */
+ * smoothing part of the latency, and changing max-lag changes the latency (which
+ * report-latency adds to queries). */
 static void
 test_decoder_latency (void)
 {
-  Run *run = run_new (models.model_lm, CAPS_S16, NULL);
+  Run *run = run_new (models.model_lm, CAPS_S16, "report-latency", TRUE, NULL);
   gint16 *x = make_audio (RATE / 10, 18);
   GstClockTime own;
 
@@ -1627,6 +1925,10 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmphonemes/decoder-latency", test_decoder_latency);
   g_test_add_func ("/lstmphonemes/meta-survives-passthrough-elements",
                    test_meta_survives_passthrough_elements);
+  g_test_add_func ("/lstmphonemes/wrong-rate-names-the-fix", test_wrong_rate_names_the_fix);
+  g_test_add_func ("/lstmphonemes/debug-levels", test_debug_levels);
+  g_test_add_func ("/lstmphonemes/frame-interval", test_frame_interval);
+  g_test_add_func ("/lstmphonemes/meta-typed-api", test_meta_typed_api);
   ret = g_test_run ();
   remove_models ();
   return ret;

@@ -11,7 +11,13 @@ what they write, against each other and against the file:
   label-live.sh        live (an audiotestsrc stands in for the microphone)
   visualize.py --png   one 640x360 PNG per video frame, the picture changing
   adapt-*.sh           when the lstmadapt element exists: each writes a model that
-                       label-file.sh then uses (otherwise reported as skipped)
+                       label-file.sh then uses (otherwise reported as skipped); labels
+                       at the file's rate (as `phonemes align` writes them) are read at
+                       that rate, labels at another rate are refused with the fix, the
+                       element's warnings reach the user, self mode reports agreement
+  failures             label-file.sh on a file that is not audio, or with a model that
+                       does not exist, says what failed (the pipeline's error) and exits
+                       non-zero
 
 Environment (tests/gst/meson.build): GST_PLUGIN_PATH, PH_MAKE_TEST_MODEL, PH_SOURCE_ROOT.
 """
@@ -37,15 +43,34 @@ def fail(message):
     sys.exit(1)
 
 
+def run_script(name, *args, env=None, timeout=120):
+    """Runs pipelines/NAME; the completed process."""
+    command = [os.path.join(PIPELINES, name)] + list(args)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
 def script(name, *args, env=None, timeout=120):
     """Runs pipelines/NAME; its stdout. Fails the test on a non-zero exit."""
-    command = [os.path.join(PIPELINES, name)] + list(args)
-    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                         env=dict(os.environ, **(env or {})))
+    out = run_script(name, *args, env=env, timeout=timeout)
     if out.returncode != 0:
-        fail("%s failed (%d):\n%s%s" % (" ".join(command), out.returncode, out.stdout,
-                                        out.stderr))
+        fail("%s %s failed (%d):\n%s%s" % (name, " ".join(args), out.returncode, out.stdout,
+                                           out.stderr))
     return out.stdout
+
+
+def script_fails(name, *args, env=None, expect=()):
+    """Runs pipelines/NAME, which must fail and say each of `expect` on stderr, and
+    not blame a missing plugin."""
+    out = run_script(name, *args, env=env)
+    if out.returncode == 0:
+        fail("%s %s succeeded:\n%s%s" % (name, " ".join(args), out.stdout, out.stderr))
+    for text in expect:
+        if text not in out.stderr:
+            fail("%s %s: %r not said on stderr:\n%s" % (name, " ".join(args), text, out.stderr))
+    if "is the plugin built" in out.stderr:
+        fail("%s %s blames the plugin:\n%s" % (name, " ".join(args), out.stderr))
+    return out
 
 
 def parse_timeline(text, name):
@@ -146,21 +171,58 @@ def lstmadapt_available():
                            "lstmadapt"]).returncode == 0
 
 
+def phn_at_rate(phn, rate, path):
+    """The 16 kHz labels of `phn` in samples at `rate`, as `phonemes align` writes them
+    for a file at that rate."""
+    with open(phn) as f, open(path, "w") as out:
+        for line in f:
+            start, end, phone = line.split()
+            out.write("%d %d %s\n" % (int(start) * rate // 16000, int(end) * rate // 16000,
+                                      phone))
+    return path
+
+
 def check_adaptation(wav, phn, model, tmp):
     if not lstmadapt_available():
         print("SKIPPED PART: adaptation scripts (the lstmadapt element is not built yet)")
         return
+    with wave.open(wav, "rb") as w:
+        rate = w.getframerate()
+    at_file_rate = phn_at_rate(phn, rate, os.path.join(tmp, "file-rate.PHN"))
+    fast = {"MODEL": model, "PACE": "fast"}
+    # write-phn.sh writes 16 kHz samples: without labels-rate they are read at the
+    # file's rate, and refused with the fix; nothing is written.
+    if rate != 16000:
+        refused = os.path.join(tmp, "refused.phm")
+        script_fails("adapt-supervised.sh", wav, phn, refused, env=fast,
+                     expect=("ERROR", "labels-rate=16000"))
+        if os.path.exists(refused):
+            fail("adapt-supervised.sh wrote a model from labels it refused")
+        print("adapt-supervised.sh: labels at another rate refused")
+    # The element's warnings reach the user: nothing trained at confidence 1.
+    out = run_script("adapt-self.sh", os.path.join(tmp, "none.phm"), wav,
+                     "confidence-threshold=1.0", env=fast)
+    if "WARNING" not in out.stderr or "Nothing was adapted" not in out.stderr:
+        fail("adapt-self.sh does not show the element's warning:\n%s%s" % (out.stdout,
+                                                                           out.stderr))
     runs = {   # real time (as live) once, PACE=fast twice
         "adapt-supervised.sh": ((wav, phn, os.path.join(tmp, "supervised.phm"), "k1=10",
-                                 "k2=20"), "fast"),
+                                 "k2=20", "labels-rate=16000"), "fast"),
         "adapt-prompted.sh": ((TEXT, os.path.join(tmp, "prompted.phm"), wav), ""),
         "adapt-self.sh": ((os.path.join(tmp, "self.phm"), wav, "confidence-threshold=0.0"),
                           "fast"),
     }
+    runs["adapt-supervised.sh (labels at the file's rate)"] = (
+        (wav, at_file_rate, os.path.join(tmp, "supervised-file-rate.phm")), "fast")
     for name, (args, pace) in runs.items():
-        out = script(name, *args, env={"MODEL": model, "PACE": pace})
+        out = script(name.split()[0], *args, env={"MODEL": model, "PACE": pace})
         if "dropped    0" not in out.splitlines()[-1]:
             fail("%s dropped training windows:\n%s" % (name, out))
+        if "-1.000" in out:
+            fail("%s reports a measure of -1:\n%s" % (name, out))
+        measure = "agreement" if name == "adapt-self.sh" else "accuracy"
+        if not all(measure in line for line in out.splitlines()):
+            fail("%s does not report its %s:\n%s" % (name, measure, out))
         adapted = [a for a in args if a.endswith(".phm")][0]
         if not os.path.getsize(adapted):
             fail("%s wrote an empty model" % name)
@@ -208,6 +270,12 @@ def main():
 
         check_visualize(wav, model, tmp, duration)
         check_adaptation(wav, phn, model, tmp)
+
+        readme = os.path.join(os.environ.get("PH_SOURCE_ROOT", "."), "README.md")
+        script_fails("label-file.sh", readme, "model=" + model, expect=("ERROR",))
+        missing = os.path.join(tmp, "no-such-model.phm")
+        script_fails("label-file.sh", wav, "model=" + missing, expect=("ERROR", missing))
+        print("label-file.sh: a file that is not audio and a missing model say what failed")
     return 0
 
 
