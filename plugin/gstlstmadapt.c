@@ -219,6 +219,12 @@ typedef struct {
   gint *recent_phones;       /* the labeller's argmax of the last delay + 1 frames */
   guint64 frozen_frames;     /* frames stepped since the frozen state was reset */
   guint64 agreed, compared;  /* since the last message */
+  /* mode=self with a model that carries a phone LM: targets come from the same phone-LM
+   * decoder the labeller runs (default settings); frames wait here until it has decided
+   * their phone. */
+  PhDecoder *decoder;
+  GArray *undecided_features;    /* float, n x dim */
+  GArray *undecided_posteriors;  /* float, n x 61 */
 } Training;
 
 struct _GstLstmAdapt {
@@ -791,13 +797,17 @@ discover_labellers (GstLstmAdapt *self)
 
 /* ---- training thread: the trainer ---- */
 
-/* Drops the frozen model's state (a new starting model). */
+/* Drops the frozen model's state and the self-mode decoder with the frames it had not
+ * decided (a new starting model). */
 static void
 frozen_clear (Training *t)
 {
   g_clear_pointer (&t->frozen_state, ph_lstm_state_free);
   g_clear_pointer (&t->recent_phones, g_free);
   t->frozen_frames = 0;
+  g_clear_pointer (&t->decoder, ph_decoder_free);
+  g_clear_pointer (&t->undecided_features, g_array_unref);
+  g_clear_pointer (&t->undecided_posteriors, g_array_unref);
 }
 
 static gint64
@@ -1149,6 +1159,63 @@ end_sequence (GstLstmAdapt *self)
   after_updates (self, updated ? 1 : 0);
 }
 
+/* ---- training thread: self mode through the phone-LM decoder ---- */
+
+/* A decided segment: its frames are trained on with the segment's phone as the target
+ * where the network gave that phone at least confidence-threshold, as without the
+ * decoder. */
+static void
+on_self_segment (const PhDecodedSegment *segment, gpointer user_data)
+{
+  GstLstmAdapt *self = user_data;
+  Training *t = &self->training;
+  guint n = (guint) MIN (segment->n_frames, t->undecided_features->len / t->dim);
+
+  for (guint i = 0; i < n; i++) {
+    const float *posteriors = &g_array_index (t->undecided_posteriors, float,
+                                              (gsize) i * PH_NUM_PHONES);
+    gint target = posteriors[segment->phone] >= t->settings.confidence_threshold
+        ? segment->phone : -1;
+    train_frame (self, &g_array_index (t->undecided_features, float, (gsize) i * t->dim),
+                 target);
+  }
+  g_array_remove_range (t->undecided_features, 0, n * t->dim);
+  g_array_remove_range (t->undecided_posteriors, 0, n * PH_NUM_PHONES);
+}
+
+/* Queues the frame for the decoder; trains the frames it decides. FALSE when the
+ * starting model has no phone LM (targets then come frame by frame). */
+static gboolean
+self_decode_frame (GstLstmAdapt *self, const Frame *frame)
+{
+  Training *t = &self->training;
+  PhDecoderConfig config;
+
+  if (!t->initial->lm)
+    return FALSE;
+  if (!t->decoder) {
+    ph_decoder_config_init (&config);
+    config.min_duration = PH_DEFAULT_MIN_SEGMENT_FRAMES;
+    t->decoder = ph_decoder_new (t->initial->lm, &config, NULL);
+    t->undecided_features = g_array_new (FALSE, FALSE, sizeof (float));
+    t->undecided_posteriors = g_array_new (FALSE, FALSE, sizeof (float));
+  }
+  g_array_append_vals (t->undecided_features, frame->features, t->dim);
+  g_array_append_vals (t->undecided_posteriors, frame->posteriors, PH_NUM_PHONES);
+  ph_decoder_push (t->decoder, frame->posteriors, on_self_segment, self);
+  return TRUE;
+}
+
+/* The end of a sequence: the decoder decides and trains every frame it still holds. */
+static void
+self_decode_flush (GstLstmAdapt *self)
+{
+  Training *t = &self->training;
+
+  if (t->decoder)
+    ph_decoder_flush (t->decoder, on_self_segment, self);
+}
+
 /* ---- training thread: prompted mode ---- */
 
 static void
@@ -1367,6 +1434,7 @@ process_frame (GstLstmAdapt *self, Frame *frame)
   if (frame->info.flags & FRAME_BREAK) {
     if (t->settings.mode == GST_LSTM_ADAPT_MODE_PROMPTED)
       prompt_close (self);
+    self_decode_flush (self);
     end_sequence (self);
   }
   if (!t->trainer && !start_from_labeller (self))
@@ -1388,8 +1456,13 @@ process_frame (GstLstmAdapt *self, Frame *frame)
     prompt_collect (self, frame);
     return;
   }
-  if (t->settings.mode == GST_LSTM_ADAPT_MODE_SELF)
+  if (t->settings.mode == GST_LSTM_ADAPT_MODE_SELF) {
     measure_agreement (self, frame);
+    if (self_decode_frame (self, frame))
+      return;
+  } else {
+    self_decode_flush (self);   /* left self mode: decide what the decoder holds */
+  }
   target = frame_target (t, frame);
   train_frame (self, frame->features, target);
 }
@@ -1441,6 +1514,7 @@ finish_stream (GstLstmAdapt *self)
 
   if (t->settings.mode == GST_LSTM_ADAPT_MODE_PROMPTED)
     prompt_close (self);
+  self_decode_flush (self);
   end_sequence (self);
   if (t->trainer && t->updates_since_publish > 0)
     publish (self, -1.0);

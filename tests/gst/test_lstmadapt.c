@@ -922,6 +922,73 @@ test_self_mode (void)
   signal_clear (&sig);
 }
 
+/* A copy of the fixture's model with a phone LM of random sentences (version 2). */
+static gchar *
+write_model_with_lm (void)
+{
+  PhModel *model = load_model (fx.model);
+  PhPhoneLmBuilder *builder = ph_phone_lm_builder_new (PH_PHONE_LM_CLASSES_40);
+  GRand *rand = g_rand_new_with_seed (8);
+  gchar *path = g_build_filename (fx.dir, "with-lm.phm", NULL);
+  gint phones[20];
+
+  for (guint s = 0; s < 40; s++) {
+    for (guint i = 0; i < G_N_ELEMENTS (phones); i++)
+      phones[i] = g_rand_int_range (rand, 0, PH_NUM_PHONES);
+    ph_phone_lm_builder_add (builder, phones, G_N_ELEMENTS (phones));
+  }
+  PhPhoneLm *lm = ph_phone_lm_builder_estimate (builder);
+  ph_model_set_lm (model, lm);
+  g_assert_true (ph_model_save_file (model, path, NULL));
+  ph_phone_lm_free (lm);
+  ph_phone_lm_builder_free (builder);
+  g_rand_free (rand);
+  ph_model_unref (model);
+  return path;
+}
+
+/* mode=self with a model that carries a phone LM takes its targets from the labeller's
+ * decoder, not from the per-frame argmax: the adapted weights differ from those the
+ * argmax targets give, and every frame is still trained on once the stream ends (the
+ * frames the decoder holds back are decided at EOS). */
+static void
+test_self_mode_decodes (void)
+{
+  Signal sig = make_signal (3.0, 9);
+  gchar *with_lm = write_model_with_lm ();
+  gchar *saved_lm = g_build_filename (fx.dir, "self-lm.phm", NULL);
+  gchar *saved_plain = g_build_filename (fx.dir, "self-plain.phm", NULL);
+  const char *props = "mode=self confidence-threshold=0 anchor-weight=0.1 publish-interval=1";
+  gchar *p1 = g_strdup_printf ("%s save-location=%s", props, saved_lm);
+  gchar *p2 = g_strdup_printf ("%s save-location=%s", props, saved_plain);
+  Run *decoded = chain_new_with_model (with_lm, p1);
+  Run *plain = chain_new_with_model (fx.model, p2);
+
+  push_range (decoded, &sig, 0, sig.n);
+  push_eos (decoded);
+  push_range (plain, &sig, 0, sig.n);
+  push_eos (plain);
+  g_assert_cmpuint (msg_u64 (last_msg (decoded), "frames-trained"), ==,
+                    msg_u64 (last_msg (plain), "frames-trained"));
+  g_assert_cmpuint (msg_u64 (last_msg (decoded), "frames-trained"), >, 250);
+  PhModel *a = load_model (saved_lm), *b = load_model (saved_plain);
+  g_assert_nonnull (a->lm);
+  g_assert_true (memcmp (a->flat, b->flat, a->n_params * sizeof (float)) != 0);
+  ph_model_unref (a);
+  ph_model_unref (b);
+  run_free (decoded);
+  run_free (plain);
+  g_remove (saved_lm);
+  g_remove (saved_plain);
+  g_remove (with_lm);
+  g_free (saved_lm);
+  g_free (saved_plain);
+  g_free (with_lm);
+  g_free (p1);
+  g_free (p2);
+  signal_clear (&sig);
+}
+
 /* mode=prompted: the reading is aligned to the prompt (a phone transcription here) at
  * EOS and trained on. */
 static void
@@ -1735,6 +1802,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt/save-and-reload", test_save_and_reload);
   g_test_add_func ("/lstmadapt/keeps-bf16-storage", test_keeps_bf16_storage);
   g_test_add_func ("/lstmadapt/self-mode", test_self_mode);
+  g_test_add_func ("/lstmadapt/self-mode-decodes", test_self_mode_decodes);
   g_test_add_func ("/lstmadapt/prompted-mode", test_prompted_mode);
   g_test_add_func ("/lstmadapt/bad-labels-file", test_bad_labels_file);
   g_test_add_func ("/lstmadapt/labels-past-end", test_labels_past_end);
