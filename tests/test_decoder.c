@@ -406,20 +406,10 @@ static PhModel *
 model_with_lm (void)
 {
   PhModel *model = test_random_model (13, 16, 1, 2, 7, 0.3, 0.5);
-  PhPhoneLmBuilder *builder = ph_phone_lm_builder_new (PH_PHONE_LM_CLASSES_40);
-  GRand *rand = g_rand_new_with_seed (2);
-  gint phones[30];
+  PhPhoneLm *lm = test_random_phone_lm (2, 50);
 
-  for (guint s = 0; s < 50; s++) {
-    for (guint i = 0; i < G_N_ELEMENTS (phones); i++)
-      phones[i] = g_rand_int_range (rand, 0, PH_NUM_PHONES);
-    ph_phone_lm_builder_add (builder, phones, G_N_ELEMENTS (phones));
-  }
-  PhPhoneLm *lm = ph_phone_lm_builder_estimate (builder);
   ph_model_set_lm (model, lm);
   ph_phone_lm_free (lm);
-  ph_phone_lm_builder_free (builder);
-  g_rand_free (rand);
   return model;
 }
 

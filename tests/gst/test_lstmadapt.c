@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "phonemes.h"
+#include "../test_common.h"
 
 #define RATE 16000
 #define HOP 160
@@ -922,31 +923,6 @@ test_self_mode (void)
   signal_clear (&sig);
 }
 
-/* A copy of the fixture's model with a phone LM of random sentences (version 2). */
-static gchar *
-write_model_with_lm (void)
-{
-  PhModel *model = load_model (fx.model);
-  PhPhoneLmBuilder *builder = ph_phone_lm_builder_new (PH_PHONE_LM_CLASSES_40);
-  GRand *rand = g_rand_new_with_seed (8);
-  gchar *path = g_build_filename (fx.dir, "with-lm.phm", NULL);
-  gint phones[20];
-
-  for (guint s = 0; s < 40; s++) {
-    for (guint i = 0; i < G_N_ELEMENTS (phones); i++)
-      phones[i] = g_rand_int_range (rand, 0, PH_NUM_PHONES);
-    ph_phone_lm_builder_add (builder, phones, G_N_ELEMENTS (phones));
-  }
-  PhPhoneLm *lm = ph_phone_lm_builder_estimate (builder);
-  ph_model_set_lm (model, lm);
-  g_assert_true (ph_model_save_file (model, path, NULL));
-  ph_phone_lm_free (lm);
-  ph_phone_lm_builder_free (builder);
-  g_rand_free (rand);
-  ph_model_unref (model);
-  return path;
-}
-
 /* mode=self with a model that carries a phone LM takes its targets from the labeller's
  * decoder, not from the per-frame argmax: the adapted weights differ from those the
  * argmax targets give, and every frame is still trained on once the stream ends (the
@@ -955,12 +931,13 @@ static void
 test_self_mode_decodes (void)
 {
   Signal sig = make_signal (3.0, 9);
-  gchar *with_lm = write_model_with_lm ();
+  gchar *with_lm = g_build_filename (fx.dir, "with-lm.phm", NULL);
   gchar *saved_lm = g_build_filename (fx.dir, "self-lm.phm", NULL);
   gchar *saved_plain = g_build_filename (fx.dir, "self-plain.phm", NULL);
   const char *props = "mode=self confidence-threshold=0 anchor-weight=0.1 publish-interval=1";
   gchar *p1 = g_strdup_printf ("%s save-location=%s", props, saved_lm);
   gchar *p2 = g_strdup_printf ("%s save-location=%s", props, saved_plain);
+  test_copy_model_with_lm (fx.model, with_lm);
   Run *decoded = chain_new_with_model (with_lm, p1);
   Run *plain = chain_new_with_model (fx.model, p2);
 

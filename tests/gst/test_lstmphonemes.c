@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "phonemes.h"
+#include "../test_common.h"
 #include "phonemes-meta.h"
 
 #define RATE 16000
@@ -1704,8 +1705,6 @@ test_meta_typed_api (void)
   g_free (x);
 }
 
-/* ---- setup ---- */
-
 /* A model with a phone LM is decoded (decoder=auto): the element's segments are the
  * core labeller's, which `phonemes label` prints, for any buffer size; the per-frame
  * meta stays what the network says. (No insertion penalty: a random model's phones
@@ -1806,6 +1805,8 @@ test_decoder_latency (void)
   g_free (x);
 }
 
+/* ---- setup ---- */
+
 static gchar *
 write_model (const char *name, guint rate, guint64 seed)
 {
@@ -1825,33 +1826,6 @@ write_model (const char *name, guint rate, guint64 seed)
   return path;
 }
 
-/* A copy of the model at `from` with a phone LM of random sentences, which a random
- * model's frames change class often under. */
-static gchar *
-write_model_with_lm (const char *name, const char *from)
-{
-  PhModel *model = load_model (from);
-  PhPhoneLmBuilder *builder = ph_phone_lm_builder_new (PH_PHONE_LM_CLASSES_40);
-  GRand *rand = g_rand_new_with_seed (8);
-  gchar *path = g_build_filename (models.dir, name, NULL);
-  GError *error = NULL;
-  gint phones[20];
-
-  for (guint s = 0; s < 40; s++) {
-    for (guint i = 0; i < G_N_ELEMENTS (phones); i++)
-      phones[i] = g_rand_int_range (rand, 0, PH_NUM_PHONES);
-    ph_phone_lm_builder_add (builder, phones, G_N_ELEMENTS (phones));
-  }
-  PhPhoneLm *lm = ph_phone_lm_builder_estimate (builder);
-  ph_model_set_lm (model, lm);
-  g_assert_true (ph_model_save_file (model, path, &error));
-  ph_phone_lm_free (lm);
-  ph_phone_lm_builder_free (builder);
-  g_rand_free (rand);
-  ph_model_unref (model);
-  return path;
-}
-
 static void
 make_models (void)
 {
@@ -1862,7 +1836,8 @@ make_models (void)
   models.model_a = write_model ("a.phm", 16000, 1);
   models.model_b = write_model ("b.phm", 16000, 2);
   models.model_8k = write_model ("c8k.phm", 8000, 3);
-  models.model_lm = write_model_with_lm ("lm.phm", models.model_a);
+  models.model_lm = g_build_filename (models.dir, "lm.phm", NULL);
+  test_copy_model_with_lm (models.model_a, models.model_lm);
   models.bad_model = g_build_filename (models.dir, "bad.phm", NULL);
   g_assert_true (g_file_set_contents (models.bad_model, "not a model", -1, NULL));
 }
