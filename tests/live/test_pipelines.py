@@ -9,7 +9,9 @@ what they write, against each other and against the file:
   watch-phonemes.py    on a file: the same timeline; live: the latency header and a
                        lag column
   label-live.sh        live (an audiotestsrc stands in for the microphone)
-  visualize.py --png   one 640x360 PNG per video frame, the picture changing
+  visualize.py --png   one 640x360 PNG per video frame at --fps, the picture changing,
+                       with the default scope and with each installed one; without
+                       a display (no --png) a clear error, not a crash
   adapt-*.sh           when the lstmadapt element exists: each writes a model that
                        label-file.sh then uses (otherwise reported as skipped)
 
@@ -126,24 +128,50 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
-def check_visualize(wav, model, tmp, duration):
-    frames_dir = os.path.join(tmp, "frames")
-    script("visualize.py", wav, "--model", model, "--png", frames_dir, "--fps", "10")
+def element_exists(name):
+    return subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0.0",
+                           name]).returncode == 0
+
+
+def check_visualize_frames(wav, model, frames_dir, duration, scope_args):
+    name = "visualize.py " + " ".join(scope_args or ["(default scope)"])
+    script("visualize.py", wav, "--model", model, "--png", frames_dir, "--fps", "10",
+           *scope_args)
     names = sorted(os.listdir(frames_dir))
     expected = int(duration * 10)
     if not expected - 2 <= len(names) <= expected + 2:
-        fail("visualize.py: %d frames for %.2f s at 10 fps" % (len(names), duration))
+        fail("%s: %d frames for %.2f s at 10 fps" % (name, len(names), duration))
     if any(png_size(os.path.join(frames_dir, n)) != (640, 360) for n in names):
-        fail("visualize.py: frames are not 640x360")
+        fail("%s: frames are not 640x360" % name)
     contents = {open(os.path.join(frames_dir, n), "rb").read() for n in names}
     if len(contents) < len(names) // 2:
-        fail("visualize.py: the picture hardly changes")
-    print("visualize.py: %d frames, 640x360" % len(names))
+        fail("%s: the picture hardly changes" % name)
+    print("%s: %d frames, 640x360" % (name, len(names)))
+
+
+def check_visualize_without_display(wav, model):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run([os.path.join(PIPELINES, "visualize.py"), wav, "--model", model],
+                         capture_output=True, text=True, timeout=60, env=env)
+    if out.returncode != 1 or "no display: use --png" not in out.stderr:
+        fail("visualize.py without a display: exit %d, %r (expected 1 and 'no display: use "
+             "--png')" % (out.returncode, out.stderr))
+    print("visualize.py without a display: %s" % out.stderr.strip())
+
+
+def check_visualize(wav, model, tmp, duration):
+    """The default scope and every installed one hold --fps (scopes from gst-plugins-bad
+    choose their own rate without the videorate)."""
+    runs = [[]] + [["--scope", s] for s in ("monoscope", "spectrascope", "wavescope",
+                                             "synaescope") if element_exists(s)]
+    for i, scope_args in enumerate(runs):
+        check_visualize_frames(wav, model, os.path.join(tmp, "frames-%d" % i), duration,
+                               scope_args)
+    check_visualize_without_display(wav, model)
 
 
 def lstmadapt_available():
-    return subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0.0",
-                           "lstmadapt"]).returncode == 0
+    return element_exists("lstmadapt")
 
 
 def check_adaptation(wav, phn, model, tmp):
