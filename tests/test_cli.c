@@ -79,6 +79,49 @@ test_usage_errors (void)
   g_assert_nonnull (strstr (e5, "--output"));
 }
 
+/* `phonemes --version` prints meson's project version. */
+static void
+test_version (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *expected = g_strdup_printf ("phonemes %s\n", g_getenv ("PH_VERSION"));
+
+  g_assert_nonnull (g_getenv ("PH_VERSION"));
+  g_assert_cmpint (run_tool (&out, &err, "--version", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, expected);
+}
+
+/* Options that exclude each other are a usage error naming both, not a silent choice. */
+static void
+test_conflicting_options (void)
+{
+  const char *const cases[][8] = {
+    { "label", "--frames", "--posteriors", "a.wav" },
+    { "features", "--config", "m.phm", "--rate", "8000", "a.wav" },
+    { "train", "--corpus", "c", "--out", "m.phm", "--init", "i.phm", "--resume" },
+    { "train", "--corpus", "c", "--out", "m.phm", "--valid", "v", "--valid-fraction" },
+    { "align", "--print-phones", "--text", "hello", "--output", "x.PHN" },
+  };
+  const char *const named[][2] = {
+    { "--frames", "--posteriors" }, { "--config", "--rate" }, { "--init", "--resume" },
+    { "--valid", "--valid-fraction" }, { "--print-phones", "--output" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *args[10] = { NULL };
+    guint n = 0;
+    for (; n < 8 && cases[i][n]; n++)
+      args[n] = cases[i][n];
+    if (!g_strcmp0 (args[n - 1], "--valid-fraction"))
+      args[n++] = "0.1";
+    g_assert_cmpint (run_tool_argv (&out, &err, args), ==, 2);
+    g_assert_nonnull (strstr (err, named[i][0]));
+    g_assert_nonnull (strstr (err, named[i][1]));
+    g_assert_nonnull (strstr (err, "cannot be used together"));
+  }
+}
+
 static void
 test_bad_inputs (void)
 {
@@ -402,6 +445,8 @@ main (int argc, char **argv)
   workdir = g_dir_make_tmp ("phonemes-cli-XXXXXX", NULL);
   g_test_add_func ("/cli/help", test_help);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/version", test_version);
+  g_test_add_func ("/cli/conflicting-options", test_conflicting_options);
   g_test_add_func ("/cli/bad-inputs", test_bad_inputs);
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);

@@ -5,6 +5,7 @@
 #include "aligner.h"
 #include "commands.h"
 #include "tool_common.h"
+#include "tool_options.h"
 
 typedef struct {
   char *model_path;
@@ -149,6 +150,13 @@ options_valid (const AlignOptions *o, int argc)
   if (!(o->tolerance_ms > 0)) {
     fprintf (stderr, "phonemes align: --tolerance-ms must be positive\n");
     return FALSE;
+  }
+  for (guint i = 0; i < 3; i++) {
+    static const char *const with_audio[] = { "--output", "--frames-out", "--reference" };
+    gboolean given[] = { o->output != NULL, o->frames_out, o->reference != NULL };
+    if (!tool_options_exclusive ("align", (ToolOptionUse[]) {
+          { "--print-phones", o->print_phones }, { with_audio[i], given[i] } }, 2))
+      return FALSE;
   }
   if (!o->print_phones && argc != 2) {
     fprintf (stderr, "phonemes align: expected one AUDIO file (see --help)\n");

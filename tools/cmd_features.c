@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "tool_common.h"
+#include "tool_options.h"
 
 int
 ph_cmd_features (int argc, char **argv)
@@ -31,6 +32,9 @@ ph_cmd_features (int argc, char **argv)
     fprintf (stderr, "phonemes features: expected one AUDIO file (see --help)\n");
     return 2;
   }
+  if (!tool_options_exclusive ("features", (ToolOptionUse[]) {
+        { "--config", config_path != NULL }, { "--rate", rate != 0 } }, 2))
+    return 2;
   if (!ph_audio_read (argv[1], &audio, &error))
     return tool_fail ("features", error);
   if (config_path || rate == 0) {

@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "tool_common.h"
+#include "tool_options.h"
 
 typedef struct {
   gboolean frames;
@@ -83,6 +84,9 @@ ph_cmd_label (int argc, char **argv)
     fprintf (stderr, "phonemes label: expected one AUDIO file (see --help)\n");
     return 2;
   }
+  if (!tool_options_exclusive ("label", (ToolOptionUse[]) {
+        { "--frames", frames }, { "--posteriors", posteriors } }, 2))
+    return 2;
   if (min_segment_frames < 1 || min_segment_frames > PH_MAX_MIN_SEGMENT_FRAMES) {
     fprintf (stderr, "phonemes label: --min-segment-frames must be 1..%d\n",
              PH_MAX_MIN_SEGMENT_FRAMES);

@@ -38,7 +38,8 @@ static const Command commands[] = {
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: phonemes COMMAND [OPTIONS] ...\n\nCommands:\n");
+  fprintf (out, "Usage: phonemes COMMAND [OPTIONS] ...\n       phonemes --version\n\n"
+           "Commands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nRun 'phonemes COMMAND --help' for the options of a command.\n");
@@ -53,6 +54,10 @@ main (int argc, char **argv)
   }
   if (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h") || !strcmp (argv[1], "help")) {
     print_usage (stdout);
+    return 0;
+  }
+  if (!strcmp (argv[1], "--version") || !strcmp (argv[1], "-V")) {
+    printf ("phonemes %s\n", PH_VERSION);
     return 0;
   }
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
