@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
 
 #include "phonemes.h"
 
@@ -345,43 +349,45 @@ message_field (const char *line, const char *key)
   return g_string_free (value, FALSE);
 }
 
-/* `phonemes label` prints exactly the segments lstmphonemes posts for the same 16 kHz
- * audio, converted to samples (timestamp x rate / 1 s, rounded down). */
-static void
-test_label_matches_element (void)
+/* Runs gst-launch-1.0 with `args` (NULL-terminated) and the uninstalled plugin; its
+ * stdout. */
+static char *
+run_gst_launch (const char *const *args)
 {
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
   const char *plugin_dir = g_getenv ("PH_GST_PLUGIN_DIR");
-  g_autofree char *corpus = g_build_filename (workdir, "match", NULL);
-  g_autofree char *o1 = NULL, *e1 = NULL, *cli = NULL, *e2 = NULL, *gst = NULL, *e3 = NULL;
-  g_autoptr (GPtrArray) list = NULL;
-  g_autoptr (GString) from_element = g_string_new (NULL);
-  g_auto (GStrv) lines = NULL;
-  g_autofree char *location = NULL;
-  const char *wav;
+  g_auto (GStrv) env = plugin_dir ? g_environ_setenv (g_get_environ (), "GST_PLUGIN_PATH",
+                                                      plugin_dir, TRUE) : g_get_environ ();
+  g_autofree char *err = NULL;
+  char *out = NULL;
   int status;
 
-  if (!plugin_dir || !g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
-    g_test_skip ("needs the plugin and the default model");
-    return;
-  }
-  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "0.2",
-                             "--voices", "flite-kal16", "--seed", "6", NULL), ==, 0);
-  list = ph_corpus_list (corpus, 0, NULL);
-  wav = ((PhUtterance *) g_ptr_array_index (list, 0))->audio_path;
-  g_assert_cmpint (run_tool (&cli, &e2, "label", wav, NULL), ==, 0);
+  g_ptr_array_add (argv, "gst-launch-1.0");
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *) *a);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH, NULL,
+                               NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    g_error ("gst-launch-1.0 failed: %s", err);
+  return out;
+}
 
-  location = g_strdup_printf ("location=%s", wav);
-  {
-    const char *argv[] = { "gst-launch-1.0", "-m", "filesrc", location, "!", "wavparse", "!",
-                           "lstmphonemes", "!", "fakesink", NULL };
-    g_autoptr (GError) error = NULL;
-    g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "GST_PLUGIN_PATH", plugin_dir, TRUE);
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                                 &gst, &e3, &status, &error));
-    g_assert_no_error (error);
-    g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-  }
-  lines = g_strsplit (gst, "\n", -1);
+/* The segments lstmphonemes posts for `path` (decodebin ! audioconvert ! audioresample in
+ * front, as the README's pipeline) as .PHN lines at `file_rate`: sample = timestamp x
+ * rate / 1 s, rounded down. */
+static char *
+element_phn (const char *path, guint file_rate)
+{
+  g_autofree char *location = g_strdup_printf ("location=%s", path);
+  const char *args[] = { "-m", "filesrc", location, "!", "decodebin", "!", "audioconvert", "!",
+                         "audioresample", "!", "lstmphonemes", "!", "fakesink", NULL };
+  g_autofree char *gst = run_gst_launch (args);
+  g_auto (GStrv) lines = g_strsplit (gst, "\n", -1);
+  GString *phn = g_string_new (NULL);
+
   for (guint i = 0; lines[i]; i++) {
     g_autofree char *ts = NULL, *dur = NULL, *phone = NULL;
     guint64 start, end;
@@ -393,12 +399,170 @@ test_label_matches_element (void)
     g_assert_true (ts && dur && phone);
     start = g_ascii_strtoull (ts, NULL, 10);
     end = start + g_ascii_strtoull (dur, NULL, 10);
-    g_string_append_printf (from_element, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
-                            start * 16000 / G_GUINT64_CONSTANT (1000000000),
-                            end * 16000 / G_GUINT64_CONSTANT (1000000000), phone);
+    g_string_append_printf (phn, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
+                            start * file_rate / G_GUINT64_CONSTANT (1000000000),
+                            end * file_rate / G_GUINT64_CONSTANT (1000000000), phone);
   }
-  g_assert_cmpuint (from_element->len, >, 0);
-  g_assert_cmpstr (cli, ==, from_element->str);
+  g_assert_cmpuint (phn->len, >, 0);
+  return g_string_free (phn, FALSE);
+}
+
+/* `source` re-encoded by GStreamer into workdir/NAME: `chain` is the gst-launch part
+ * between audioresample and filesink (e.g. "audio/x-raw,rate=44100 ! wavenc"). */
+static char *
+encode (const char *source, const char *name, const char *chain)
+{
+  char *path = g_build_filename (workdir, name, NULL);
+  g_autofree char *location = g_strdup_printf ("location=%s", source);
+  g_autofree char *sink = g_strdup_printf ("location=%s", path);
+  g_auto (GStrv) chain_args = g_strsplit (chain, " ", -1);
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autofree char *out = NULL;
+  const char *head[] = { "-q", "filesrc", location, "!", "decodebin", "!", "audioconvert", "!",
+                         "audioresample", "!" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (args, (char *) head[i]);
+  for (guint i = 0; chain_args[i]; i++)
+    g_ptr_array_add (args, chain_args[i]);
+  g_ptr_array_add (args, "!");
+  g_ptr_array_add (args, "filesink");
+  g_ptr_array_add (args, sink);
+  g_ptr_array_add (args, NULL);
+  out = run_gst_launch ((const char *const *) args->pdata);
+  return path;
+}
+
+static gboolean
+needs_plugin_and_default_model (void)
+{
+  if (!g_getenv ("PH_GST_PLUGIN_DIR") || !g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("needs the plugin and the default model");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* `phonemes label FILE` prints exactly the element's segments for FILE. */
+static void
+assert_label_matches_element (const char *path, guint file_rate)
+{
+  g_autofree char *cli = NULL, *err = NULL;
+  g_autofree char *from_element = element_phn (path, file_rate);
+
+  g_test_message ("%s at %u Hz", path, file_rate);
+  g_assert_cmpint (run_tool (&cli, &err, "label", path, NULL), ==, 0);
+  g_assert_cmpstr (cli, ==, from_element);
+}
+
+/* The same for synthetic speech at 16 kHz (the model's rate). */
+static void
+test_label_matches_element (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "match", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "0.2",
+                             "--voices", "flite-kal16", "--seed", "6", NULL), ==, 0);
+  list = ph_corpus_list (corpus, 0, NULL);
+  assert_label_matches_element (((PhUtterance *) g_ptr_array_index (list, 0))->audio_path,
+                                16000);
+}
+
+/* At other rates and in other formats too: the bundled 8 kHz recording, the same at
+ * 44.1 kHz, and as FLAC, Ogg Vorbis and MP3 (the command reads what decodebin reads). */
+static void
+test_label_matches_element_any_input (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  const struct { const char *name, *chain; guint rate; } inputs[] = {
+    { "speech-44k.wav", "audio/x-raw,rate=44100 ! wavenc", 44100 },
+    { "speech.flac", "flacenc", 8000 },
+    { "speech.ogg", "audio/x-raw,rate=16000 ! vorbisenc ! oggmux", 16000 },
+    { "speech.mp3", "audio/x-raw,rate=22050 ! lamemp3enc ! id3v2mux", 22050 },
+  };
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  assert_label_matches_element (sample, 8000);
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    g_autofree char *path = encode (sample, inputs[i].name, inputs[i].chain);
+    assert_label_matches_element (path, inputs[i].rate);
+  }
+}
+
+/* `phonemes label -` reads standard input (here an MP3, which is not seekable there). */
+static void
+test_label_standard_input (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  g_autofree char *mp3 = NULL, *from_file = NULL, *from_stdin = NULL, *e1 = NULL, *e2 = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  mp3 = encode (sample, "stdin.mp3", "lamemp3enc");
+  g_assert_cmpint (run_tool (&from_file, &e1, "label", mp3, NULL), ==, 0);
+  command = g_strdup_printf ("'%s' label - < '%s'", tool, mp3);
+  g_assert_true (g_spawn_sync (NULL, (char *[]) { "/bin/sh", "-c", command, NULL }, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, &from_stdin, &e2, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_cmpuint (strlen (from_file), >, 0);
+  g_assert_cmpstr (from_stdin, ==, from_file);
+}
+
+/* Peak resident memory (MB) of `phonemes ARGS...` (NULL-terminated), output discarded. */
+static double
+tool_peak_rss_mb (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  struct rusage usage;
+  int status;
+  pid_t pid;
+
+  g_ptr_array_add (argv, (char *) tool);
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *) *a);
+  g_ptr_array_add (argv, NULL);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    if (!freopen ("/dev/null", "w", stdout))
+      _exit (127);
+    execv (tool, (char **) argv->pdata);
+    _exit (127);
+  }
+  g_assert_cmpint (wait4 (pid, &status, 0, &usage), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return usage.ru_maxrss / 1024.0;
+}
+
+/* Ten minutes at 44.1 kHz (53 MB of WAV) stream through `phonemes label`: memory stays
+ * far below the file's size (reading it whole took 118 MB and more). */
+static void
+test_label_streams_long_file (void)
+{
+  g_autofree char *wav = g_build_filename (workdir, "ten-minutes.wav", NULL);
+  g_autofree char *location = g_strdup_printf ("location=%s", wav);
+  const char *make[] = { "-q", "audiotestsrc", "wave=pink-noise", "num-buffers=2584",
+                         "samplesperbuffer=10240", "!",
+                         "audio/x-raw,rate=44100,channels=1,format=S16LE", "!", "wavenc", "!",
+                         "filesink", location, NULL };
+  const char *label[] = { "label", wav, NULL };
+  g_autofree char *out = run_gst_launch (make);
+  double peak = tool_peak_rss_mb (label);
+
+  g_test_message ("peak memory labelling 10 minutes at 44.1 kHz: %.1f MB", peak);
+  g_assert_cmpfloat (peak, <, 64);
+  g_remove (wav);
 }
 
 /* Forced alignment with the built-in model on synthetic speech whose phone timings are
@@ -452,6 +616,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);
   g_test_add_func ("/cli/label-matches-element", test_label_matches_element);
+  g_test_add_func ("/cli/label-matches-element-any-input", test_label_matches_element_any_input);
+  g_test_add_func ("/cli/label-standard-input", test_label_standard_input);
+  g_test_add_func ("/cli/label-streams-long-file", test_label_streams_long_file);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);
