@@ -3,7 +3,7 @@
 what they write, against each other and against the file:
 
   label-file.sh        the timeline tiles the file
-  write-phn.sh         the .PHN tiles the file in 16 kHz samples, same phones as above
+  write-phn.sh         the .PHN tiles the file in samples at its rate, same phones as above
   write-subtitles.sh   SRT (one cue per non-silent phone, with its confidence) and
                        WebVTT word groups (the same phones, at most 6 per cue)
   watch-phonemes.py    on a file: the same timeline; live: the latency header and a
@@ -67,11 +67,11 @@ def check_tiles(segments, duration, name):
         fail("%s: ends at %.3f s, the file lasts %.3f s" % (name, at, duration))
 
 
-def check_phn(path, timeline, duration):
+def check_phn(path, timeline, duration, rate):
     with open(path) as f:
         rows = [line.split() for line in f]
     samples = [(int(a), int(b), p) for a, b, p in rows]
-    check_tiles([(a / 16000, b / 16000, p) for a, b, p in samples], duration, "PHN")
+    check_tiles([(a / rate, b / rate, p) for a, b, p in samples], duration, "PHN")
     if [p for _a, _b, p in samples] != [p for _s, _e, p in timeline]:
         fail("the PHN phones differ from the timeline's")
     print("write-phn.sh: %d phones, %d samples" % (len(samples), samples[-1][1]))
@@ -204,7 +204,7 @@ def main():
         subprocess.run([os.environ["PH_MAKE_TEST_MODEL"], model, "16000", "13"], check=True)
         wav = make_wav(tmp)
         with wave.open(wav, "rb") as w:
-            duration = w.getnframes() / w.getframerate()
+            rate, duration = w.getframerate(), w.getnframes() / w.getframerate()
 
         timeline = parse_timeline(script("label-file.sh", wav, "model=" + model),
                                   "label-file.sh")
@@ -213,7 +213,7 @@ def main():
 
         phn = os.path.join(tmp, "speech.PHN")
         script("write-phn.sh", wav, phn, "model=" + model)
-        check_phn(phn, timeline, duration)
+        check_phn(phn, timeline, duration, rate)
 
         srt, vtt = os.path.join(tmp, "phones.srt"), os.path.join(tmp, "words.vtt")
         script("write-subtitles.sh", wav, srt, "model=" + model)
