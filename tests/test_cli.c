@@ -519,6 +519,43 @@ test_label_standard_input (void)
   g_assert_cmpstr (from_stdin, ==, from_file);
 }
 
+/* `--visemes SET` labels each segment of the .PHN with its phone's viseme in SET. */
+static void
+test_label_visemes (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  const char *sets[] = { "oculus", "preston-blair" };
+  g_autofree char *phones = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
+  g_auto (GStrv) phone_lines = NULL;
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  g_assert_cmpint (run_tool (&phones, &e1, "label", sample, NULL), ==, 0);
+  phone_lines = g_strsplit (phones, "\n", -1);
+  for (guint s = 0; s < G_N_ELEMENTS (sets); s++) {
+    g_autofree char *out = NULL, *err = NULL;
+    g_auto (GStrv) lines = NULL;
+    PhVisemeSet set;
+    g_assert_true (ph_viseme_set_from_name (sets[s], &set));
+    g_assert_cmpint (run_tool (&out, &err, "label", "--visemes", sets[s], sample, NULL), ==, 0);
+    lines = g_strsplit (out, "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, g_strv_length (phone_lines));
+    for (guint i = 0; phone_lines[i] && *phone_lines[i]; i++) {
+      guint64 a, b, c, d;
+      char phone[16], viseme[16];
+      g_assert_cmpint (sscanf (phone_lines[i], "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                               " %15s", &a, &b, phone), ==, 3);
+      g_assert_cmpint (sscanf (lines[i], "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %15s",
+                               &c, &d, viseme), ==, 3);
+      g_assert_true (a == c && b == d);
+      g_assert_cmpstr (viseme, ==, ph_viseme_name_of_phone (set, ph_phone_index (phone)));
+    }
+  }
+  g_assert_cmpint (run_tool (&o2, &e2, "label", "--visemes", "disney", sample, NULL), ==, 2);
+  g_assert_nonnull (strstr (e2, "disney"));
+}
+
 /* Peak resident memory (MB) of `phonemes ARGS...` (NULL-terminated), output discarded. */
 static double
 tool_peak_rss_mb (const char *const *args)
@@ -619,6 +656,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/label-matches-element-any-input", test_label_matches_element_any_input);
   g_test_add_func ("/cli/label-standard-input", test_label_standard_input);
   g_test_add_func ("/cli/label-streams-long-file", test_label_streams_long_file);
+  g_test_add_func ("/cli/label-visemes", test_label_visemes);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);

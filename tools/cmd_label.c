@@ -16,6 +16,7 @@ typedef struct {
   ToolAudioSource source;           /* the file's own rate, for .PHN samples */
   gboolean frames;
   gboolean posteriors;
+  PhVisemeSet viseme_set;           /* the visemes of JSON lines (and of --visemes) */
   gboolean flushing;                /* the last segment ends at the audio's end */
   guint64 samples_at_flush;         /* samples seen at the model's rate, then */
   LabelWriter *writer;              /* segments, unless --frames or --posteriors */
@@ -52,7 +53,8 @@ static void
 write_segment (const PhSegment *segment, gpointer user_data)
 {
   LabelRun *run = user_data;
-  LabelSegment out = { .phone = segment->phone, .confidence = segment->confidence };
+  LabelSegment out = { .phone = segment->phone, .confidence = segment->confidence,
+                       .viseme = ph_viseme_name_of_phone (run->viseme_set, segment->phone) };
 
   if (!run->writer)
     return;
@@ -107,6 +109,7 @@ int
 ph_cmd_label (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *format_name = NULL, *group_name = NULL;
+  g_autofree char *visemes_name = NULL;
   gboolean frames = FALSE, posteriors = FALSE;
   gint min_segment_frames = PH_DEFAULT_MIN_SEGMENT_FRAMES;
   g_autofree char *format_help = g_strdup_printf (
@@ -126,6 +129,11 @@ ph_cmd_label (int argc, char **argv)
     { "group", 0, 0, G_OPTION_ARG_STRING, &group_name,
       "srt, vtt: one cue per spoken 'phone' (default, with its confidence) or per 'word' "
       "(the phones between silences, at most 6)", "phone|word" },
+    { "visemes", 0, 0, G_OPTION_ARG_STRING, &visemes_name,
+      "Label segments with their viseme (mouth shape, for lip sync) in this set: oculus "
+      "(15: sil PP FF TH DD kk CH SS nn RR aa E ih oh ou) or preston-blair (10: rest MBP FV L "
+      "WQ etc AI E O U). jsonl always has an oculus 'viseme' field, as the element's messages",
+      "SET" },
     { NULL },
   };
   LabelFormat format = LABEL_FORMAT_PHN;
@@ -146,6 +154,17 @@ ph_cmd_label (int argc, char **argv)
         { "--frames", frames }, { "--posteriors", posteriors },
         { "--format", format_name != NULL } }, 3))
     return 2;
+  if (!tool_options_exclusive ("label", (ToolOptionUse[]) {
+        { "--frames", frames }, { "--visemes", visemes_name != NULL } }, 2) ||
+      !tool_options_exclusive ("label", (ToolOptionUse[]) {
+        { "--posteriors", posteriors }, { "--visemes", visemes_name != NULL } }, 2))
+    return 2;
+  run.viseme_set = PH_VISEME_SET_OCULUS;
+  if (visemes_name && !ph_viseme_set_from_name (visemes_name, &run.viseme_set)) {
+    fprintf (stderr, "phonemes label: unknown --visemes '%s' (expected oculus or "
+             "preston-blair)\n", visemes_name);
+    return 2;
+  }
   if (format_name && !label_format_from_name (format_name, &format)) {
     fprintf (stderr, "phonemes label: unknown --format '%s' (expected one of: %s)\n",
              format_name, label_format_names ());
@@ -167,7 +186,7 @@ ph_cmd_label (int argc, char **argv)
   run.frames = frames;
   run.posteriors = posteriors;
   if (!frames && !posteriors)
-    run.writer = label_writer_new (format, group, stdout);
+    run.writer = label_writer_new (format, group, visemes_name != NULL, stdout);
   status = label_file (model, argv[1], (guint) min_segment_frames, &run);
   if (run.writer)
     label_writer_finish (run.writer, status == 0);

@@ -9,6 +9,7 @@
 struct _LabelWriter {
   LabelFormat format;
   LabelGroup group;
+  gboolean visemes;
   FILE *out;
   guint cues;
   GArray *kept;      /* LabelSegment: all of them (TextGrid) or the word group (subtitles) */
@@ -50,12 +51,13 @@ label_group_from_name (const char *name, LabelGroup *group)
 }
 
 LabelWriter *
-label_writer_new (LabelFormat format, LabelGroup group, FILE *out)
+label_writer_new (LabelFormat format, LabelGroup group, gboolean visemes, FILE *out)
 {
   LabelWriter *w = g_new0 (LabelWriter, 1);
 
   w->format = format;
   w->group = group;
+  w->visemes = visemes;
   w->out = out;
   w->kept = g_array_new (FALSE, FALSE, sizeof (LabelSegment));
   if (format == LABEL_FORMAT_VTT)
@@ -76,6 +78,13 @@ phone39 (gint phone)
   gint folded = ph_phone_fold39 (phone);
 
   return folded >= 0 ? ph_phone39_name (folded) : "";
+}
+
+/* What a segment is labelled with: its phone, or its viseme. */
+static const char *
+label_of (const LabelWriter *w, const LabelSegment *s)
+{
+  return w->visemes && s->viseme ? s->viseme : ph_phone_name (s->phone);
 }
 
 static gboolean
@@ -133,7 +142,7 @@ flush_group (LabelWriter *w)
   last = &g_array_index (w->kept, LabelSegment, w->kept->len - 1);
   for (guint i = 0; i < w->kept->len; i++)
     g_string_append_printf (text, "%s%s", i ? " " : "",
-                            ph_phone_name (g_array_index (w->kept, LabelSegment, i).phone));
+                            label_of (w, &g_array_index (w->kept, LabelSegment, i)));
   write_cue (w, first->start_ns, last->end_ns, text->str);
   g_array_set_size (w->kept, 0);
 }
@@ -144,7 +153,7 @@ add_subtitle (LabelWriter *w, const LabelSegment *s)
   if (is_silence (s->phone)) {
     flush_group (w);
   } else if (w->group == LABEL_GROUP_PHONE) {
-    g_autofree char *text = g_strdup_printf ("%s (%d%%)", ph_phone_name (s->phone),
+    g_autofree char *text = g_strdup_printf ("%s (%d%%)", label_of (w, s),
                                              (int) (100 * s->confidence + 0.5));
     write_cue (w, s->start_ns, s->end_ns, text);
   } else {
@@ -160,11 +169,11 @@ label_writer_add (LabelWriter *w, const LabelSegment *s)
   switch (w->format) {
     case LABEL_FORMAT_PHN:
       fprintf (w->out, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n", s->start_sample,
-               s->end_sample, ph_phone_name (s->phone));
+               s->end_sample, label_of (w, s));
       break;
     case LABEL_FORMAT_AUDACITY:
       fprintf (w->out, "%.6f\t%.6f\t%s\n", seconds (s->start_ns), seconds (s->end_ns),
-               ph_phone_name (s->phone));
+               label_of (w, s));
       break;
     case LABEL_FORMAT_JSONL:
       write_jsonl (w, s);
@@ -179,7 +188,8 @@ label_writer_add (LabelWriter *w, const LabelSegment *s)
   }
 }
 
-/* Praat's long text format: one interval tier "phones", TIMIT symbols (silence h#). */
+/* Praat's long text format: one interval tier "phones", TIMIT symbols (silence h#), or
+ * "visemes". */
 static void
 write_textgrid (LabelWriter *w)
 {
@@ -188,14 +198,14 @@ write_textgrid (LabelWriter *w)
 
   fprintf (w->out, "File type = \"ooTextFile\"\nObject class = \"TextGrid\"\n\n"
            "xmin = 0\nxmax = %.9g\ntiers? <exists>\nsize = 1\nitem []:\n"
-           "    item [1]:\n        class = \"IntervalTier\"\n        name = \"phones\"\n"
+           "    item [1]:\n        class = \"IntervalTier\"\n        name = \"%s\"\n"
            "        xmin = 0\n        xmax = %.9g\n        intervals: size = %u\n",
-           xmax, xmax, n);
+           xmax, w->visemes ? "visemes" : "phones", xmax, n);
   for (guint i = 0; i < n; i++) {
     const LabelSegment *s = &g_array_index (w->kept, LabelSegment, i);
     fprintf (w->out, "        intervals [%u]:\n            xmin = %.9g\n            xmax = %.9g\n"
              "            text = \"%s\"\n", i + 1, seconds (s->start_ns), seconds (s->end_ns),
-             ph_phone_name (s->phone));
+             label_of (w, s));
   }
 }
 

@@ -31,7 +31,7 @@ typedef struct {
   guint64 start_sample, end_sample;  /* the same at the file's rate, rounded down */
   gint phone;                        /* TIMIT-61 index */
   float confidence;
-  const char *viseme;                /* NULL: no viseme field */
+  const char *viseme;                /* its viseme (JSON lines; the label with visemes) */
 } LabelSegment;
 
 typedef struct _LabelWriter LabelWriter;
@@ -43,8 +43,10 @@ const char *label_format_names (void);
 gboolean label_format_from_name (const char *name, LabelFormat *format);
 gboolean label_group_from_name (const char *name, LabelGroup *group);
 
-/* A writer of `format` to `out` (borrowed, stays open). */
-LabelWriter *label_writer_new (LabelFormat format, LabelGroup group, FILE *out);
+/* A writer of `format` to `out` (borrowed, stays open). With `visemes`, segments are
+ * labelled with their viseme instead of their phone (JSON lines keep both). */
+LabelWriter *label_writer_new (LabelFormat format, LabelGroup group, gboolean visemes,
+                               FILE *out);
 
 /* Writes (or, for TextGrid and word groups, keeps) one segment. Segments come in order. */
 void label_writer_add (LabelWriter *writer, const LabelSegment *segment);
