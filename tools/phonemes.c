@@ -13,10 +13,10 @@ typedef struct {
 
 static const Command commands[] = {
 #ifdef HAVE_CMD_LABEL
-  { "label", ph_cmd_label, "label a WAV file with phones (TIMIT .PHN, frames or posteriors)" },
+  { "label", ph_cmd_label, "label audio with phones as the element does (.PHN, TextGrid, JSON, subtitles...)" },
 #endif
 #ifdef HAVE_CMD_FEATURES
-  { "features", ph_cmd_features, "print the feature frames of a WAV file" },
+  { "features", ph_cmd_features, "print the feature frames of an audio file" },
 #endif
 #ifdef HAVE_CMD_CORPUS
   { "corpus", ph_cmd_corpus, "make a corpus: synthesize speech or import recordings" },
