@@ -519,6 +519,53 @@ test_label_standard_input (void)
   g_assert_cmpstr (from_stdin, ==, from_file);
 }
 
+/* `phonemes features` reads through the same GStreamer input: the same frames from a WAV,
+ * its lossless FLAC and standard input. */
+static void
+test_features_any_input (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  g_autofree char *flac = encode (sample, "features.flac", "flacenc");
+  g_autofree char *from_wav = NULL, *from_flac = NULL, *from_stdin = NULL;
+  g_autofree char *e1 = NULL, *e2 = NULL, *e3 = NULL, *command = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  g_assert_cmpint (run_tool (&from_wav, &e1, "features", "--rate", "16000", sample, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&from_flac, &e2, "features", "--rate", "16000", flac, NULL), ==, 0);
+  command = g_strdup_printf ("'%s' features --rate 16000 - < '%s'", tool, flac);
+  g_assert_true (g_spawn_sync (NULL, (char *[]) { "/bin/sh", "-c", command, NULL }, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, &from_stdin, &e3, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_cmpuint (strlen (from_wav), >, 1000);
+  g_assert_cmpstr (from_flac, ==, from_wav);
+  g_assert_cmpstr (from_stdin, ==, from_wav);
+}
+
+/* `phonemes align` too: the same alignment of the bundled recording from its WAV and its
+ * lossless FLAC copy. */
+static void
+test_align_any_input (void)
+{
+  const char *text = "The number you have dialed is not in service. Please check the number "
+                     "and try again.";
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  g_autofree char *flac = NULL, *from_wav = NULL, *from_flac = NULL, *e1 = NULL, *e2 = NULL;
+
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("this build has no default model");
+    return;
+  }
+  flac = encode (sample, "align.flac", "flacenc");
+  g_assert_cmpint (run_tool (&from_wav, &e1, "align", "--text", text, sample, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&from_flac, &e2, "align", "--text", text, flac, NULL), ==, 0);
+  g_assert_cmpuint (strlen (from_wav), >, 100);
+  g_assert_cmpstr (from_flac, ==, from_wav);
+}
+
 /* `--visemes SET` labels each segment of the .PHN with its phone's viseme in SET. */
 static void
 test_label_visemes (void)
@@ -657,6 +704,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/label-standard-input", test_label_standard_input);
   g_test_add_func ("/cli/label-streams-long-file", test_label_streams_long_file);
   g_test_add_func ("/cli/label-visemes", test_label_visemes);
+  g_test_add_func ("/cli/features-any-input", test_features_any_input);
+  g_test_add_func ("/cli/align-any-input", test_align_any_input);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);
