@@ -455,7 +455,34 @@ assert_label_matches_element (const char *path, guint file_rate)
   g_assert_cmpstr (cli, ==, from_element);
 }
 
-/* The same for synthetic speech at 16 kHz (the model's rate). */
+/* `label --format textgrid` reads back (core's TextGrid reader, as `train` uses it) as
+ * the very labels of the .PHN output. */
+static void
+assert_textgrid_reads_back (const char *wav, guint rate)
+{
+  g_autofree char *phn_path = g_build_filename (workdir, "readback.PHN", NULL);
+  g_autofree char *grid_path = g_build_filename (workdir, "readback.TextGrid", NULL);
+  g_autofree char *phn = NULL, *grid = NULL, *e1 = NULL, *e2 = NULL;
+  g_autoptr (GArray) from_phn = NULL, from_grid = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (run_tool (&phn, &e1, "label", wav, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&grid, &e2, "label", "--format", "textgrid", wav, NULL), ==, 0);
+  g_assert_true (g_file_set_contents (phn_path, phn, -1, NULL));
+  g_assert_true (g_file_set_contents (grid_path, grid, -1, NULL));
+  from_phn = ph_labels_read_phn (phn_path, 0, &error);
+  g_assert_no_error (error);
+  from_grid = ph_labels_read_textgrid (grid_path, rate, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (from_grid->len, ==, from_phn->len);
+  for (guint i = 0; i < from_phn->len; i++) {
+    const PhLabel *a = &g_array_index (from_phn, PhLabel, i);
+    const PhLabel *b = &g_array_index (from_grid, PhLabel, i);
+    g_assert_true (a->start == b->start && a->end == b->end && a->phone == b->phone);
+  }
+}
+
+/* The same for synthetic speech at 16 kHz (the model's rate); its TextGrid reads back. */
 static void
 test_label_matches_element (void)
 {
@@ -470,6 +497,7 @@ test_label_matches_element (void)
   list = ph_corpus_list (corpus, 0, NULL);
   assert_label_matches_element (((PhUtterance *) g_ptr_array_index (list, 0))->audio_path,
                                 16000);
+  assert_textgrid_reads_back (((PhUtterance *) g_ptr_array_index (list, 0))->audio_path, 16000);
 }
 
 /* At other rates and in other formats too: the bundled 8 kHz recording, the same at
