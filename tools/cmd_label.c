@@ -183,6 +183,8 @@ ph_cmd_label (int argc, char **argv)
   model = tool_load_model (model_path);
   if (!model)
     return 1;
+  if (g_strcmp0 (argv[1], "-") == 0)   /* a stream: each line as soon as it is known */
+    setvbuf (stdout, NULL, _IOLBF, 0);
   run.frames = frames;
   run.posteriors = posteriors;
   if (!frames && !posteriors)
