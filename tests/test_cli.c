@@ -547,6 +547,35 @@ test_label_standard_input (void)
   g_assert_cmpstr (from_stdin, ==, from_file);
 }
 
+/* What GStreamer cannot read is an error naming the file, exit status 1: a missing file,
+ * an empty one, text, and a video without sound. */
+static void
+test_label_unreadable_audio (void)
+{
+  g_autofree char *missing = g_build_filename (workdir, "missing.wav", NULL);
+  g_autofree char *empty = g_build_filename (workdir, "empty.wav", NULL);
+  g_autofree char *text = g_build_filename (workdir, "text.mp3", NULL);
+  g_autofree char *video = g_build_filename (workdir, "video.ogg", NULL);
+  g_autofree char *location = g_strdup_printf ("location=%s", video);
+  const char *make_video[] = { "-q", "videotestsrc", "num-buffers=5", "!", "theoraenc", "!",
+                               "oggmux", "!", "filesink", location, NULL };
+  const struct { const char *path, *says; } cases[] = {
+    { missing, "No such file" }, { empty, "cannot decode" }, { text, "cannot decode" },
+    { video, "no audio stream" },
+  };
+  g_autofree char *made = run_gst_launch (make_video);
+
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  g_assert_true (g_file_set_contents (text, "hello, this is not audio\n", -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run_tool (&out, &err, "label", cases[i].path, NULL), ==, 1);
+    g_assert_nonnull (strstr (err, cases[i].path));
+    g_assert_nonnull (strstr (err, cases[i].says));
+    g_assert_cmpstr (out, ==, "");
+  }
+}
+
 /* `phonemes features` reads through the same GStreamer input: the same frames from a WAV,
  * its lossless FLAC and standard input. */
 static void
@@ -732,6 +761,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/label-standard-input", test_label_standard_input);
   g_test_add_func ("/cli/label-streams-long-file", test_label_streams_long_file);
   g_test_add_func ("/cli/label-visemes", test_label_visemes);
+  g_test_add_func ("/cli/label-unreadable-audio", test_label_unreadable_audio);
   g_test_add_func ("/cli/features-any-input", test_features_any_input);
   g_test_add_func ("/cli/align-any-input", test_align_any_input);
   status = g_test_run ();

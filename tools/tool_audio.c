@@ -22,6 +22,7 @@ typedef struct {
   GstElement *sink;         /* appsink */
   ToolAudioSource *source;
   gint bytes_per_frame;     /* of the decoded audio, for counting its samples */
+  gint no_audio;            /* atomic: decodebin exposed all its streams, none audio */
 } Decoder;
 
 /* The caps in front of lstmphonemes: its formats, mono, at `rate` (0: any). */
@@ -65,6 +66,19 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
   d->bytes_per_frame = GST_AUDIO_INFO_BPF (&info);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_source_samples, d, NULL);
   gst_pad_link (pad, sink_pad);
+}
+
+/* All streams are exposed: without an audio one nothing would ever reach the appsink
+ * (not even EOS), so the pull loop is told to stop. */
+static void
+on_no_more_pads (GstElement *decodebin, gpointer user_data)
+{
+  Decoder *d = user_data;
+  g_autoptr (GstPad) sink_pad = gst_element_get_static_pad (d->convert, "sink");
+
+  (void) decodebin;
+  if (!gst_pad_is_linked (sink_pad))
+    g_atomic_int_set (&d->no_audio, 1);
 }
 
 /* The source element: filesrc for a path (random access for any container), fdsrc on
@@ -125,6 +139,7 @@ build_pipeline (Decoder *d, const char *path, guint rate, GError **error)
     return FALSE;
   }
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_pad_added), d);
+  g_signal_connect (decodebin, "no-more-pads", G_CALLBACK (on_no_more_pads), d);
   return TRUE;
 }
 
@@ -177,6 +192,10 @@ pull_all (Decoder *d, const char *path, ToolAudioFunc func, gpointer user_data,
     } else if (gst_app_sink_is_eos (sink)) {
       return check_bus (d, path, error);
     } else if (!check_bus (d, path, error)) {
+      return FALSE;
+    } else if (g_atomic_int_get (&d->no_audio)) {
+      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "cannot decode %s: no audio stream found",
+                   path);
       return FALSE;
     }
   }
