@@ -14,3 +14,4 @@
 #include "ph_corpus.h"
 #include "ph_score.h"
 #include "ph_align.h"
+#include "ph_viseme.h"

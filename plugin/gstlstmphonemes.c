@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "ph_error.h"
+#include "ph_viseme.h"
 #include "gstmodelshare.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_lstm_phonemes_debug);
@@ -553,6 +554,8 @@ on_segment (const PhSegment *segment, gpointer user_data)
       "phone", G_TYPE_STRING, ph_phone_name (segment->phone),
       "phone39", G_TYPE_STRING, phone39_name (segment->phone),
       "confidence", G_TYPE_DOUBLE, (gdouble) segment->confidence,
+      /* the mouth shape, for lip sync: one of the 15 Oculus-style visemes */
+      "viseme", G_TYPE_STRING, ph_viseme_name_of_phone (PH_VISEME_SET_OCULUS, segment->phone),
       NULL);
   post_structure (batch, s);
 }

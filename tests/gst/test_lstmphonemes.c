@@ -87,6 +87,7 @@ typedef struct {
   guint64 timestamp, duration, stream_time, running_time;
   gint phone;
   gchar phone39[8];
+  gchar viseme[8];
   double confidence;
 } Seg;
 
@@ -240,6 +241,8 @@ collect_messages (Run *run)
       g_assert_cmpint (seg.phone, >=, 0);
       g_strlcpy (seg.phone39, gst_structure_get_string (s, "phone39"), sizeof seg.phone39);
       g_assert_true (gst_structure_get_double (s, "confidence", &seg.confidence));
+      g_assert_nonnull (gst_structure_get_string (s, "viseme"));
+      g_strlcpy (seg.viseme, gst_structure_get_string (s, "viseme"), sizeof seg.viseme);
       g_array_append_val (run->res.segs, seg);
     } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
                gst_structure_has_name (s, "phoneme-frame")) {
@@ -876,6 +879,7 @@ test_message_fields (void)
     g_assert_cmpuint (seg->stream_time, ==, seg->timestamp);
     g_assert_cmpuint (seg->running_time, ==, seg->timestamp);
     g_assert_cmpstr (seg->phone39, ==, folded >= 0 ? ph_phone39_name (folded) : "");
+    g_assert_cmpstr (seg->viseme, ==, ph_viseme_name_of_phone (PH_VISEME_SET_OCULUS, seg->phone));
     g_assert_cmpfloat (seg->confidence, >, 0.0);
     g_assert_cmpfloat (seg->confidence, <=, 1.0);
   }

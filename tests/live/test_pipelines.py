@@ -3,13 +3,15 @@
 what they write, against each other and against the file:
 
   label-file.sh        the timeline tiles the file
-  write-phn.sh         the .PHN tiles the file in 16 kHz samples, same phones as above
+  write-phn.sh         the .PHN tiles the file in samples at its rate, same phones as above
   write-subtitles.sh   SRT (one cue per non-silent phone, with its confidence) and
                        WebVTT word groups (the same phones, at most 6 per cue)
   watch-phonemes.py    on a file: the same timeline; live: the latency header and a
                        lag column
   label-live.sh        live (an audiotestsrc stands in for the microphone)
-  visualize.py --png   one 640x360 PNG per video frame, the picture changing
+  visualize.py --png   one 640x360 PNG per video frame at --fps, the picture changing,
+                       with the default scope and with each installed one; without
+                       a display (no --png) a clear error, not a crash
   adapt-*.sh           when the lstmadapt element exists: each writes a model that
                        label-file.sh then uses (otherwise reported as skipped); labels
                        at the file's rate (as `phonemes align` writes them) are read at
@@ -90,11 +92,11 @@ def check_tiles(segments, duration, name):
         fail("%s: ends at %.3f s, the file lasts %.3f s" % (name, at, duration))
 
 
-def check_phn(path, timeline, duration):
+def check_phn(path, timeline, duration, rate):
     with open(path) as f:
         rows = [line.split() for line in f]
     samples = [(int(a), int(b), p) for a, b, p in rows]
-    check_tiles([(a / 16000, b / 16000, p) for a, b, p in samples], duration, "PHN")
+    check_tiles([(a / rate, b / rate, p) for a, b, p in samples], duration, "PHN")
     if [p for _a, _b, p in samples] != [p for _s, _e, p in timeline]:
         fail("the PHN phones differ from the timeline's")
     print("write-phn.sh: %d phones, %d samples" % (len(samples), samples[-1][1]))
@@ -151,34 +153,59 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
-def check_visualize(wav, model, tmp, duration):
-    frames_dir = os.path.join(tmp, "frames")
-    script("visualize.py", wav, "--model", model, "--png", frames_dir, "--fps", "10")
+def element_exists(name):
+    return subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0.0",
+                           name]).returncode == 0
+
+
+def check_visualize_frames(wav, model, frames_dir, duration, scope_args):
+    name = "visualize.py " + " ".join(scope_args or ["(default scope)"])
+    script("visualize.py", wav, "--model", model, "--png", frames_dir, "--fps", "10",
+           *scope_args)
     names = sorted(os.listdir(frames_dir))
     expected = int(duration * 10)
     if not expected - 2 <= len(names) <= expected + 2:
-        fail("visualize.py: %d frames for %.2f s at 10 fps" % (len(names), duration))
+        fail("%s: %d frames for %.2f s at 10 fps" % (name, len(names), duration))
     if any(png_size(os.path.join(frames_dir, n)) != (640, 360) for n in names):
-        fail("visualize.py: frames are not 640x360")
+        fail("%s: frames are not 640x360" % name)
     contents = {open(os.path.join(frames_dir, n), "rb").read() for n in names}
     if len(contents) < len(names) // 2:
-        fail("visualize.py: the picture hardly changes")
-    print("visualize.py: %d frames, 640x360" % len(names))
+        fail("%s: the picture hardly changes" % name)
+    print("%s: %d frames, 640x360" % (name, len(names)))
+
+
+def check_visualize_without_display(wav, model):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run([os.path.join(PIPELINES, "visualize.py"), wav, "--model", model],
+                         capture_output=True, text=True, timeout=60, env=env)
+    if out.returncode != 1 or "no display: use --png" not in out.stderr:
+        fail("visualize.py without a display: exit %d, %r (expected 1 and 'no display: use "
+             "--png')" % (out.returncode, out.stderr))
+    print("visualize.py without a display: %s" % out.stderr.strip())
+
+
+def check_visualize(wav, model, tmp, duration):
+    """The default scope and every installed one hold --fps (scopes from gst-plugins-bad
+    choose their own rate without the videorate)."""
+    runs = [[]] + [["--scope", s] for s in ("monoscope", "spectrascope", "wavescope",
+                                             "synaescope") if element_exists(s)]
+    for i, scope_args in enumerate(runs):
+        check_visualize_frames(wav, model, os.path.join(tmp, "frames-%d" % i), duration,
+                               scope_args)
+    check_visualize_without_display(wav, model)
 
 
 def lstmadapt_available():
-    return subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0.0",
-                           "lstmadapt"]).returncode == 0
+    return element_exists("lstmadapt")
 
 
-def phn_at_rate(phn, rate, path):
-    """The 16 kHz labels of `phn` in samples at `rate`, as `phonemes align` writes them
-    for a file at that rate."""
+def phn_at_rate(phn, from_rate, rate, path):
+    """The labels of `phn` (samples at `from_rate`) in samples at `rate`."""
     with open(phn) as f, open(path, "w") as out:
         for line in f:
             start, end, phone = line.split()
-            out.write("%d %d %s\n" % (int(start) * rate // 16000, int(end) * rate // 16000,
-                                      phone))
+            out.write("%d %d %s\n" % (int(start) * rate // from_rate,
+                                      int(end) * rate // from_rate, phone))
     return path
 
 
@@ -188,13 +215,16 @@ def check_adaptation(wav, phn, model, tmp):
         return
     with wave.open(wav, "rb") as w:
         rate = w.getframerate()
-    at_file_rate = phn_at_rate(phn, rate, os.path.join(tmp, "file-rate.PHN"))
+    # write-phn.sh writes samples at the file's rate, as `phonemes align` does; the same
+    # labels in 16 kHz samples stand for labels written at another rate.
+    at_file_rate = phn
+    at_16k = phn_at_rate(phn, rate, 16000, os.path.join(tmp, "16k.PHN"))
     fast = {"MODEL": model, "PACE": "fast"}
-    # write-phn.sh writes 16 kHz samples: without labels-rate they are read at the
-    # file's rate, and refused with the fix; nothing is written.
+    # Labels at another rate than the file's, without labels-rate: read at the file's
+    # rate, they do not fit, and are refused with the fix; nothing is written.
     if rate != 16000:
         refused = os.path.join(tmp, "refused.phm")
-        script_fails("adapt-supervised.sh", wav, phn, refused, env=fast,
+        script_fails("adapt-supervised.sh", wav, at_16k, refused, env=fast,
                      expect=("ERROR", "labels-rate=16000"))
         if os.path.exists(refused):
             fail("adapt-supervised.sh wrote a model from labels it refused")
@@ -206,7 +236,7 @@ def check_adaptation(wav, phn, model, tmp):
         fail("adapt-self.sh does not show the element's warning:\n%s%s" % (out.stdout,
                                                                            out.stderr))
     runs = {   # real time (as live) once, PACE=fast twice
-        "adapt-supervised.sh": ((wav, phn, os.path.join(tmp, "supervised.phm"), "k1=10",
+        "adapt-supervised.sh": ((wav, at_16k, os.path.join(tmp, "supervised.phm"), "k1=10",
                                  "k2=20", "labels-rate=16000"), "fast"),
         "adapt-prompted.sh": ((TEXT, os.path.join(tmp, "prompted.phm"), wav), ""),
         "adapt-self.sh": ((os.path.join(tmp, "self.phm"), wav, "confidence-threshold=0.0"),
@@ -238,7 +268,7 @@ def main():
         subprocess.run([os.environ["PH_MAKE_TEST_MODEL"], model, "16000", "13"], check=True)
         wav = make_wav(tmp)
         with wave.open(wav, "rb") as w:
-            duration = w.getnframes() / w.getframerate()
+            rate, duration = w.getframerate(), w.getnframes() / w.getframerate()
 
         timeline = parse_timeline(script("label-file.sh", wav, "model=" + model),
                                   "label-file.sh")
@@ -247,7 +277,7 @@ def main():
 
         phn = os.path.join(tmp, "speech.PHN")
         script("write-phn.sh", wav, phn, "model=" + model)
-        check_phn(phn, timeline, duration)
+        check_phn(phn, timeline, duration, rate)
 
         srt, vtt = os.path.join(tmp, "phones.srt"), os.path.join(tmp, "words.vtt")
         script("write-subtitles.sh", wav, srt, "model=" + model)
