@@ -778,6 +778,64 @@ test_phone_lm (void)
   g_assert_nonnull (strstr (e7, "lag"));
 }
 
+/* corpus import --list-split: the split --held-out-fraction makes, without aligning or
+ * --out; by the text (a prompt in two recordings, differing in case and punctuation, is
+ * on one side), non-speech transcripts left out; bench/real/run reads its test side. */
+static void
+test_import_list_split (void)
+{
+  g_autofree char *src = g_build_filename (workdir, "split-src", NULL);
+  g_autofree char *sub = g_build_filename (src, "digits", NULL);
+  g_autofree char *transcripts = g_build_filename (workdir, "split.txt", NULL);
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
+  g_auto (GStrv) lines = NULL;
+  guint tests = 0, trains = 0;
+  const char *side_a = NULL, *side_b = NULL;
+  const char *others[] = { "digits/a.wav", "b.wav", "tone.wav" };
+
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  for (guint i = 0; i < 40; i++) {
+    g_autofree char *wav = g_strdup_printf ("%s/p%02u.wav", src, i);
+    g_assert_true (g_file_set_contents (wav, "not read by --list-split", -1, NULL));
+    g_string_append_printf (text, "p%02u: Prompt number %u, please.\n", i, i * 7919);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++) {
+    g_autofree char *wav = g_build_filename (src, others[i], NULL);
+    g_assert_true (g_file_set_contents (wav, "not read by --list-split", -1, NULL));
+  }
+  g_string_append (text, "digits/a: Press the pound key.\nb: press the POUND key\n"
+                   "tone: [a beep tone]\n");
+  g_assert_true (g_file_set_contents (transcripts, text->str, -1, NULL));
+
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "import", "--held-out-fraction", "0.5",
+                             "--transcripts", transcripts, "--list-split", src, NULL), ==, 0);
+  lines = g_strsplit (o1, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], "\t", -1);
+    g_assert_cmpuint (g_strv_length (f), ==, 3);
+    g_assert_true (g_str_equal (f[0], "test") || g_str_equal (f[0], "train"));
+    g_assert_true (g_file_test (f[1], G_FILE_TEST_EXISTS));
+    g_assert_null (strstr (f[1], "tone.wav"));
+    tests += g_str_equal (f[0], "test");
+    trains += g_str_equal (f[0], "train");
+    if (g_str_has_suffix (f[1], "/a.wav"))
+      side_a = g_str_equal (f[0], "test") ? "test" : "train";
+    if (g_str_has_suffix (f[1], "/b.wav"))
+      side_b = g_str_equal (f[0], "test") ? "test" : "train";
+  }
+  g_assert_cmpuint (tests + trains, ==, 42);
+  g_assert_cmpuint (tests, >=, 8);  /* about half of 41 distinct prompts */
+  g_assert_cmpuint (trains, >=, 8);
+  g_assert_nonnull (side_a);
+  g_assert_cmpstr (side_a, ==, side_b);
+
+  /* without a fraction everything is train */
+  g_assert_cmpint (run_tool (&o2, &e2, "corpus", "import", "--transcripts", transcripts,
+                             "--list-split", src, NULL), ==, 0);
+  g_assert_null (strstr (o2, "test\t"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -807,6 +865,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/label-unreadable-audio", test_label_unreadable_audio);
   g_test_add_func ("/cli/features-any-input", test_features_any_input);
   g_test_add_func ("/cli/align-any-input", test_align_any_input);
+  g_test_add_func ("/cli/import-list-split", test_import_list_split);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);
