@@ -10,8 +10,15 @@
 #define PH_MODEL_MAGIC "PHLSTM\0\n"
 #define PH_MODEL_MAGIC_LEN 8
 #define PH_MODEL_VERSION 1
-#define PH_MAX_HIDDEN 4096
-#define PH_MAX_INPUT_DIM 1024
+/* Shape limits sized for speech (docs/model-format.md): 1024 cells is 8x the default
+ * model and as wide as published LSTM acoustic models go; the feature extractor gives
+ * at most (127 + 1) * 2 = 256 values per frame. A model's LSTM work per second of audio
+ * (parameters x frames per second) is bounded too: 4e9 multiply-adds lets the largest
+ * shape (4 layers of 1024, 30.5 M parameters) run at the usual 10 ms hop and keeps a
+ * file from asking for unbounded work through a tiny hop. */
+#define PH_MAX_HIDDEN 1024
+#define PH_MAX_INPUT_DIM 256
+#define PH_MAX_MULTIPLY_ADDS_PER_SECOND 4e9
 #define PH_NORM_STD_FLOOR 1e-5
 #define PH_DEFAULT_MODEL_PATH "/org/phonemes/models/default.phm"
 
@@ -99,6 +106,27 @@ ph_lstm_shape_validate (const PhLstmShape *shape, GError **error)
   return TRUE;
 }
 
+/* FALSE + GError when running `shape` at the frame rate of `features` (both valid) would
+ * take more than PH_MAX_MULTIPLY_ADDS_PER_SECOND per second of audio. */
+static gboolean
+check_work_per_second (const PhFeatureConfig *features, const PhLstmShape *shape,
+                       GError **error)
+{
+  double frames_per_second = (double) features->sample_rate / features->hop_length;
+  double work = (double) ph_lstm_param_count (shape) * frames_per_second;
+  if (work > PH_MAX_MULTIPLY_ADDS_PER_SECOND)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "hidden_size %u x num_layers %u at %.0f frames per second (hop_length "
+                   "%u at %u Hz) needs %.3g multiply-adds per second of audio; expected at "
+                   "most %.3g (use a smaller network or a longer hop)", shape->hidden_size,
+                   shape->num_layers, frames_per_second, features->hop_length,
+                   features->sample_rate, work, PH_MAX_MULTIPLY_ADDS_PER_SECOND);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- model objects ---- */
 
 /* Checks the features config, the shape, and that they agree on input_dim. */
@@ -108,7 +136,8 @@ check_config_and_shape (const PhFeatureConfig *features, const PhLstmShape *shap
 {
   if (!ph_feature_config_validate (features, error))
     return FALSE;
-  if (!ph_lstm_shape_validate (shape, error))
+  if (!ph_lstm_shape_validate (shape, error)
+      || !check_work_per_second (features, shape, error))
     return FALSE;
   guint dim = ph_feature_config_dim (features);
   if (shape->input_dim != dim)
@@ -684,7 +713,8 @@ check_file_config (Reader *r, const PhFeatureConfig *features, const PhLstmShape
       g_error_free (local);
       return FALSE;
     }
-  if (!ph_lstm_shape_validate (shape, &local))
+  if (!ph_lstm_shape_validate (shape, &local)
+      || !check_work_per_second (features, shape, &local))
     {
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "%s: invalid shape: %s", r->name,
                    local->message);
