@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "ph_error.h"
+#include "ph_file.h"
 #include "ph_phoneset.h"
 
 /* ------------------------------------------------------------------------------------
@@ -45,43 +46,12 @@ put_le32 (guint8 *p, guint32 v)
   p[3] = (guint8) (v >> 24);
 }
 
-/* Writes `len` bytes to `path` with plain stdio, so pipes and /dev/stdout work too. */
-static gboolean
-write_whole_file (const char *path, const void *data, gsize len, GError **error)
-{
-  FILE *f = g_fopen (path, "wb");
-  if (f == NULL)
-    {
-      int saved = errno;
-      g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot create %s: %s", path,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  gboolean ok = fwrite (data, 1, len, f) == len;
-  int saved = errno;
-  if (fclose (f) != 0 && ok)
-    {
-      ok = FALSE;
-      saved = errno;
-    }
-  if (!ok)
-    g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot write %s: %s", path,
-                 g_strerror (saved));
-  return ok;
-}
-
-/* Reads a text file; errors come back in the PH_ERROR domain. */
+/* Reads a labels file (PHN, TextGrid) of at most PH_FILE_MAX_TEXT_BYTES. */
 static gboolean
 read_text_file (const char *path, char **text, gsize *len, GError **error)
 {
-  GError *local = NULL;
-  if (!g_file_get_contents (path, text, len, &local))
-    {
-      g_set_error_literal (error, PH_ERROR, PH_ERROR_IO, local->message);
-      g_error_free (local);
-      return FALSE;
-    }
-  return TRUE;
+  *text = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "labels file", len, error);
+  return *text != NULL;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -584,14 +554,9 @@ ph_audio_read (const char *path, PhAudio *audio, GError **error)
   g_return_val_if_fail (path != NULL && audio != NULL, FALSE);
   memset (audio, 0, sizeof *audio);
 
-  GError *local = NULL;
-  GMappedFile *file = g_mapped_file_new (path, FALSE, &local);
+  GMappedFile *file = ph_file_map_regular (path, "audio file", error);
   if (file == NULL)
-    {
-      g_set_error_literal (error, PH_ERROR, PH_ERROR_IO, local->message);
-      g_error_free (local);
-      return FALSE;
-    }
+    return FALSE;
   gboolean ok = audio_parse (path, (const guint8 *) g_mapped_file_get_contents (file),
                              g_mapped_file_get_length (file), audio, error);
   g_mapped_file_unref (file);
@@ -636,7 +601,7 @@ ph_audio_write_wav (const char *path, const float *samples, gsize n, guint sampl
   put_le32 (buf + 40, (guint32) data_bytes);
   for (gsize i = 0; i < n; i++)
     put_le16 (buf + 44 + 2 * i, (guint16) float_to_s16 (samples[i]));
-  gboolean ok = write_whole_file (path, buf, 44 + data_bytes, error);
+  gboolean ok = ph_file_write_atomic (path, buf, 44 + data_bytes, "WAV file", error);
   g_free (buf);
   return ok;
 }
@@ -960,7 +925,7 @@ ph_labels_write_phn (const char *path, const GArray *labels, GError **error)
       g_string_append_printf (out, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
                               label->start, label->end, phone);
     }
-  gboolean ok = write_whole_file (path, out->str, out->len, error);
+  gboolean ok = ph_file_write_atomic (path, out->str, out->len, "labels file", error);
   g_string_free (out, TRUE);
   return ok;
 }

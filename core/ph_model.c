@@ -509,22 +509,15 @@ ph_model_to_bytes (const PhModel *model)
   return g_byte_array_free_to_bytes (out);
 }
 
-/* Writes the model file atomically (temporary file, then rename). */
+/* Writes the model file all or nothing (ph_file_write_atomic: through symlinks, never
+ * over a device or FIFO). */
 gboolean
 ph_model_save_file (const PhModel *model, const char *path, GError **error)
 {
   GBytes *bytes = ph_model_to_bytes (model);
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
-  GError *local = NULL;
-  gboolean ok = g_file_set_contents (path, data, (gssize) size, &local);
-
-  if (!ok)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot write model file %s: %s", path,
-                   local->message);
-      g_error_free (local);
-    }
+  gboolean ok = ph_file_write_atomic (path, data, size, "model file", error);
   g_bytes_unref (bytes);
   return ok;
 }
@@ -886,17 +879,11 @@ ph_model_load_bytes (GBytes *bytes, const char *name, GError **error)
 PhModel *
 ph_model_load_file (const char *path, GError **error)
 {
-  char *data;
   gsize size;
-  GError *local = NULL;
-
-  if (!g_file_get_contents (path, &data, &size, &local))
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot read model file %s: %s", path,
-                   local->message);
-      g_error_free (local);
-      return NULL;
-    }
+  char *data = ph_file_read_bounded (path, PH_FILE_MAX_MODEL_BYTES, "model file", &size,
+                                     error);
+  if (data == NULL)
+    return NULL;
   GBytes *bytes = g_bytes_new_take (data, size);
   PhModel *model = ph_model_load_bytes (bytes, path, error);
   g_bytes_unref (bytes);

@@ -3,6 +3,8 @@
 #include "ph_lexicon.h"
 
 #include <string.h>
+
+#include "ph_file.h"
 #include <flite/flite.h>
 
 /* flite's libflite_cmulex entry point; its header is not installed. */
@@ -121,14 +123,10 @@ ph_lexicon_load_file (PhLexicon *lexicon, const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
   g_auto (GStrv) lines = NULL;
-  GError *io_error = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, &io_error)) {
-    g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot read pronunciations: %s",
-                 io_error->message);
-    g_error_free (io_error);
+  contents = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "pronunciations file",
+                                   NULL, error);
+  if (contents == NULL)
     return FALSE;
-  }
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++) {
     char *line = g_strstrip (lines[i]);

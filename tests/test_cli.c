@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 
 #include "phonemes.h"
 
@@ -109,6 +111,47 @@ test_bad_inputs (void)
   g_assert_cmpint (run_tool (&o7, &e7, "round-weights", "--model", bad_model, "--output",
                              "x.phm", NULL), ==, 1);
   g_assert_nonnull (strstr (e7, "not-a-model.phm"));
+}
+
+/* Runs `phonemes ARGS...` and checks it fails with `status` and `expect` on stderr. */
+static void
+assert_tool_fails (int status, const char *expect, const char *const *args)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_tool_argv (&out, &err, args), ==, status);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, expect));
+}
+
+/* Options are checked before use and readers take only regular files (issue 17): a
+ * negative --rate asked for 17 GB, a FIFO blocked forever, a directory gave GLib's
+ * garbled "Failed to map". */
+static void
+test_unreadable_inputs (void)
+{
+  g_autofree char *wav = g_build_filename (workdir, "tone.wav", NULL);
+  g_autofree char *fifo = g_build_filename (workdir, "fifo", NULL);
+  float samples[1600];
+  GError *error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    samples[i] = 0.3f * sinf (0.05f * i);
+  g_assert_true (ph_audio_write_wav (wav, samples, G_N_ELEMENTS (samples), 16000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  assert_tool_fails (2, "--rate is -1",
+                     (const char *const[]) { "features", "--rate", "-1", wav, NULL });
+  assert_tool_fails (1, "sample_rate is 1000000 Hz",
+                     (const char *const[]) { "features", "--rate", "1000000", wav, NULL });
+  assert_tool_fails (1, "it is a FIFO", (const char *const[]) { "label", fifo, NULL });
+  assert_tool_fails (1, "it is a directory", (const char *const[]) { "label", workdir, NULL });
+  assert_tool_fails (2, "it is a FIFO",
+                     (const char *const[]) { "align", "--text-file", fifo, wav, NULL });
+  assert_tool_fails (1, "it is a FIFO",
+                     (const char *const[]) { "label", "--model", fifo, wav, NULL });
+  g_remove (fifo);
+  g_remove (wav);
 }
 
 /* Fraction of frames of the most frequent 39-class phone: what always guessing it scores. */
@@ -403,6 +446,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/help", test_help);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
   g_test_add_func ("/cli/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/cli/unreadable-inputs", test_unreadable_inputs);
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);

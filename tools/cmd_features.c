@@ -31,6 +31,10 @@ ph_cmd_features (int argc, char **argv)
     fprintf (stderr, "phonemes features: expected one AUDIO file (see --help)\n");
     return 2;
   }
+  if (rate < 0) {
+    fprintf (stderr, "phonemes features: --rate is %d; expected a sample rate in Hz\n", rate);
+    return 2;
+  }
   if (!ph_audio_read (argv[1], &audio, &error))
     return tool_fail ("features", error);
   if (config_path || rate == 0) {
@@ -47,6 +51,11 @@ ph_cmd_features (int argc, char **argv)
     }
   } else {
     ph_feature_config_init (&config, rate);
+  }
+  /* Before resampling: a bad --rate must not size the resampled audio. */
+  if (!ph_feature_config_validate (&config, &error)) {
+    ph_audio_clear (&audio);
+    return tool_fail ("features", error);
   }
   ph_audio_resample (&audio, config.sample_rate);
   features = ph_features_compute_f32 (&config, audio.samples, audio.n_samples, &n_frames, &error);

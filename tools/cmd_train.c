@@ -217,7 +217,7 @@ save_checkpoint (const TrainOptions *o, PhModel *model, guint epoch, double best
   g_autofree char *state = g_strdup_printf ("epoch %u\nbest %.17g\n", epoch, best);
 
   return ph_model_save_file (model, checkpoint, error) &&
-      g_file_set_contents (state_path, state, -1, error);
+      ph_file_write_atomic (state_path, state, strlen (state), "training state file", error);
 }
 
 static void
