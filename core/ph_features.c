@@ -724,18 +724,24 @@ process_base_frame (PhFeatures *self, PhFeatureFunc func, gpointer user_data)
 
 /* ---- sample intake ----------------------------------------------------------------- */
 
-/* Converts n samples into dst (no wrap-around): one tight loop per format. */
+/* Converts n samples into dst (no wrap-around): one tight loop per format. The samples
+ * are read with memcpy: audio memory need not be aligned to the sample size (GStreamer
+ * does not promise it, and a WAV with an 18-byte fmt chunk through wavparse is not). */
 static void
 convert_samples (float *dst, SampleFormat format, const void *samples, gsize offset, gsize n)
 {
   if (format == SAMPLES_S16) {
-    const gint16 *src = (const gint16 *) samples + offset;
-    for (gsize i = 0; i < n; i++)
-      dst[i] = src[i] * (1.0f / 32768.0f);
-  } else if (format == SAMPLES_F32) {
-    const float *src = (const float *) samples + offset;
+    const guint8 *src = (const guint8 *) samples + offset * sizeof (gint16);
     for (gsize i = 0; i < n; i++) {
-      float x = src[i];
+      gint16 x;
+      memcpy (&x, src + i * sizeof x, sizeof x);
+      dst[i] = x * (1.0f / 32768.0f);
+    }
+  } else if (format == SAMPLES_F32) {
+    const guint8 *src = (const guint8 *) samples + offset * sizeof (float);
+    for (gsize i = 0; i < n; i++) {
+      float x;
+      memcpy (&x, src + i * sizeof x, sizeof x);
       dst[i] = isfinite (x) ? CLAMP (x, -PH_SAMPLE_LIMIT, PH_SAMPLE_LIMIT) : 0.0f;
     }
   } else {
