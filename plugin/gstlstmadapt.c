@@ -197,7 +197,6 @@ typedef struct {
   guint updates_since_publish;
   guint64 reported_targeted, reported_correct;
   GstClockTime last_running_time;
-  GstClockTime last_stream_end;
   gint64 cpu_start_ns;
   guint64 nonfinite_frames;
   guint64 supervised_frames, unlabelled_frames;
@@ -232,6 +231,8 @@ struct _GstLstmAdapt {
   GCond cond;
   FrameRing ring;
   GArray *file_labels;         /* PhLabel (samples) from labels-location, or NULL */
+  GstClockTime audio_end;      /* stream time where the last frame seen (trained or
+                                * dropped) ends, NONE before one; for the labels check */
   gchar *file_labels_name;
   GArray *pad_labels;          /* TimedLabel, arrival order */
   GstClockTime labels_watermark; /* stream time the labels pad has covered */
@@ -1253,11 +1254,13 @@ static void
 check_label_coverage (GstLstmAdapt *self)
 {
   Training *t = &self->training;
-  GstClockTime labels_end = GST_CLOCK_TIME_NONE;
+  GstClockTime labels_end = GST_CLOCK_TIME_NONE, audio_end;
   gchar *name = NULL;
   guint rate;
 
   g_mutex_lock (&self->lock);
+  audio_end = self->audio_end;
+  self->audio_end = GST_CLOCK_TIME_NONE;
   rate = self->rate ? self->rate : t->initial ? t->initial->features.sample_rate : 0;
   if (self->file_labels && self->file_labels->len > 0 && rate) {
     const PhLabel *last = &g_array_index (self->file_labels, PhLabel,
@@ -1268,11 +1271,11 @@ check_label_coverage (GstLstmAdapt *self)
   }
   g_mutex_unlock (&self->lock);
 
-  if (name && GST_CLOCK_TIME_IS_VALID (t->last_stream_end) &&
-      labels_end > t->last_stream_end + 100 * GST_MSECOND)
+  if (name && GST_CLOCK_TIME_IS_VALID (audio_end) &&
+      labels_end > audio_end + 100 * GST_MSECOND)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("The labels in %s run to %.2f s but the audio ended at %.2f s: do they belong "
-         "to this audio?", name, labels_end / 1e9, t->last_stream_end / 1e9), (NULL));
+         "to this audio?", name, labels_end / 1e9, audio_end / 1e9), (NULL));
   if (t->supervised_frames > 0 && t->unlabelled_frames * 10 > t->supervised_frames)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " frames had no label covering "
@@ -1406,8 +1409,6 @@ training_thread (gpointer data)
       frame.target = t->settings.mode == GST_LSTM_ADAPT_MODE_SUPERVISED
           ? supervised_target (self, frame.info.stream_time, model_rate) : -1;
       g_mutex_unlock (&self->lock);
-      if (GST_CLOCK_TIME_IS_VALID (frame.info.stream_time))
-        t->last_stream_end = frame.info.stream_time;
       process_frame (self, &frame);
       g_mutex_lock (&self->lock);
     }
@@ -1547,6 +1548,8 @@ queue_frames (GstLstmAdapt *self, const MetaView *view, const Settings *settings
     info.flags = frame_breaks_sequence (self, ts, view->duration) ? FRAME_BREAK : 0;
     info.prompt_serial = prompt_serial;
     self->break_next = FALSE;
+    if (GST_CLOCK_TIME_IS_VALID (info.stream_time))
+      self->audio_end = info.stream_time + view->duration / 2;
     if (!admit_frame (self, window, &info.flags))
       continue;
     ring_push (&self->ring, &info, view->features + (gsize) i * view->dim,
@@ -2025,7 +2028,6 @@ training_init (Training *t)
 {
   memset (t, 0, sizeof *t);
   t->last_running_time = GST_CLOCK_TIME_NONE;
-  t->last_stream_end = GST_CLOCK_TIME_NONE;
   t->prompt.features = g_array_new (FALSE, FALSE, sizeof (float));
   t->prompt.posteriors = g_array_new (FALSE, FALSE, sizeof (float));
 }
@@ -2098,6 +2100,7 @@ gst_lstm_adapt_start (GstLstmAdapt *self)
   self->reset_requested = FALSE;
   self->eos_pending = self->eos_done = FALSE;
   self->windows_dropped = self->frames_dropped = 0;
+  self->audio_end = GST_CLOCK_TIME_NONE;
   g_mutex_unlock (&self->lock);
   self->thread = g_thread_new ("lstmadapt-train", training_thread, self);
   GST_OBJECT_LOCK (self);
