@@ -372,9 +372,11 @@ sphere_parse_field (const char *path, const char *line, SphereHeader *h, GError 
       if (slot != NULL && (end == value || !isfinite (number) || number < 0
                            || number > (double) G_MAXINT64 / 2))
         {
+          char *shown = ph_error_quote (value);
           g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                        "%s: header field %s has value '%s', expected a non-negative number",
-                       path, key, value);
+                       path, key, shown);
+          g_free (shown);
           ok = FALSE;
         }
       else if (slot != NULL)
@@ -776,9 +778,11 @@ parse_sample_index (const char *text, const char *what, const char *name, guint 
 {
   if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, value, NULL))
     return TRUE;
+  char *shown = ph_error_quote (text);
   g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                "%s:%u: %s '%s' is not a non-negative integer sample index", name, line_no,
-               what, text);
+               what, shown);
+  g_free (shown);
   return FALSE;
 }
 
@@ -807,9 +811,11 @@ phn_parse_line (char **fields, guint n_fields, const char *name, guint line_no,
   label->phone = ph_phone_index (fields[2]);
   if (label->phone < 0)
     {
+      char *shown = ph_error_quote (fields[2]);
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                    "%s:%u: unknown phone '%s' (expected one of the 61 TIMIT phones)", name,
-                   line_no, fields[2]);
+                   line_no, shown);
+      g_free (shown);
       return FALSE;
     }
   return TRUE;
@@ -878,8 +884,21 @@ ph_labels_read_phn (const char *path, guint64 n_samples, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   char *text;
-  if (!read_text_file (path, &text, NULL, error))
+  gsize len;
+  if (!read_text_file (path, &text, &len, error))
     return NULL;
+  const char *nul = memchr (text, '\0', len);
+  if (nul != NULL)
+    {
+      guint line = 1;
+      for (const char *p = text; p < nul; p++)
+        line += *p == '\n';
+      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
+                   "%s:%u: a NUL byte (offset %" G_GSIZE_FORMAT "): not a text .PHN file",
+                   path, line, (gsize) (nul - text));
+      g_free (text);
+      return NULL;
+    }
   GArray *labels = ph_labels_parse_phn (text, path, n_samples, error);
   g_free (text);
   return labels;
@@ -1133,9 +1152,11 @@ tg_read_tier (TgReader *r, TgTier *tier, GError **error)
   tier->is_interval = g_str_equal (cls->text, "IntervalTier");
   if (!tier->is_interval && !g_str_equal (cls->text, "TextTier"))
     {
+      char *shown = ph_error_quote (cls->text);
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                    "%s:%u: unknown tier class \"%s\" (expected IntervalTier or TextTier)",
-                   r->path, cls->line, cls->text);
+                   r->path, cls->line, shown);
+      g_free (shown);
       return FALSE;
     }
   tier->intervals = g_array_sized_new (FALSE, FALSE, sizeof (TgInterval), count);
@@ -1174,9 +1195,11 @@ tg_read_tiers (TgReader *r, GArray *tiers, GError **error)
   const TgToken *cls = tg_expect (r, TG_STRING, "Object class = \"TextGrid\"", error);
   if (cls != NULL && !g_str_equal (cls->text, "TextGrid"))
     {
+      char *shown = ph_error_quote (cls->text);
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                    "%s:%u: object class is \"%s\", expected \"TextGrid\"", r->path, cls->line,
-                   cls->text);
+                   shown);
+      g_free (shown);
       return FALSE;
     }
   if (cls == NULL || !tg_expect (r, TG_NUMBER, "xmin", error)
@@ -1291,9 +1314,11 @@ tg_tier_to_labels (const TgTier *tier, guint sample_rate, const char *path, GErr
       label.phone = tg_map_symbol (iv->text);
       if (label.phone < 0)
         {
+          char *shown = ph_error_quote (iv->text);
           g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                        "%s:%u: phone \"%s\" has no TIMIT equivalent", path, iv->line,
-                       iv->text);
+                       shown);
+          g_free (shown);
           goto fail;
         }
       label.start = (guint64) MAX (0.0, round (iv->xmin * sample_rate));

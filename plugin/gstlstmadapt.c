@@ -1730,9 +1730,13 @@ parse_label_line (const gchar *line, TimedLabel *label)
   return ok;
 }
 
+/* Warns (once, then logs) about a bad labels pad line, its bytes escaped
+ * (ph_error_quote): the pad's data need not be UTF-8 nor printable. */
 static void
-warn_bad_label (GstLstmAdapt *self, const gchar *line)
+warn_bad_label (GstLstmAdapt *self, const gchar *raw_line)
 {
+  gchar *line = ph_error_quote (raw_line);
+
   if (self->bad_label_lines++ == 0)
     GST_ELEMENT_WARNING (self, STREAM, DECODE,
         ("Bad line on the labels pad: \"%s\"; expected \"START END PHONE\" with times in "
@@ -1740,6 +1744,7 @@ warn_bad_label (GstLstmAdapt *self, const gchar *line)
          "are skipped", line), (NULL));
   else
     GST_WARNING_OBJECT (self, "bad label line skipped: \"%s\"", line);
+  g_free (line);
 }
 
 /* Adds `label` to the pad labels; `lock` is held. */

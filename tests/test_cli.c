@@ -154,6 +154,68 @@ test_unreadable_inputs (void)
   g_remove (wav);
 }
 
+/* Runs `phonemes ARGS...` with LC_ALL=`locale`; the exit status, and stderr in *err. */
+static int
+run_tool_in_locale (const char *locale, char **err, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "LC_ALL", locale, TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, (char *) tool);
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *) *a);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* Text in and out (issue 17): accented text arguments work in a UTF-8 and in a plain C
+ * locale (there was no setlocale: "Invalid byte sequence in conversion input"), and a
+ * lexicon's terminal escape codes are not echoed. */
+static void
+test_text_and_messages (void)
+{
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("this build has no default model");
+    return;
+  }
+  g_autofree char *wav = g_build_filename (workdir, "text.wav", NULL);
+  g_autofree char *lexicon = g_build_filename (workdir, "escapes.dict", NULL);
+  float samples[16000];
+  const char *locales[] = { "C.UTF-8", "C" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    samples[i] = 0.3f * sinf (0.05f * i) * (i % 3000 < 1500);
+  g_assert_true (ph_audio_write_wav (wav, samples, G_N_ELEMENTS (samples), 16000, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (locales); i++) {
+    g_autofree char *err = NULL;
+    int status = run_tool_in_locale (locales[i], &err, (const char *const[]) {
+        "align", "--text", "na\xc3\xafve caf\xc3\xa9", wav, NULL });
+    g_test_message ("%s: %s", locales[i], err);
+    g_assert_null (strstr (err, "Invalid byte sequence"));
+    g_assert_cmpint (status, ==, 0);
+  }
+
+  g_assert_true (g_file_set_contents (lexicon, "hello HH AH0 L OW1\nbad\x1b[2Jword X\n", -1,
+                                      NULL));
+  {
+    g_autofree char *err = NULL;
+    g_assert_cmpint (run_tool_in_locale ("C.UTF-8", &err, (const char *const[]) {
+        "align", "--lexicon", lexicon, "--text", "hello", wav, NULL }), !=, 0);
+    g_test_message ("%s", err);
+    g_assert_nonnull (strstr (err, "escapes.dict:2:"));
+    g_assert_null (strchr (err, '\x1b'));
+    g_assert_nonnull (strstr (err, "bad\\x1B[2Jword"));
+  }
+  g_remove (lexicon);
+  g_remove (wav);
+}
+
 /* Fraction of frames of the most frequent 39-class phone: what always guessing it scores. */
 static double
 majority_rate (const char *corpus)
@@ -447,6 +509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
   g_test_add_func ("/cli/bad-inputs", test_bad_inputs);
   g_test_add_func ("/cli/unreadable-inputs", test_unreadable_inputs);
+  g_test_add_func ("/cli/text-and-messages", test_text_and_messages);
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);

@@ -663,7 +663,9 @@ test_labels_pad (void)
   Run *adapt = single_new ("lstmadapt model-name=pad-test k1=10 publish-interval=1 "
                            "max-backlog=100000");
   GstHarness *labels;
-  GString *text = g_string_new ("garbage line\n0.5 0.2 aa\n0 1 zz\n0 0.05 aa\n");
+  /* Pad bytes that are not UTF-8, and a terminal escape, in the first bad line. */
+  GString *text = g_string_new ("garbage line \xff\xfe\x1b[2J\n0.5 0.2 aa\n0 1 zz\n"
+                                "0 0.05 aa\n");
   GstBuffer *buffer;
   guint64 targeted = 0;
   guint64 frames = 0;
@@ -696,6 +698,8 @@ test_labels_pad (void)
   g_assert_cmpuint (targeted + 1, >=, frames);   /* every frame has a label */
   g_assert_cmpuint (adapt->warnings, >=, 1);
   g_assert_nonnull (strstr (adapt->warning_text->str, "garbage line"));
+  g_assert_true (g_utf8_validate (adapt->warning_text->str, -1, NULL));
+  g_assert_null (strchr (adapt->warning_text->str, '\x1b'));
 
   /* The weights reached the labeller of the other harness, by name: the same audio
    * now gets other posteriors. */
@@ -1000,6 +1004,20 @@ test_bad_labels_file (void)
   g_assert_nonnull (text);
   g_assert_nonnull (strstr (text, bad));
   g_assert_nonnull (strstr (text, "zzz"));
+  g_free (text);
+  g_free (props);
+
+  /* File bytes that are not UTF-8 reach the message escaped (PyGObject's parse_error()
+   * raised UnicodeDecodeError on the raw bytes). */
+  g_assert_true (g_file_set_contents (bad, "0 1600 h#\n1600 3200 \xe9t\xe9\x1b[31m\n", -1,
+                                      NULL));
+  props = g_strdup_printf ("labels-location=%s", bad);
+  text = start_error (props);
+  g_assert_nonnull (text);
+  g_test_message ("%s", text);
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_assert_null (strchr (text, '\x1b'));
+  g_assert_nonnull (strstr (text, "\\xE9t\\xE9\\x1B[31m"));
   g_free (text);
   g_free (props);
 
