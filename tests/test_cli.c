@@ -150,6 +150,13 @@ test_unreadable_inputs (void)
                      (const char *const[]) { "align", "--text-file", fifo, wav, NULL });
   assert_tool_fails (1, "it is a FIFO",
                      (const char *const[]) { "label", "--model", fifo, wav, NULL });
+  /* Numeric options are checked alike everywhere (eval took 0, train took nan). */
+  assert_tool_fails (2, "--min-segment-frames is 0",
+                     (const char *const[]) { "eval", "--corpus", workdir,
+                                             "--min-segment-frames", "0", NULL });
+  assert_tool_fails (2, "--valid-fraction",
+                     (const char *const[]) { "train", "--corpus", workdir, "--out", "x.phm",
+                                             "--valid-fraction", "nan", NULL });
   g_remove (fifo);
   g_remove (wav);
 }
@@ -384,6 +391,26 @@ test_train_deterministic_and_resumable (void)
   g_assert_cmpint (run_small_training (corpus, r, "2", TRUE, &o5, &e5), ==, 0);
   g_assert_null (strstr (o5, "epoch 1:"));
   g_assert_nonnull (strstr (o5, "epoch 2:"));
+
+  /* Resuming at or past --epochs trains nothing and says so (issue 17: it printed "best
+   * model (validation accuracy 200.00%) written"); without the best model it fails. */
+  {
+    g_autofree char *o6 = NULL, *e6 = NULL, *o7 = NULL, *e7 = NULL, *o8 = NULL, *e8 = NULL;
+    g_autofree char *state = g_strconcat (r, ".ckpt.state", NULL);
+
+    g_assert_cmpint (run_small_training (corpus, r, "2", TRUE, &o6, &e6), ==, 0);
+    g_assert_nonnull (strstr (o6, "nothing to train"));
+    g_assert_null (strstr (o6, "written"));
+    g_assert_cmpint (g_remove (r), ==, 0);
+    g_assert_cmpint (run_small_training (corpus, r, "2", TRUE, &o7, &e7), ==, 1);
+    g_assert_nonnull (strstr (e7, "does not exist"));
+
+    /* A junk state file is an error, not a silent restart at epoch 0. */
+    g_assert_true (g_file_set_contents (state, "epoch -1\nbest x\n", -1, NULL));
+    g_assert_cmpint (run_small_training (corpus, r, "3", TRUE, &o8, &e8), ==, 1);
+    g_assert_nonnull (strstr (e8, "is not a training state file"));
+    g_assert_null (strstr (o8, "epoch 1:"));
+  }
 }
 
 /* The value after `key` in a gst-launch message line ("key=(type)value"), unquoted and
