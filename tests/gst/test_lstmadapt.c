@@ -864,6 +864,79 @@ test_save_and_reload (void)
   signal_clear (&sig);
 }
 
+/* With learning-rate=10 and no clipping the adapter's loss saturates (69.08); it used to
+ * publish and save the diverged weights without a word (issue 17). Now: a warning, the
+ * labeller back on the last good weights (the last published ones a sane loss
+ * followed), and save-location and `save` write them: their loss on the audio is near
+ * the starting model's, nowhere near saturation. */
+static void
+test_divergence_stops_and_keeps_good_weights (void)
+{
+  Signal sig = make_signal (4.0, 16);
+  gchar *phn = write_phn (&sig, "diverge.PHN");
+  gchar *at_eos = temp_path ("diverged-eos.phm"), *saved = temp_path ("diverged-save.phm");
+  gchar *props = g_strdup_printf ("labels-location=%s save-location=%s learning-rate=10 "
+                                  "clip=0 publish-interval=1", phn, at_eos);
+  Run *run = chain_new (props);
+  PhModel *initial = load_model (fx.model), *m_eos, *m_saved;
+  gboolean ok = FALSE;
+
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  g_test_message ("warnings: %s", run->warning_text->str);
+  g_assert_cmpuint (run->errors, ==, 0);
+  g_assert_nonnull (strstr (run->warning_text->str, "Adaptation diverged"));
+  g_signal_emit_by_name (run->adapt, "save", saved, &ok);
+  g_assert_true (ok);
+
+  m_eos = load_model (at_eos);
+  m_saved = load_model (saved);
+  g_assert_cmpmem (m_saved->flat, sizeof (float) * m_saved->n_params, m_eos->flat,
+                   sizeof (float) * m_eos->n_params);
+  {
+    double start = offline_loss (initial, &sig, NULL), kept = offline_loss (m_eos, &sig, NULL);
+
+    g_test_message ("offline loss: start %.3f, kept weights %.3f", start, kept);
+    g_assert_cmpfloat (kept, <, 2 * start);
+  }
+  assert_labeller_runs_file (run, &sig, at_eos);
+
+  ph_model_unref (initial);
+  ph_model_unref (m_eos);
+  ph_model_unref (m_saved);
+  run_free (run);
+  g_remove (phn);
+  g_remove (at_eos);
+  g_remove (saved);
+  g_free (phn);
+  g_free (at_eos);
+  g_free (saved);
+  g_free (props);
+  signal_clear (&sig);
+}
+
+/* Ordinary adaptation (test_save_and_reload's settings) is never taken for divergence. */
+static void
+test_no_false_divergence (void)
+{
+  Signal sig = make_signal (6.0, 17);
+  gchar *phn = write_phn (&sig, "calm.PHN");
+  gchar *props = g_strdup_printf ("labels-location=%s learning-rate=0.01 publish-interval=1",
+                                  phn);
+  Run *run = chain_new (props);
+
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  g_assert_cmpuint (run->errors, ==, 0);
+  g_assert_null (strstr (run->warning_text->str, "diverged"));
+  g_assert_cmpuint (msg_u64 (last_msg (run), "updates"), >, 10);
+  run_free (run);
+  g_remove (phn);
+  g_free (phn);
+  g_free (props);
+  signal_clear (&sig);
+}
+
 /* A model whose recurrent weights are bfloat16 values (as the default model's) is
  * published and saved in that storage, so the labeller keeps the step that reads them
  * as 16-bit values; the labeller runs what was saved. A float model stays float
@@ -1365,6 +1438,9 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt/no-labeller", test_no_labeller);
   g_test_add_func ("/lstmadapt/supervised-learns", test_supervised_learns);
   g_test_add_func ("/lstmadapt/labels-pad", test_labels_pad);
+  g_test_add_func ("/lstmadapt/divergence-stops-and-keeps-good-weights",
+                   test_divergence_stops_and_keeps_good_weights);
+  g_test_add_func ("/lstmadapt/no-false-divergence", test_no_false_divergence);
   g_test_add_func ("/lstmadapt/drops-when-behind", test_drops_when_behind);
   g_test_add_func ("/lstmadapt/save-and-reload", test_save_and_reload);
   g_test_add_func ("/lstmadapt/keeps-bf16-storage", test_keeps_bf16_storage);
