@@ -12,6 +12,7 @@
 #include <gst/gst.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "phonemes.h"
 
@@ -1101,6 +1102,19 @@ test_bad_labels_file (void)
   g_assert_nonnull (strstr (text, bad));
   g_free (text);
   g_free (props);
+
+  /* A FIFO is refused at once (it blocked forever), a device is never read (/dev/zero
+   * took 2 GB). */
+  g_remove (bad);
+  g_assert_cmpint (mkfifo (bad, 0600), ==, 0);
+  props = g_strdup_printf ("labels-location=%s", bad);
+  text = start_error (props);
+  g_assert_nonnull (strstr (text, "FIFO"));
+  g_free (text);
+  g_free (props);
+  text = start_error ("labels-location=/dev/null");
+  g_assert_nonnull (strstr (text, "character device"));
+  g_free (text);
 
   g_remove (bad);
   g_free (bad);
