@@ -549,6 +549,16 @@ audio_parse (const char *path, const guint8 *data, gsize size, PhAudio *audio,
   return FALSE;
 }
 
+/* Decodes a WAV or SPHERE file image in memory; errors name `name`. */
+gboolean
+ph_audio_parse (const guint8 *data, gsize size, const char *name, PhAudio *audio,
+                GError **error)
+{
+  g_return_val_if_fail ((data != NULL || size == 0) && audio != NULL, FALSE);
+  memset (audio, 0, sizeof *audio);
+  return audio_parse (name != NULL ? name : "<audio>", data, size, audio, error);
+}
+
 /* Reads a WAV or SPHERE file, chosen by its first bytes, into mono float samples. */
 gboolean
 ph_audio_read (const char *path, PhAudio *audio, GError **error)
@@ -1365,6 +1375,22 @@ ph_labels_read_textgrid (const char *path, guint sample_rate, GError **error)
   gsize len;
   if (!read_text_file (path, &raw, &len, error))
     return NULL;
+  GArray *labels = ph_labels_parse_textgrid (raw, len, path, sample_rate, error);
+  g_free (raw);
+  return labels;
+}
+
+/* The same from a file image in memory; errors name `name`. */
+GArray *
+ph_labels_parse_textgrid (const char *data, gsize len, const char *name, guint sample_rate,
+                          GError **error)
+{
+  g_return_val_if_fail ((data != NULL || len == 0) && sample_rate > 0, NULL);
+  const char *path = name != NULL ? name : "<TextGrid>";
+  char *raw = g_malloc (len + 1);
+  if (len > 0)
+    memcpy (raw, data, len);
+  raw[len] = '\0';
   char *text = tg_text_to_utf8 (raw, len, path, error);
   if (text == NULL)
     return NULL;

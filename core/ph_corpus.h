@@ -20,6 +20,10 @@ void ph_audio_clear (PhAudio *audio); /* frees samples */
  * chosen by content. FALSE + GError naming the file and the problem otherwise. */
 gboolean ph_audio_read (const char *path, PhAudio *audio, GError **error);
 
+/* Same, from a file image of `size` bytes in memory (`name` is used in messages). */
+gboolean ph_audio_parse (const guint8 *data, gsize size, const char *name, PhAudio *audio,
+                         GError **error);
+
 /* Writes 16-bit PCM mono WAV, all or nothing (ph_file_write_atomic). */
 gboolean ph_audio_write_wav (const char *path, const float *samples, gsize n,
                              guint sample_rate, GError **error);
@@ -47,6 +51,10 @@ GArray *ph_labels_parse_phn (const char *text, const char *name, guint64 n_sampl
  * (or the only interval tier with ARPAbet symbols), maps ARPAbet to TIMIT, empty
  * intervals to h#. Times are converted to samples at `sample_rate`. */
 GArray *ph_labels_read_textgrid (const char *path, guint sample_rate, GError **error);
+
+/* Same, from a file image of `len` bytes in memory (`name` is used in messages). */
+GArray *ph_labels_parse_textgrid (const char *data, gsize len, const char *name,
+                                  guint sample_rate, GError **error);
 
 /* Appends the span [start, end) labelled `phone` to `labels` (a GArray of PhLabel),
  * extending the last label instead when it has the same phone; empty spans are ignored. */
