@@ -64,23 +64,39 @@ open_regular (const char *path, const char *what, GStatBuf *st, GError **error)
   return fd;
 }
 
-/* Reads up to `max` bytes from `fd` into `buf`; the count read, or -1 with errno set. */
-static gssize
-read_up_to (int fd, char *buf, gsize max)
+/* Reads `fd` to its end or to `limit` bytes, into a buffer first sized for `expected`
+ * bytes and grown as needed (a file may grow, /proc files say 0); the bytes (g_free)
+ * with room for a NUL after them, their count in *count; NULL with errno set. */
+static char *
+read_up_to (int fd, gsize expected, gsize limit, gsize *count)
 {
-  gsize done = 0;
-  while (done < max)
+  gsize capacity = MIN (expected, limit) + 1, done = 0;
+  char *buf = g_malloc (capacity + 1);
+  for (;;)
     {
-      gssize n = read (fd, buf + done, max - done);
+      if (done == capacity && capacity < limit)
+        {
+          capacity = MIN (capacity * 2, limit);
+          buf = g_realloc (buf, capacity + 1);
+        }
+      if (done == capacity)
+        break;
+      gssize n = read (fd, buf + done, capacity - done);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return -1;
+        {
+          int saved = errno;
+          g_free (buf);
+          errno = saved;
+          return NULL;
+        }
       if (n == 0)
         break;
       done += (gsize) n;
     }
-  return (gssize) done;
+  *count = done;
+  return buf;
 }
 
 static void
@@ -110,19 +126,17 @@ ph_file_read_bounded (const char *path, gsize max_bytes, const char *what, gsize
       close (fd);
       return NULL;
     }
-  /* One byte more than the size, to notice a file that grew past the bound. */
-  gsize capacity = MIN ((gsize) st.st_size, max_bytes) + 1;
-  char *data = g_malloc (capacity + 1);
-  gssize n = read_up_to (fd, data, capacity);
+  /* Up to one byte more than the bound, to notice a file that grew past it. */
+  gsize n;
+  char *data = read_up_to (fd, (gsize) st.st_size, max_bytes + 1, &n);
   int saved = errno;
   close (fd);
-  if (n < 0)
+  if (data == NULL)
     {
       set_io_error (error, "read", what, path, g_strerror (saved));
-      g_free (data);
       return NULL;
     }
-  if ((gsize) n > max_bytes)
+  if (n > max_bytes)
     {
       set_too_large_error (error, what, path, (guint64) n, max_bytes);
       g_free (data);
@@ -130,7 +144,7 @@ ph_file_read_bounded (const char *path, gsize max_bytes, const char *what, gsize
     }
   data[n] = '\0';
   if (length != NULL)
-    *length = (gsize) n;
+    *length = n;
   return data;
 }
 

@@ -169,6 +169,27 @@ test_read_too_large (void)
   g_free (path);
 }
 
+/* A regular file whose size says 0 (Linux /proc) is read to its end, not to its size. */
+static void
+test_read_past_stated_size (void)
+{
+  const char *path = "/proc/self/status";
+  GError *error = NULL;
+  gsize length = 0;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("no /proc/self/status");
+      return;
+    }
+  char *text = ph_file_read_bounded (path, 1 << 20, "status file", &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (length, >, 100);
+  g_assert_cmpuint (strlen (text), ==, length);
+  g_assert_nonnull (strstr (text, "Name:"));
+  g_free (text);
+}
+
 /* ---- writes ---- */
 
 typedef gboolean (*WriteFunc) (const char *path, GError **error);
@@ -372,6 +393,7 @@ main (int argc, char **argv)
   g_test_add_func ("/file/read-directory", test_read_directory);
   g_test_add_func ("/file/read-device", test_read_device);
   g_test_add_func ("/file/read-too-large", test_read_too_large);
+  g_test_add_func ("/file/read-past-stated-size", test_read_past_stated_size);
   g_test_add_func ("/file/write-through-symlink", test_write_through_symlink);
   g_test_add_func ("/file/write-refuses-non-regular", test_write_refuses_non_regular);
   g_test_add_func ("/file/write-error-keeps-old-file", test_write_error_keeps_old_file);
