@@ -99,7 +99,9 @@ same_stream_layout (const PhModel *a, const PhModel *b)
 }
 
 /* Makes `model` pending, unless `serial` (when nonzero) is no longer the current
- * `model` property change. Asks upstream for new caps when the rate changes. */
+ * `model` property change or the element stopped meanwhile (a load that ends after
+ * stop(): start() loads the property afresh). Asks upstream for new caps when the rate
+ * changes. */
 static void
 publish_model (GstLstmPhonemes *self, PhModel *model, guint serial)
 {
@@ -107,7 +109,7 @@ publish_model (GstLstmPhonemes *self, PhModel *model, guint serial)
   gboolean renegotiate;
 
   GST_OBJECT_LOCK (self);
-  if (serial != 0 && serial != self->model_serial) {
+  if (serial != 0 && (serial != self->model_serial || !self->started)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
