@@ -846,6 +846,23 @@ test_save_and_reload (void)
 
   assert_labeller_runs_file (run, &sig, at_eos);
 
+  /* A target that is not a regular file (a FIFO here; as root, /dev/null used to be
+   * replaced by the model) is refused and left alone. */
+  {
+    gchar *fifo = temp_path ("save.fifo");
+    GStatBuf st;
+
+    g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+    g_signal_emit_by_name (run->adapt, "save", fifo, &ok);
+    g_assert_false (ok);
+    collect_messages (run);
+    g_assert_nonnull (strstr (run->warning_text->str, "FIFO"));
+    g_assert_cmpint (g_lstat (fifo, &st), ==, 0);
+    g_assert_true (S_ISFIFO (st.st_mode));
+    g_remove (fifo);
+    g_free (fifo);
+  }
+
   /* Without a location: a warning and FALSE, no crash. */
   g_object_set (run->adapt, "save-location", NULL, NULL);
   g_signal_emit_by_name (run->adapt, "save", NULL, &ok);
