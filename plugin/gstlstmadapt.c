@@ -33,7 +33,8 @@
  *
  * Divergence: each update's loss (measured on the weights before it) is watched. A loss
  * that is not finite, jumps far above the running loss, or a running loss that climbs
- * far above the starting one, and weights that are not finite, stop the adaptation
+ * far above the starting one, an agreement with the targets that collapses, and
+ * weights that are not finite, stop the adaptation
  * with a warning: the labellers get the last good weights back (the last published
  * ones that a sane loss followed), and `save` / save-location write those. A change of
  * a training setting starts again from them. */
@@ -192,6 +193,9 @@ typedef struct {
   guint64 updates;        /* the trainer's updates seen */
   double start_loss;      /* loss of its first update: the weights it started from */
   double running_loss;    /* exponential average of the per-update losses */
+  guint64 targeted, correct;     /* the trainer's counts at the last update seen */
+  double start_accuracy;  /* argmax == target over its first frames, -1 until known */
+  double running_accuracy; /* exponential average of the per-update accuracies */
   gboolean diverged;      /* adaptation stopped: last_good is what counts */
 } DivergenceWatch;
 
@@ -1015,6 +1019,9 @@ adapted_copy (const Training *t)
 #define SANE_LOSS_FACTOR 2.0         /* a loss at most this many times the running one
                                       * vouches for the weights it was measured on */
 #define UNIFORM_GUESS_LOSS 4.1109    /* ln 61: the cross-entropy of guessing uniformly */
+#define START_ACCURACY_FRAMES 200    /* targeted frames that measure the start accuracy */
+#define COLLAPSE_MIN_START 0.3       /* an accuracy (agreement with the targets) that ... */
+#define COLLAPSE_FACTOR 3.0          /* ... falls below a third of where it started */
 
 static void
 publish_to_labellers (const Training *t, PhModel *model)
@@ -1067,6 +1074,36 @@ loss_divergence (DivergenceWatch *w, double loss, gboolean *sane)
   return NULL;
 }
 
+/* The reason the agreement of the model with its targets (the labeller's own frames in
+ * self mode, the labels or the alignment otherwise) shows a collapse, or NULL; keeps
+ * the start and running accuracy from the trainer's counts. */
+static gchar *
+agreement_collapse (DivergenceWatch *w, const PhTrainStats *stats)
+{
+  guint64 targeted = stats->targeted_frames - w->targeted;
+  guint64 correct = stats->correct - w->correct;
+
+  if (targeted == 0)
+    return NULL;
+  if (w->start_accuracy < 0) {
+    if (stats->targeted_frames >= START_ACCURACY_FRAMES)
+      w->start_accuracy = w->running_accuracy =
+          (double) stats->correct / stats->targeted_frames;
+    w->targeted = stats->targeted_frames;
+    w->correct = stats->correct;
+    return NULL;
+  }
+  w->targeted = stats->targeted_frames;
+  w->correct = stats->correct;
+  w->running_accuracy += DIVERGED_LOSS_SMOOTHING * ((double) correct / targeted
+                                                    - w->running_accuracy);
+  if (w->start_accuracy >= COLLAPSE_MIN_START
+      && w->running_accuracy < w->start_accuracy / COLLAPSE_FACTOR)
+    return g_strdup_printf ("the agreement with the targets fell to %.0f%% from %.0f%% at "
+                            "the start", 100 * w->running_accuracy, 100 * w->start_accuracy);
+  return NULL;
+}
+
 /* After an update: TRUE (adaptation stopped) when its loss shows divergence; otherwise,
  * when the loss is sane, the weights published before it are now known good (a doubtful
  * loss leaves them unproven: the next publication replaces them). */
@@ -1080,7 +1117,11 @@ watch_losses (GstLstmAdapt *self)
 
   if (t->watch.diverged || stats->updates == t->watch.updates)
     return t->watch.diverged;
+  if (t->watch.updates == 0)
+    t->watch.start_accuracy = -1;
   reason = loss_divergence (&t->watch, stats->last_loss, &sane);
+  if (!reason)
+    reason = agreement_collapse (&t->watch, stats);
   t->watch.updates = stats->updates;
   if (reason) {
     declare_divergence (self, reason);
