@@ -36,7 +36,9 @@ typedef float Vec8 __attribute__ ((vector_size (32)));
  * 8-wide sums (AVX2 or baseline), or 4 16-wide ones with AVX-512. */
 #if defined(__x86_64__) && defined(__GLIBC__)
 #define HAVE_PROBE_512 1
+#ifndef PROBE_CLONES /* -DPROBE_CLONES= (meson -Dsimd_clones=false): no ifunc */
 #define PROBE_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#endif
 #else
 #define PROBE_CLONES
 #endif

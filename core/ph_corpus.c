@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "ph_error.h"
+#include "ph_file.h"
 #include "ph_phoneset.h"
 
 /* ------------------------------------------------------------------------------------
@@ -45,43 +46,12 @@ put_le32 (guint8 *p, guint32 v)
   p[3] = (guint8) (v >> 24);
 }
 
-/* Writes `len` bytes to `path` with plain stdio, so pipes and /dev/stdout work too. */
-static gboolean
-write_whole_file (const char *path, const void *data, gsize len, GError **error)
-{
-  FILE *f = g_fopen (path, "wb");
-  if (f == NULL)
-    {
-      int saved = errno;
-      g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot create %s: %s", path,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  gboolean ok = fwrite (data, 1, len, f) == len;
-  int saved = errno;
-  if (fclose (f) != 0 && ok)
-    {
-      ok = FALSE;
-      saved = errno;
-    }
-  if (!ok)
-    g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot write %s: %s", path,
-                 g_strerror (saved));
-  return ok;
-}
-
-/* Reads a text file; errors come back in the PH_ERROR domain. */
+/* Reads a labels file (PHN, TextGrid) of at most PH_FILE_MAX_TEXT_BYTES. */
 static gboolean
 read_text_file (const char *path, char **text, gsize *len, GError **error)
 {
-  GError *local = NULL;
-  if (!g_file_get_contents (path, text, len, &local))
-    {
-      g_set_error_literal (error, PH_ERROR, PH_ERROR_IO, local->message);
-      g_error_free (local);
-      return FALSE;
-    }
-  return TRUE;
+  *text = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "labels file", len, error);
+  return *text != NULL;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -402,9 +372,11 @@ sphere_parse_field (const char *path, const char *line, SphereHeader *h, GError 
       if (slot != NULL && (end == value || !isfinite (number) || number < 0
                            || number > (double) G_MAXINT64 / 2))
         {
+          char *shown = ph_error_quote (value);
           g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                        "%s: header field %s has value '%s', expected a non-negative number",
-                       path, key, value);
+                       path, key, shown);
+          g_free (shown);
           ok = FALSE;
         }
       else if (slot != NULL)
@@ -577,6 +549,16 @@ audio_parse (const char *path, const guint8 *data, gsize size, PhAudio *audio,
   return FALSE;
 }
 
+/* Decodes a WAV or SPHERE file image in memory; errors name `name`. */
+gboolean
+ph_audio_parse (const guint8 *data, gsize size, const char *name, PhAudio *audio,
+                GError **error)
+{
+  g_return_val_if_fail ((data != NULL || size == 0) && audio != NULL, FALSE);
+  memset (audio, 0, sizeof *audio);
+  return audio_parse (name != NULL ? name : "<audio>", data, size, audio, error);
+}
+
 /* Reads a WAV or SPHERE file, chosen by its first bytes, into mono float samples. */
 gboolean
 ph_audio_read (const char *path, PhAudio *audio, GError **error)
@@ -584,14 +566,9 @@ ph_audio_read (const char *path, PhAudio *audio, GError **error)
   g_return_val_if_fail (path != NULL && audio != NULL, FALSE);
   memset (audio, 0, sizeof *audio);
 
-  GError *local = NULL;
-  GMappedFile *file = g_mapped_file_new (path, FALSE, &local);
+  GMappedFile *file = ph_file_map_regular (path, "audio file", error);
   if (file == NULL)
-    {
-      g_set_error_literal (error, PH_ERROR, PH_ERROR_IO, local->message);
-      g_error_free (local);
-      return FALSE;
-    }
+    return FALSE;
   gboolean ok = audio_parse (path, (const guint8 *) g_mapped_file_get_contents (file),
                              g_mapped_file_get_length (file), audio, error);
   g_mapped_file_unref (file);
@@ -636,7 +613,7 @@ ph_audio_write_wav (const char *path, const float *samples, gsize n, guint sampl
   put_le32 (buf + 40, (guint32) data_bytes);
   for (gsize i = 0; i < n; i++)
     put_le16 (buf + 44 + 2 * i, (guint16) float_to_s16 (samples[i]));
-  gboolean ok = write_whole_file (path, buf, 44 + data_bytes, error);
+  gboolean ok = ph_file_write_atomic (path, buf, 44 + data_bytes, "WAV file", error);
   g_free (buf);
   return ok;
 }
@@ -811,9 +788,11 @@ parse_sample_index (const char *text, const char *what, const char *name, guint 
 {
   if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, value, NULL))
     return TRUE;
+  char *shown = ph_error_quote (text);
   g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                "%s:%u: %s '%s' is not a non-negative integer sample index", name, line_no,
-               what, text);
+               what, shown);
+  g_free (shown);
   return FALSE;
 }
 
@@ -842,9 +821,11 @@ phn_parse_line (char **fields, guint n_fields, const char *name, guint line_no,
   label->phone = ph_phone_index (fields[2]);
   if (label->phone < 0)
     {
+      char *shown = ph_error_quote (fields[2]);
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                    "%s:%u: unknown phone '%s' (expected one of the 61 TIMIT phones)", name,
-                   line_no, fields[2]);
+                   line_no, shown);
+      g_free (shown);
       return FALSE;
     }
   return TRUE;
@@ -913,8 +894,21 @@ ph_labels_read_phn (const char *path, guint64 n_samples, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   char *text;
-  if (!read_text_file (path, &text, NULL, error))
+  gsize len;
+  if (!read_text_file (path, &text, &len, error))
     return NULL;
+  const char *nul = memchr (text, '\0', len);
+  if (nul != NULL)
+    {
+      guint line = 1;
+      for (const char *p = text; p < nul; p++)
+        line += *p == '\n';
+      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
+                   "%s:%u: a NUL byte (offset %" G_GSIZE_FORMAT "): not a text .PHN file",
+                   path, line, (gsize) (nul - text));
+      g_free (text);
+      return NULL;
+    }
   GArray *labels = ph_labels_parse_phn (text, path, n_samples, error);
   g_free (text);
   return labels;
@@ -960,7 +954,7 @@ ph_labels_write_phn (const char *path, const GArray *labels, GError **error)
       g_string_append_printf (out, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
                               label->start, label->end, phone);
     }
-  gboolean ok = write_whole_file (path, out->str, out->len, error);
+  gboolean ok = ph_file_write_atomic (path, out->str, out->len, "labels file", error);
   g_string_free (out, TRUE);
   return ok;
 }
@@ -1168,9 +1162,11 @@ tg_read_tier (TgReader *r, TgTier *tier, GError **error)
   tier->is_interval = g_str_equal (cls->text, "IntervalTier");
   if (!tier->is_interval && !g_str_equal (cls->text, "TextTier"))
     {
+      char *shown = ph_error_quote (cls->text);
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                    "%s:%u: unknown tier class \"%s\" (expected IntervalTier or TextTier)",
-                   r->path, cls->line, cls->text);
+                   r->path, cls->line, shown);
+      g_free (shown);
       return FALSE;
     }
   tier->intervals = g_array_sized_new (FALSE, FALSE, sizeof (TgInterval), count);
@@ -1209,9 +1205,11 @@ tg_read_tiers (TgReader *r, GArray *tiers, GError **error)
   const TgToken *cls = tg_expect (r, TG_STRING, "Object class = \"TextGrid\"", error);
   if (cls != NULL && !g_str_equal (cls->text, "TextGrid"))
     {
+      char *shown = ph_error_quote (cls->text);
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                    "%s:%u: object class is \"%s\", expected \"TextGrid\"", r->path, cls->line,
-                   cls->text);
+                   shown);
+      g_free (shown);
       return FALSE;
     }
   if (cls == NULL || !tg_expect (r, TG_NUMBER, "xmin", error)
@@ -1326,9 +1324,11 @@ tg_tier_to_labels (const TgTier *tier, guint sample_rate, const char *path, GErr
       label.phone = tg_map_symbol (iv->text);
       if (label.phone < 0)
         {
+          char *shown = ph_error_quote (iv->text);
           g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                        "%s:%u: phone \"%s\" has no TIMIT equivalent", path, iv->line,
-                       iv->text);
+                       shown);
+          g_free (shown);
           goto fail;
         }
       label.start = (guint64) MAX (0.0, round (iv->xmin * sample_rate));
@@ -1375,6 +1375,22 @@ ph_labels_read_textgrid (const char *path, guint sample_rate, GError **error)
   gsize len;
   if (!read_text_file (path, &raw, &len, error))
     return NULL;
+  GArray *labels = ph_labels_parse_textgrid (raw, len, path, sample_rate, error);
+  g_free (raw);
+  return labels;
+}
+
+/* The same from a file image in memory; errors name `name`. */
+GArray *
+ph_labels_parse_textgrid (const char *data, gsize len, const char *name, guint sample_rate,
+                          GError **error)
+{
+  g_return_val_if_fail ((data != NULL || len == 0) && sample_rate > 0, NULL);
+  const char *path = name != NULL ? name : "<TextGrid>";
+  char *raw = g_malloc (len + 1);
+  if (len > 0)
+    memcpy (raw, data, len);
+  raw[len] = '\0';
   char *text = tg_text_to_utf8 (raw, len, path, error);
   if (text == NULL)
     return NULL;

@@ -20,7 +20,11 @@ void ph_audio_clear (PhAudio *audio); /* frees samples */
  * chosen by content. FALSE + GError naming the file and the problem otherwise. */
 gboolean ph_audio_read (const char *path, PhAudio *audio, GError **error);
 
-/* Writes 16-bit PCM mono WAV. */
+/* Same, from a file image of `size` bytes in memory (`name` is used in messages). */
+gboolean ph_audio_parse (const guint8 *data, gsize size, const char *name, PhAudio *audio,
+                         GError **error);
+
+/* Writes 16-bit PCM mono WAV, all or nothing (ph_file_write_atomic). */
 gboolean ph_audio_write_wav (const char *path, const float *samples, gsize n,
                              guint sample_rate, GError **error);
 
@@ -48,11 +52,15 @@ GArray *ph_labels_parse_phn (const char *text, const char *name, guint64 n_sampl
  * intervals to h#. Times are converted to samples at `sample_rate`. */
 GArray *ph_labels_read_textgrid (const char *path, guint sample_rate, GError **error);
 
+/* Same, from a file image of `len` bytes in memory (`name` is used in messages). */
+GArray *ph_labels_parse_textgrid (const char *data, gsize len, const char *name,
+                                  guint sample_rate, GError **error);
+
 /* Appends the span [start, end) labelled `phone` to `labels` (a GArray of PhLabel),
  * extending the last label instead when it has the same phone; empty spans are ignored. */
 void ph_labels_append (GArray *labels, guint64 start, guint64 end, gint phone);
 
-/* Writes .PHN lines. */
+/* Writes .PHN lines, all or nothing (ph_file_write_atomic). */
 gboolean ph_labels_write_phn (const char *path, const GArray *labels, GError **error);
 
 /* Frame targets: for each of `n_frames` frames of `hop` samples, the label covering the

@@ -17,4 +17,10 @@ typedef enum {
   PH_ERROR_UNSUPPORTED, /* valid input this build cannot handle */
 } PhError;
 
+/* A copy (g_free) of untrusted `text` (file content, pad data, user input) fit to quote
+ * in a message: valid UTF-8 is kept (so "café" stays readable), while bytes that are not
+ * UTF-8 and control characters (a terminal's escape codes) become \xNN or \u{NN}; the
+ * result is always valid UTF-8 without control characters. NULL gives "(null)". */
+char *ph_error_quote (const char *text);
+
 G_END_DECLS

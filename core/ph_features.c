@@ -18,11 +18,18 @@
 
 #define PH_LOG_FLOOR 1e-10        /* floor before every log, so silence stays finite */
 #define PH_SAMPLE_LIMIT 1e6f      /* clamp so absurd float input cannot overflow the FFT */
-#define PH_MAX_SAMPLE_RATE 768000
-#define PH_MAX_WINDOW 65536
-#define PH_MAX_MEL_BINS 256
+/* Limits on what a config (and so a model file) may ask for, sized for speech so that
+ * no file can make the extractor allocate or compute without bound (docs/model-format.md):
+ * rates from 1 kHz to 192 kHz, an analysis window of at most 100 ms, a hop of at least
+ * 1 ms (at most 1000 frames per second), at most 128 mel filters, a CMN window of at
+ * most 30 s of frames. */
+#define PH_MIN_SAMPLE_RATE 1000
+#define PH_MAX_SAMPLE_RATE 192000
+#define PH_MAX_WINDOW_MS 100
+#define PH_MIN_HOP_MS 1
+#define PH_MAX_MEL_BINS 128
 #define PH_MAX_DELTA_WINDOW 50
-#define PH_MAX_CMN_WINDOW 1000000
+#define PH_MAX_CMN_SECONDS 30
 
 /* FFTW's planner is not thread-safe; plan creation and destruction take this lock.
  * It is the library's only global. */
@@ -195,18 +202,43 @@ invalid_field (GError **error, const char *field, const char *format, ...)
   return FALSE;
 }
 
+/* The longest window: PH_MAX_WINDOW_MS of audio at `rate`. */
+static guint
+max_window_samples (guint32 rate)
+{
+  return (guint) ((guint64) rate * PH_MAX_WINDOW_MS / 1000);
+}
+
+/* The shortest hop: PH_MIN_HOP_MS of audio at `rate`, rounded up. */
+static guint
+min_hop_samples (guint32 rate)
+{
+  return (guint) (((guint64) rate * PH_MIN_HOP_MS + 999) / 1000);
+}
+
+/* The longest CMN window: PH_MAX_CMN_SECONDS of hops (needs a validated framing). */
+static guint
+max_cmn_frames (const PhFeatureConfig *c)
+{
+  return (guint) ((guint64) c->sample_rate * PH_MAX_CMN_SECONDS / c->hop_length);
+}
+
 static gboolean
 validate_framing (const PhFeatureConfig *c, GError **error)
 {
-  if (c->sample_rate == 0 || c->sample_rate > PH_MAX_SAMPLE_RATE)
-    return invalid_field (error, "sample_rate", "is %u Hz; expected 1..%u",
-                          c->sample_rate, PH_MAX_SAMPLE_RATE);
-  if (c->window_length < 2 || c->window_length > PH_MAX_WINDOW)
-    return invalid_field (error, "window_length", "is %u samples; expected 2..%u",
-                          c->window_length, PH_MAX_WINDOW);
-  if (c->hop_length == 0 || c->hop_length > c->window_length)
-    return invalid_field (error, "hop_length", "is %u samples; expected 1..window_length (%u)",
-                          c->hop_length, c->window_length);
+  if (c->sample_rate < PH_MIN_SAMPLE_RATE || c->sample_rate > PH_MAX_SAMPLE_RATE)
+    return invalid_field (error, "sample_rate", "is %u Hz; expected %u..%u",
+                          c->sample_rate, PH_MIN_SAMPLE_RATE, PH_MAX_SAMPLE_RATE);
+  guint max_window = max_window_samples (c->sample_rate);
+  if (c->window_length < 2 || c->window_length > max_window)
+    return invalid_field (error, "window_length", "is %u samples; expected 2..%u (%u ms "
+                          "at %u Hz)", c->window_length, max_window, PH_MAX_WINDOW_MS,
+                          c->sample_rate);
+  guint min_hop = min_hop_samples (c->sample_rate);
+  if (c->hop_length < min_hop || c->hop_length > c->window_length)
+    return invalid_field (error, "hop_length", "is %u samples; expected %u (%u ms at %u Hz)"
+                          "..window_length (%u)", c->hop_length, min_hop, PH_MIN_HOP_MS,
+                          c->sample_rate, c->window_length);
   if (c->window_type > PH_WINDOW_POVEY)
     return invalid_field (error, "window_type", "is %u; expected 0 (Hamming), 1 (Hann) "
                           "or 2 (Povey)", c->window_type);
@@ -253,9 +285,11 @@ validate_outputs (const PhFeatureConfig *c, GError **error)
   if (c->delta_window > PH_MAX_DELTA_WINDOW)
     return invalid_field (error, "delta_window", "is %u frames; expected 0..%u",
                           c->delta_window, PH_MAX_DELTA_WINDOW);
-  if (c->cmn_window > PH_MAX_CMN_WINDOW)
-    return invalid_field (error, "cmn_window", "is %u frames; expected 0..%u",
-                          c->cmn_window, PH_MAX_CMN_WINDOW);
+  guint max_cmn = max_cmn_frames (c);
+  if (c->cmn_window > max_cmn)
+    return invalid_field (error, "cmn_window", "is %u frames; expected 0..%u (%u s of "
+                          "%u-sample hops at %u Hz)", c->cmn_window, max_cmn,
+                          PH_MAX_CMN_SECONDS, c->hop_length, c->sample_rate);
   return TRUE;
 }
 
@@ -690,18 +724,24 @@ process_base_frame (PhFeatures *self, PhFeatureFunc func, gpointer user_data)
 
 /* ---- sample intake ----------------------------------------------------------------- */
 
-/* Converts n samples into dst (no wrap-around): one tight loop per format. */
+/* Converts n samples into dst (no wrap-around): one tight loop per format. The samples
+ * are read with memcpy: audio memory need not be aligned to the sample size (GStreamer
+ * does not promise it, and a WAV with an 18-byte fmt chunk through wavparse is not). */
 static void
 convert_samples (float *dst, SampleFormat format, const void *samples, gsize offset, gsize n)
 {
   if (format == SAMPLES_S16) {
-    const gint16 *src = (const gint16 *) samples + offset;
-    for (gsize i = 0; i < n; i++)
-      dst[i] = src[i] * (1.0f / 32768.0f);
-  } else if (format == SAMPLES_F32) {
-    const float *src = (const float *) samples + offset;
+    const guint8 *src = (const guint8 *) samples + offset * sizeof (gint16);
     for (gsize i = 0; i < n; i++) {
-      float x = src[i];
+      gint16 x;
+      memcpy (&x, src + i * sizeof x, sizeof x);
+      dst[i] = x * (1.0f / 32768.0f);
+    }
+  } else if (format == SAMPLES_F32) {
+    const guint8 *src = (const guint8 *) samples + offset * sizeof (float);
+    for (gsize i = 0; i < n; i++) {
+      float x;
+      memcpy (&x, src + i * sizeof x, sizeof x);
       dst[i] = isfinite (x) ? CLAMP (x, -PH_SAMPLE_LIMIT, PH_SAMPLE_LIMIT) : 0.0f;
     }
   } else {

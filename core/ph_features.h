@@ -73,7 +73,8 @@ guint ph_features_lookahead (const PhFeatures *features);
 
 /* Pushes samples (any count, including 0); calls `func` for every frame completed.
  * Float samples are in [-1, 1]; int16 samples are scaled by 1/32768. NaN and Inf
- * samples are treated as 0 (silence). */
+ * samples are treated as 0 (silence). `samples` need not be aligned to the sample size
+ * (it is read byte-wise). */
 void ph_features_push_s16 (PhFeatures *features, const gint16 *samples, gsize n_samples,
                            PhFeatureFunc func, gpointer user_data);
 void ph_features_push_f32 (PhFeatures *features, const float *samples, gsize n_samples,

@@ -12,8 +12,15 @@
 #define PH_MODEL_VERSION_NO_LM 1
 #define PH_MODEL_VERSION_LM 2
 #define PH_LM_MAGIC "PHONELM\n"
-#define PH_MAX_HIDDEN 4096
-#define PH_MAX_INPUT_DIM 1024
+/* Shape limits sized for speech (docs/model-format.md): 1024 cells is 8x the default
+ * model and as wide as published LSTM acoustic models go; the feature extractor gives
+ * at most (127 + 1) * 2 = 256 values per frame. A model's LSTM work per second of audio
+ * (parameters x frames per second) is bounded too: 4e9 multiply-adds lets the largest
+ * shape (4 layers of 1024, 30.5 M parameters) run at the usual 10 ms hop and keeps a
+ * file from asking for unbounded work through a tiny hop. */
+#define PH_MAX_HIDDEN 1024
+#define PH_MAX_INPUT_DIM 256
+#define PH_MAX_MULTIPLY_ADDS_PER_SECOND 4e9
 #define PH_NORM_STD_FLOOR 1e-5
 #define PH_DEFAULT_MODEL_PATH "/org/phonemes/models/default.phm"
 
@@ -101,6 +108,27 @@ ph_lstm_shape_validate (const PhLstmShape *shape, GError **error)
   return TRUE;
 }
 
+/* FALSE + GError when running `shape` at the frame rate of `features` (both valid) would
+ * take more than PH_MAX_MULTIPLY_ADDS_PER_SECOND per second of audio. */
+static gboolean
+check_work_per_second (const PhFeatureConfig *features, const PhLstmShape *shape,
+                       GError **error)
+{
+  double frames_per_second = (double) features->sample_rate / features->hop_length;
+  double work = (double) ph_lstm_param_count (shape) * frames_per_second;
+  if (work > PH_MAX_MULTIPLY_ADDS_PER_SECOND)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "hidden_size %u x num_layers %u at %.0f frames per second (hop_length "
+                   "%u at %u Hz) needs %.3g multiply-adds per second of audio; expected at "
+                   "most %.3g (use a smaller network or a longer hop)", shape->hidden_size,
+                   shape->num_layers, frames_per_second, features->hop_length,
+                   features->sample_rate, work, PH_MAX_MULTIPLY_ADDS_PER_SECOND);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- model objects ---- */
 
 /* Checks the features config, the shape, and that they agree on input_dim. */
@@ -110,7 +138,8 @@ check_config_and_shape (const PhFeatureConfig *features, const PhLstmShape *shap
 {
   if (!ph_feature_config_validate (features, error))
     return FALSE;
-  if (!ph_lstm_shape_validate (shape, error))
+  if (!ph_lstm_shape_validate (shape, error)
+      || !check_work_per_second (features, shape, error))
     return FALSE;
   guint dim = ph_feature_config_dim (features);
   if (shape->input_dim != dim)
@@ -508,22 +537,15 @@ ph_model_to_bytes (const PhModel *model)
   return g_byte_array_free_to_bytes (out);
 }
 
-/* Writes the model file atomically (temporary file, then rename). */
+/* Writes the model file all or nothing (ph_file_write_atomic: through symlinks, never
+ * over a device or FIFO). */
 gboolean
 ph_model_save_file (const PhModel *model, const char *path, GError **error)
 {
   GBytes *bytes = ph_model_to_bytes (model);
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
-  GError *local = NULL;
-  gboolean ok = g_file_set_contents (path, data, (gssize) size, &local);
-
-  if (!ok)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot write model file %s: %s", path,
-                   local->message);
-      g_error_free (local);
-    }
+  gboolean ok = ph_file_write_atomic (path, data, size, "model file", error);
   g_bytes_unref (bytes);
   return ok;
 }
@@ -712,7 +734,8 @@ check_file_config (Reader *r, const PhFeatureConfig *features, const PhLstmShape
       g_error_free (local);
       return FALSE;
     }
-  if (!ph_lstm_shape_validate (shape, &local))
+  if (!ph_lstm_shape_validate (shape, &local)
+      || !check_work_per_second (features, shape, &local))
     {
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "%s: invalid shape: %s", r->name,
                    local->message);
@@ -923,17 +946,11 @@ ph_model_load_bytes (GBytes *bytes, const char *name, GError **error)
 PhModel *
 ph_model_load_file (const char *path, GError **error)
 {
-  char *data;
   gsize size;
-  GError *local = NULL;
-
-  if (!g_file_get_contents (path, &data, &size, &local))
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot read model file %s: %s", path,
-                   local->message);
-      g_error_free (local);
-      return NULL;
-    }
+  char *data = ph_file_read_bounded (path, PH_FILE_MAX_MODEL_BYTES, "model file", &size,
+                                     error);
+  if (data == NULL)
+    return NULL;
   GBytes *bytes = g_bytes_new_take (data, size);
   PhModel *model = ph_model_load_bytes (bytes, path, error);
   g_bytes_unref (bytes);

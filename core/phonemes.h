@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ph_error.h"
+#include "ph_file.h"
 #include "ph_phoneset.h"
 #include "ph_features.h"
 #include "ph_model.h"

@@ -3,6 +3,8 @@
 #include "ph_lexicon.h"
 
 #include <string.h>
+
+#include "ph_file.h"
 #include <flite/flite.h>
 
 /* flite's libflite_cmulex entry point; its header is not installed. */
@@ -97,9 +99,11 @@ parse_lexicon_line (PhLexicon *lexicon, const char *line, const char *path, guin
     }
     phone = phone_from_symbol (fields[i]);
     if (phone < 0) {
+      g_autofree char *shown_phone = ph_error_quote (fields[i]);
+      g_autofree char *shown_word = ph_error_quote (word);
       g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                    "%s:%u: unknown phone '%s' for '%s' (expected ARPAbet or TIMIT symbols)",
-                   path, line_no, fields[i], word);
+                   path, line_no, shown_phone, shown_word);
       return FALSE;
     }
     g_array_append_val (phones, phone);
@@ -107,9 +111,10 @@ parse_lexicon_line (PhLexicon *lexicon, const char *line, const char *path, guin
   if (word == NULL)
     return TRUE;
   if (phones->len == 0) {
+    g_autofree char *shown = ph_error_quote (word);
     g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
                  "%s:%u: '%s' has no phones (expected \"word phone phone ...\")",
-                 path, line_no, word);
+                 path, line_no, shown);
     return FALSE;
   }
   ph_lexicon_add (lexicon, word, (gint *) phones->data, phones->len);
@@ -121,14 +126,10 @@ ph_lexicon_load_file (PhLexicon *lexicon, const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
   g_auto (GStrv) lines = NULL;
-  GError *io_error = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, &io_error)) {
-    g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot read pronunciations: %s",
-                 io_error->message);
-    g_error_free (io_error);
+  contents = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "pronunciations file",
+                                   NULL, error);
+  if (contents == NULL)
     return FALSE;
-  }
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++) {
     char *line = g_strstrip (lines[i]);
@@ -516,8 +517,9 @@ lookup_plain (const PhLexicon *lexicon, const char *word, GArray *phones, GError
   }
   for (const char *c = word; *c; c++)
     if (*c < 'a' || *c > 'z') {
+      g_autofree char *shown = ph_error_quote (word);
       g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "cannot pronounce '%s': only the letters a-z are looked up", word);
+                   "cannot pronounce '%s': only the letters a-z are looked up", shown);
       return FALSE;
     }
   return flite_lookup (lexicon, word, phones, error);
@@ -602,7 +604,8 @@ ph_lexicon_lookup (PhLexicon *lexicon, const char *word, GError **error)
   else
     ok = lookup_contraction (lexicon, lower, phones, error);
   if (ok && phones->len == 0) {
-    g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED, "no pronunciation for '%s'", word);
+    g_autofree char *shown = ph_error_quote (word);
+    g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED, "no pronunciation for '%s'", shown);
     ok = FALSE;
   }
   return ok ? g_steal_pointer (&phones) : NULL;

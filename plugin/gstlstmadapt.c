@@ -29,7 +29,15 @@
  *
  * EOS: the streaming thread waits until the frames queued so far are trained (at
  * most max-backlog frames), the last update published and save-location written, then
- * passes EOS on. Leaving PAUSED stops the training thread after the frame in hand. */
+ * passes EOS on. Leaving PAUSED stops the training thread after the frame in hand.
+ *
+ * Divergence: each update's loss (measured on the weights before it) is watched. A loss
+ * that is not finite, jumps far above the running loss, or a running loss that climbs
+ * far above the starting one, an agreement with the targets that collapses, and
+ * weights that are not finite, stop the adaptation
+ * with a warning: the labellers get the last good weights back (the last published
+ * ones that a sane loss followed), and `save` / save-location write those. A change of
+ * a training setting starts again from them. */
 #include "gstlstmadapt.h"
 
 #include <errno.h>
@@ -189,10 +197,25 @@ typedef struct {
   gboolean done;        /* aligned and trained: wait for the next prompt */
 } PromptWindow;
 
-/* Training thread state (the save action reads `trainer`, `bf16_storage` and
- * `final_model` under train_lock). */
+/* What the divergence watch knows of the current trainer. */
+typedef struct {
+  guint64 updates;        /* the trainer's updates seen */
+  double start_loss;      /* loss of its first update: the weights it started from */
+  double running_loss;    /* exponential average of the per-update losses */
+  guint64 targeted, correct;     /* the trainer's counts at the last update seen */
+  double start_accuracy;  /* argmax == target over its first frames, -1 until known */
+  double running_accuracy; /* exponential average of the per-update accuracies */
+  gboolean diverged;      /* adaptation stopped: last_good is what counts */
+} DivergenceWatch;
+
+/* Training thread state (the save action reads `trainer`, `bf16_storage`,
+ * `final_model`, `watch.diverged` and `last_good` under train_lock). */
 typedef struct {
   PhTrainer *trainer;
+  DivergenceWatch watch;
+  PhModel *last_good;        /* the latest weights known good: published and followed by
+                              * a sane loss, or the starting model */
+  PhModel *unverified;       /* published, the next update's loss not yet seen */
   gboolean bf16_storage;     /* `initial` has bfloat16 recurrent weights (adapted_copy) */
   PhModel *initial;          /* the labeller's model the trainer started from */
   PhModel *final_model;      /* the adapted model after stop, for `save` in READY */
@@ -206,7 +229,6 @@ typedef struct {
   guint updates_since_publish;
   guint64 reported_targeted, reported_correct;
   GstClockTime last_running_time;
-  GstClockTime last_stream_end;
   gint64 cpu_start_ns;
   guint64 nonfinite_frames;
   guint64 supervised_frames, unlabelled_frames;
@@ -858,9 +880,23 @@ set_trainer (GstLstmAdapt *self, PhTrainer *trainer)
     stats_accumulate (&t->done_stats, ph_trainer_stats (old));
   t->trainer = trainer;
   t->bf16_storage = bf16_storage;
+  memset (&t->watch, 0, sizeof t->watch);
   g_mutex_unlock (&self->train_lock);
   if (old)
     ph_trainer_free (old);
+}
+
+/* Takes `model` (a reference) as the last good weights; under train_lock. */
+static void
+set_last_good (GstLstmAdapt *self, PhModel *model)
+{
+  Training *t = &self->training;
+
+  g_mutex_lock (&self->train_lock);
+  if (t->last_good)
+    ph_model_unref (t->last_good);
+  t->last_good = ph_model_ref (model);
+  g_mutex_unlock (&self->train_lock);
 }
 
 /* Warns (once per settings change) that the settings cannot be used; NULL. */
@@ -935,6 +971,7 @@ start_from_labeller (GstLstmAdapt *self)
   if (t->initial)
     ph_model_unref (t->initial);
   t->initial = model;
+  set_last_good (self, model);
   t->model_serial = serial;
   frozen_clear (t);
   t->updates_since_publish = 0;
@@ -967,7 +1004,8 @@ refresh_settings (GstLstmAdapt *self)
     g_mutex_lock (&self->train_lock);
     ph_trainer_end_sequence (t->trainer);
     g_mutex_unlock (&self->train_lock);
-    trainer = new_trainer (self, ph_trainer_model (t->trainer));
+    trainer = new_trainer (self, t->watch.diverged && t->last_good ? t->last_good
+                                                                   : ph_trainer_model (t->trainer));
     if (trainer) {
       set_trainer (self, trainer);
       GST_INFO_OBJECT (self, "training settings changed: new trainer");
@@ -1075,11 +1113,154 @@ labellers_unchanged (GstLstmAdapt *self)
 static PhModel *
 adapted_copy (const Training *t)
 {
+  if (t->watch.diverged && t->last_good)
+    return ph_model_ref (t->last_good);
+
   PhModel *copy = ph_model_copy (ph_trainer_model (t->trainer));
 
   if (t->bf16_storage)
     ph_model_round_recurrent_to_bf16 (copy);
   return copy;
+}
+
+/* ---- training thread: divergence ---- */
+
+#define DIVERGED_LOSS_SMOOTHING 0.1  /* weight of each update's loss in the running loss */
+#define DIVERGED_JUMP_FACTOR 4.0     /* one update's loss this many times the running one */
+#define DIVERGED_CLIMB_FACTOR 4.0    /* the running loss this many times the starting one */
+#define SANE_LOSS_FACTOR 2.0         /* a loss at most this many times the running one
+                                      * vouches for the weights it was measured on */
+#define UNIFORM_GUESS_LOSS 4.1109    /* ln 61: the cross-entropy of guessing uniformly */
+#define START_ACCURACY_FRAMES 200    /* targeted frames that measure the start accuracy */
+#define COLLAPSE_MIN_START 0.3       /* an accuracy (agreement with the targets) that ... */
+#define COLLAPSE_FACTOR 3.0          /* ... falls below a third of where it started */
+
+static void
+publish_to_labellers (const Training *t, PhModel *model)
+{
+  for (guint i = 0; t->labellers && i < t->labellers->len; i++)
+    gst_lstm_phonemes_publish_model (g_ptr_array_index (t->labellers, i), model);
+}
+
+/* Stops the adaptation: warns with `reason`, and gives the labellers the last good
+ * weights back (save and save-location write them too, through adapted_copy). */
+static void
+declare_divergence (GstLstmAdapt *self, const gchar *reason)
+{
+  Training *t = &self->training;
+
+  g_mutex_lock (&self->train_lock);
+  t->watch.diverged = TRUE;
+  g_mutex_unlock (&self->train_lock);
+  g_clear_pointer (&t->unverified, ph_model_unref);
+  if (t->last_good)
+    publish_to_labellers (t, t->last_good);
+  GST_ELEMENT_WARNING (self, STREAM, FAILED,
+      ("Adaptation diverged (%s): stopped; the labeller is back on the last good weights, "
+       "which save and save-location write. Lower learning-rate or set clip; changing a "
+       "training setting starts again from those weights", reason), (NULL));
+}
+
+/* The reason an update's `loss` (on the weights before it) shows divergence, or NULL;
+ * keeps the running loss. *sane: the loss vouches for those weights. */
+static gchar *
+loss_divergence (DivergenceWatch *w, double loss, gboolean *sane)
+{
+  *sane = FALSE;
+  if (!isfinite (loss))
+    return g_strdup_printf ("the loss is %g", loss);
+  if (w->updates == 0) {
+    w->start_loss = w->running_loss = loss;
+    *sane = TRUE;
+    return NULL;
+  }
+  if (loss > DIVERGED_JUMP_FACTOR * w->running_loss && loss > 2 * UNIFORM_GUESS_LOSS)
+    return g_strdup_printf ("the loss jumped to %.2f from a running %.2f", loss,
+                            w->running_loss);
+  *sane = loss <= MAX (SANE_LOSS_FACTOR * w->running_loss, UNIFORM_GUESS_LOSS);
+  w->running_loss += DIVERGED_LOSS_SMOOTHING * (loss - w->running_loss);
+  if (w->running_loss > DIVERGED_CLIMB_FACTOR * w->start_loss
+      && w->running_loss > UNIFORM_GUESS_LOSS)
+    return g_strdup_printf ("the running loss climbed to %.2f from %.2f at the start",
+                            w->running_loss, w->start_loss);
+  return NULL;
+}
+
+/* The reason the agreement of the model with its targets (the labeller's own frames in
+ * self mode, the labels or the alignment otherwise) shows a collapse, or NULL; keeps
+ * the start and running accuracy from the trainer's counts. */
+static gchar *
+agreement_collapse (DivergenceWatch *w, const PhTrainStats *stats)
+{
+  guint64 targeted = stats->targeted_frames - w->targeted;
+  guint64 correct = stats->correct - w->correct;
+
+  if (targeted == 0)
+    return NULL;
+  if (w->start_accuracy < 0) {
+    if (stats->targeted_frames >= START_ACCURACY_FRAMES)
+      w->start_accuracy = w->running_accuracy =
+          (double) stats->correct / stats->targeted_frames;
+    w->targeted = stats->targeted_frames;
+    w->correct = stats->correct;
+    return NULL;
+  }
+  w->targeted = stats->targeted_frames;
+  w->correct = stats->correct;
+  w->running_accuracy += DIVERGED_LOSS_SMOOTHING * ((double) correct / targeted
+                                                    - w->running_accuracy);
+  if (w->start_accuracy >= COLLAPSE_MIN_START
+      && w->running_accuracy < w->start_accuracy / COLLAPSE_FACTOR)
+    return g_strdup_printf ("the agreement with the targets fell to %.0f%% from %.0f%% at "
+                            "the start", 100 * w->running_accuracy, 100 * w->start_accuracy);
+  return NULL;
+}
+
+/* After an update: TRUE (adaptation stopped) when its loss shows divergence; otherwise,
+ * when the loss is sane, the weights published before it are now known good (a doubtful
+ * loss leaves them unproven: the next publication replaces them). */
+static gboolean
+watch_losses (GstLstmAdapt *self)
+{
+  Training *t = &self->training;
+  const PhTrainStats *stats = ph_trainer_stats (t->trainer);
+  gchar *reason;
+  gboolean sane;
+
+  if (t->watch.diverged || stats->updates == t->watch.updates)
+    return t->watch.diverged;
+  if (t->watch.updates == 0)
+    t->watch.start_accuracy = -1;
+  reason = loss_divergence (&t->watch, stats->last_loss, &sane);
+  if (!reason)
+    reason = agreement_collapse (&t->watch, stats);
+  t->watch.updates = stats->updates;
+  if (reason) {
+    declare_divergence (self, reason);
+    g_free (reason);
+    return TRUE;
+  }
+  if (t->unverified && sane)
+    set_last_good (self, t->unverified);
+  g_clear_pointer (&t->unverified, ph_model_unref);
+  return FALSE;
+}
+
+/* FALSE, after declaring divergence, when an adapted weight is NaN or infinite. */
+static gboolean
+weights_finite (GstLstmAdapt *self)
+{
+  const PhModel *model = ph_trainer_model (self->training.trainer);
+
+  for (gsize i = 0; i < model->n_params; i++)
+    if (!isfinite (model->flat[i])) {
+      gchar *reason = g_strdup_printf ("weight %" G_GSIZE_FORMAT " is %g", i,
+                                       model->flat[i]);
+      declare_divergence (self, reason);
+      g_free (reason);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Hands a copy of the adapted weights to every labeller and reports. */
@@ -1101,11 +1282,14 @@ publish (GstLstmAdapt *self, gdouble alignment_confidence)
     start_from_labeller (self);
     return;
   }
+  if (t->watch.diverged || !weights_finite (self))
+    return;
   snapshot = adapted_copy (t);
   ph_lstm_prepare (snapshot); /* here, not in the labeller's first step on the audio thread */
-  for (guint i = 0; t->labellers && i < t->labellers->len; i++)
-    gst_lstm_phonemes_publish_model (g_ptr_array_index (t->labellers, i), snapshot);
-  ph_model_unref (snapshot);
+  publish_to_labellers (t, snapshot);
+  if (t->unverified)
+    ph_model_unref (t->unverified);
+  t->unverified = snapshot;   /* good once the next update's loss is sane */
   t->updates_since_publish = 0;
   GST_LOG_OBJECT (self, "published new weights");
   post_adapt_message (self, alignment_confidence);
@@ -1125,6 +1309,8 @@ after_updates (GstLstmAdapt *self, guint updates)
   }
 
   t->updates_since_publish += updates;
+  if (updates > 0 && watch_losses (self))
+    return;
   if (updates > 0 && t->updates_since_publish >= t->settings.publish_interval)
     publish (self, -1.0);
 }
@@ -1136,7 +1322,7 @@ train_frame (GstLstmAdapt *self, const float *features, gint target)
   Training *t = &self->training;
   gboolean updated;
 
-  if (!t->trainer)
+  if (!t->trainer || t->watch.diverged)
     return;
   g_mutex_lock (&self->train_lock);
   updated = ph_trainer_feed (t->trainer, features, &target, NULL);
@@ -1480,8 +1666,7 @@ check_label_coverage (GstLstmAdapt *self)
 
   g_mutex_lock (&self->lock);
   if (!self->fit_checked)
-    misfit = file_labels_misfit (self, model_rate, GST_CLOCK_TIME_IS_VALID (self->audio_end)
-                                 ? self->audio_end : t->last_stream_end);
+    misfit = file_labels_misfit (self, model_rate, self->audio_end);
   g_mutex_unlock (&self->lock);
   fits = misfit == NULL;
   if (misfit)
@@ -1630,8 +1815,6 @@ training_thread (gpointer data)
       frame.target = t->settings.mode == GST_LSTM_ADAPT_MODE_SUPERVISED
           ? supervised_target (self, frame.info.stream_time, model_rate) : -1;
       g_mutex_unlock (&self->lock);
-      if (GST_CLOCK_TIME_IS_VALID (frame.info.stream_time))
-        t->last_stream_end = frame.info.stream_time;
       process_frame (self, &frame);
       g_mutex_lock (&self->lock);
     }
@@ -2046,9 +2229,13 @@ parse_label_line (const gchar *line, TimedLabel *label)
   return ok;
 }
 
+/* Warns (once, then logs) about a bad labels pad line, its bytes escaped
+ * (ph_error_quote): the pad's data need not be UTF-8 nor printable. */
 static void
-warn_bad_label (GstLstmAdapt *self, const gchar *line)
+warn_bad_label (GstLstmAdapt *self, const gchar *raw_line)
 {
+  gchar *line = ph_error_quote (raw_line);
+
   if (self->bad_label_lines++ == 0)
     GST_ELEMENT_WARNING (self, STREAM, DECODE,
         ("Bad line on the labels pad: \"%s\"; expected \"START END PHONE\" with times in "
@@ -2056,6 +2243,7 @@ warn_bad_label (GstLstmAdapt *self, const gchar *line)
          "are skipped", line), (NULL));
   else
     GST_WARNING_OBJECT (self, "bad label line skipped: \"%s\"", line);
+  g_free (line);
 }
 
 /* Adds `label` to the pad labels; `lock` is held. */
@@ -2435,7 +2623,6 @@ training_init (Training *t)
 {
   memset (t, 0, sizeof *t);
   t->last_running_time = GST_CLOCK_TIME_NONE;
-  t->last_stream_end = GST_CLOCK_TIME_NONE;
   t->prompt.features = g_array_new (FALSE, FALSE, sizeof (float));
   t->prompt.posteriors = g_array_new (FALSE, FALSE, sizeof (float));
 }
@@ -2467,6 +2654,8 @@ training_clear (GstLstmAdapt *self)
   g_mutex_lock (&self->train_lock);
   if (t->final_model)
     ph_model_unref (t->final_model);
+  g_clear_pointer (&t->last_good, ph_model_unref);
+  g_clear_pointer (&t->unverified, ph_model_unref);
   training_init (t);
   t->final_model = final_model;
   g_mutex_unlock (&self->train_lock);

@@ -23,8 +23,11 @@
  *
  * Threads: properties live under the object lock; the streaming thread copies them at
  * each buffer boundary and never holds a lock while computing or posting. A new model
- * (property `model` or gst_lstm_phonemes_publish_model) is loaded by the caller and
- * handed over as a pending pointer that the streaming thread picks up. */
+ * (property `model` or gst_lstm_phonemes_publish_model) is handed over as a pending
+ * pointer that the streaming thread picks up. A `model` set while running is loaded on
+ * a thread of its own, never in the caller's (a slow file must not stall the
+ * application); the streaming thread waits for such a load at its next buffer, so the
+ * new model still takes effect there. */
 #include "gstlstmphonemes.h"
 
 #include <string.h>
@@ -157,7 +160,9 @@ same_stream_layout (const PhModel *a, const PhModel *b)
 }
 
 /* Makes `model` pending, unless `serial` (when nonzero) is no longer the current
- * `model` property change. Asks upstream for new caps when the rate changes. */
+ * `model` property change or the element stopped meanwhile (a load that ends after
+ * stop(): start() loads the property afresh). Asks upstream for new caps when the rate
+ * changes. */
 static void
 publish_model (GstLstmPhonemes *self, PhModel *model, guint serial)
 {
@@ -165,7 +170,7 @@ publish_model (GstLstmPhonemes *self, PhModel *model, guint serial)
   gboolean renegotiate;
 
   GST_OBJECT_LOCK (self);
-  if (serial != 0 && serial != self->model_serial) {
+  if (serial != 0 && (serial != self->model_serial || !self->started)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
@@ -236,13 +241,57 @@ take_pending_model (GstLstmPhonemes *self, guint rate)
   return model;
 }
 
-/* `model` property setter: stores the path; while running, loads the file here (in
- * the caller's thread) and publishes it, or warns and keeps the current model. */
+typedef struct {
+  GstLstmPhonemes *self; /* a reference */
+  gchar *path;           /* NULL: the built-in model */
+  guint serial;          /* the `model` change it loads */
+} ModelLoad;
+
+/* Loader thread: loads the file and publishes it (unless the property changed again
+ * meanwhile), or warns and keeps the current model; then wakes the streaming thread. */
+static gpointer
+load_model_off_thread (gpointer data)
+{
+  ModelLoad *load = data;
+  GstLstmPhonemes *self = load->self;
+  GError *error = NULL;
+  PhModel *model = load_model (load->path, &error);
+
+  if (model) {
+    publish_model (self, model, load->serial);
+    ph_model_unref (model);
+  } else {
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+        ("Cannot load phoneme model, keeping the current one: %s", error->message),
+        ("model = %s", load->path ? load->path : "(built-in default)"));
+    g_error_free (error);
+  }
+  GST_OBJECT_LOCK (self);
+  self->model_loads--;
+  g_cond_broadcast (&self->model_loaded);
+  GST_OBJECT_UNLOCK (self);
+  g_free (load->path);
+  g_free (load);
+  gst_object_unref (self);
+  return NULL;
+}
+
+/* Streaming thread: waits until no `model` load is in flight, so a model set before
+ * this buffer applies to it. */
+static void
+wait_for_model_loads (GstLstmPhonemes *self)
+{
+  GST_OBJECT_LOCK (self);
+  while (self->model_loads > 0)
+    g_cond_wait (&self->model_loaded, GST_OBJECT_GET_LOCK (self));
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* `model` property setter: stores the path; while running, starts loading the file on
+ * a thread of its own (load_model_off_thread) and returns at once. */
 static void
 set_model_path (GstLstmPhonemes *self, const gchar *path)
 {
-  PhModel *model;
-  GError *error = NULL;
   gboolean started;
   guint serial;
 
@@ -255,20 +304,17 @@ set_model_path (GstLstmPhonemes *self, const gchar *path)
   if (serial == 0)
     serial = ++self->model_serial;
   started = self->started;
+  if (started)
+    self->model_loads++;
   GST_OBJECT_UNLOCK (self);
   if (!started)
     return;   /* start() loads it */
 
-  model = load_model (path, &error);
-  if (!model) {
-    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
-        ("Cannot load phoneme model, keeping the current one: %s", error->message),
-        ("model = %s", path ? path : "(built-in default)"));
-    g_error_free (error);
-    return;
-  }
-  publish_model (self, model, serial);
-  ph_model_unref (model);
+  ModelLoad *load = g_new0 (ModelLoad, 1);
+  load->self = gst_object_ref (self);
+  load->path = g_strdup (path);
+  load->serial = serial;
+  g_thread_unref (g_thread_new ("lstmphonemes-model", load_model_off_thread, load));
 }
 
 /* Posts the element error for a model that cannot be used at start. */
@@ -793,6 +839,7 @@ gst_lstm_phonemes_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 
   if (!self->labeller)
     return GST_FLOW_OK;
+  wait_for_model_loads (self);
   begin_chunk (self);
   if (GST_BUFFER_IS_DISCONT (buffer))
     handle_discont (self, buffer);
@@ -1207,6 +1254,7 @@ gst_lstm_phonemes_finalize (GObject *object)
     ph_model_unref (self->current_model);
   g_clear_pointer (&self->labeller, ph_labeller_free);
   gst_phoneme_frame_queue_clear (&self->frames);
+  g_cond_clear (&self->model_loaded);
   G_OBJECT_CLASS (gst_lstm_phonemes_parent_class)->finalize (object);
 }
 
@@ -1367,6 +1415,7 @@ gst_lstm_phonemes_init (GstLstmPhonemes *self)
   self->continue_at = GST_CLOCK_TIME_NONE;
   self->clip_end = GST_CLOCK_TIME_NONE;
   gst_phoneme_frame_queue_init (&self->frames);
+  g_cond_init (&self->model_loaded);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), !DEFAULT_ATTACH_META);
 }

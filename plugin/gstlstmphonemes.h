@@ -47,6 +47,8 @@ struct _GstLstmPhonemes {
   guint wanted_rate;          /* rate of the model to use next, 0 before start */
   guint negotiated_rate;      /* rate of the current caps, 0 before caps */
   gboolean reset_requested;   /* the `reset` action signal was emitted */
+  guint model_loads;          /* `model` files being loaded off the caller's thread */
+  GCond model_loaded;         /* signalled, under the object lock, as each load ends */
   GstClockTime latency;       /* own latency, ns */
   gboolean report_latency;    /* add `latency` to latency queries */
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 
 #include "phonemes.h"
@@ -156,6 +157,116 @@ test_bad_inputs (void)
   g_assert_cmpint (run_tool (&o7, &e7, "round-weights", "--model", bad_model, "--output",
                              "x.phm", NULL), ==, 1);
   g_assert_nonnull (strstr (e7, "not-a-model.phm"));
+}
+
+/* Runs `phonemes ARGS...` and checks it fails with `status` and `expect` on stderr. */
+static void
+assert_tool_fails (int status, const char *expect, const char *const *args)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_tool_argv (&out, &err, args), ==, status);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, expect));
+}
+
+/* Options are checked before use and readers take only regular files (issue 17): a
+ * negative --rate asked for 17 GB, a FIFO blocked forever, a directory gave GLib's
+ * garbled "Failed to map". */
+static void
+test_unreadable_inputs (void)
+{
+  g_autofree char *wav = g_build_filename (workdir, "tone.wav", NULL);
+  g_autofree char *fifo = g_build_filename (workdir, "fifo", NULL);
+  float samples[1600];
+  GError *error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    samples[i] = 0.3f * sinf (0.05f * i);
+  g_assert_true (ph_audio_write_wav (wav, samples, G_N_ELEMENTS (samples), 16000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  assert_tool_fails (2, "--rate is -1",
+                     (const char *const[]) { "features", "--rate", "-1", wav, NULL });
+  assert_tool_fails (1, "sample_rate is 1000000 Hz",
+                     (const char *const[]) { "features", "--rate", "1000000", wav, NULL });
+  assert_tool_fails (1, "it is a FIFO", (const char *const[]) { "label", fifo, NULL });
+  assert_tool_fails (1, "it is a directory", (const char *const[]) { "label", workdir, NULL });
+  assert_tool_fails (2, "it is a FIFO",
+                     (const char *const[]) { "align", "--text-file", fifo, wav, NULL });
+  assert_tool_fails (1, "it is a FIFO",
+                     (const char *const[]) { "label", "--model", fifo, wav, NULL });
+  /* Numeric options are checked alike everywhere (eval took 0, train took nan). */
+  assert_tool_fails (2, "--min-segment-frames is 0",
+                     (const char *const[]) { "eval", "--corpus", workdir,
+                                             "--min-segment-frames", "0", NULL });
+  assert_tool_fails (2, "--valid-fraction",
+                     (const char *const[]) { "train", "--corpus", workdir, "--out", "x.phm",
+                                             "--valid-fraction", "nan", NULL });
+  g_remove (fifo);
+  g_remove (wav);
+}
+
+/* Runs `phonemes ARGS...` with LC_ALL=`locale`; the exit status, and stderr in *err. */
+static int
+run_tool_in_locale (const char *locale, char **err, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "LC_ALL", locale, TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, (char *) tool);
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *) *a);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* Text in and out (issue 17): accented text arguments work in a UTF-8 and in a plain C
+ * locale (there was no setlocale: "Invalid byte sequence in conversion input"), and a
+ * lexicon's terminal escape codes are not echoed. */
+static void
+test_text_and_messages (void)
+{
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("this build has no default model");
+    return;
+  }
+  g_autofree char *wav = g_build_filename (workdir, "text.wav", NULL);
+  g_autofree char *lexicon = g_build_filename (workdir, "escapes.dict", NULL);
+  float samples[16000];
+  const char *locales[] = { "C.UTF-8", "C" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    samples[i] = 0.3f * sinf (0.05f * i) * (i % 3000 < 1500);
+  g_assert_true (ph_audio_write_wav (wav, samples, G_N_ELEMENTS (samples), 16000, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (locales); i++) {
+    g_autofree char *err = NULL;
+    int status = run_tool_in_locale (locales[i], &err, (const char *const[]) {
+        "align", "--text", "na\xc3\xafve caf\xc3\xa9", wav, NULL });
+    g_test_message ("%s: %s", locales[i], err);
+    g_assert_null (strstr (err, "Invalid byte sequence"));
+    g_assert_cmpint (status, ==, 0);
+  }
+
+  g_assert_true (g_file_set_contents (lexicon, "hello HH AH0 L OW1\nbad\x1b[2Jword X\n", -1,
+                                      NULL));
+  {
+    g_autofree char *err = NULL;
+    g_assert_cmpint (run_tool_in_locale ("C.UTF-8", &err, (const char *const[]) {
+        "align", "--lexicon", lexicon, "--text", "hello", wav, NULL }), !=, 0);
+    g_test_message ("%s", err);
+    g_assert_nonnull (strstr (err, "escapes.dict:2:"));
+    g_assert_null (strchr (err, '\x1b'));
+    g_assert_nonnull (strstr (err, "bad\\x1B[2Jword"));
+  }
+  g_remove (lexicon);
+  g_remove (wav);
 }
 
 /* Fraction of frames of the most frequent 39-class phone: what always guessing it scores. */
@@ -326,6 +437,26 @@ test_train_deterministic_and_resumable (void)
   g_assert_cmpint (run_small_training (corpus, r, "2", TRUE, &o5, &e5), ==, 0);
   g_assert_null (strstr (o5, "epoch 1:"));
   g_assert_nonnull (strstr (o5, "epoch 2:"));
+
+  /* Resuming at or past --epochs trains nothing and says so (issue 17: it printed "best
+   * model (validation accuracy 200.00%) written"); without the best model it fails. */
+  {
+    g_autofree char *o6 = NULL, *e6 = NULL, *o7 = NULL, *e7 = NULL, *o8 = NULL, *e8 = NULL;
+    g_autofree char *state = g_strconcat (r, ".ckpt.state", NULL);
+
+    g_assert_cmpint (run_small_training (corpus, r, "2", TRUE, &o6, &e6), ==, 0);
+    g_assert_nonnull (strstr (o6, "nothing to train"));
+    g_assert_null (strstr (o6, "written"));
+    g_assert_cmpint (g_remove (r), ==, 0);
+    g_assert_cmpint (run_small_training (corpus, r, "2", TRUE, &o7, &e7), ==, 1);
+    g_assert_nonnull (strstr (e7, "does not exist"));
+
+    /* A junk state file is an error, not a silent restart at epoch 0. */
+    g_assert_true (g_file_set_contents (state, "epoch -1\nbest x\n", -1, NULL));
+    g_assert_cmpint (run_small_training (corpus, r, "3", TRUE, &o8, &e8), ==, 1);
+    g_assert_nonnull (strstr (e8, "is not a training state file"));
+    g_assert_null (strstr (o8, "epoch 1:"));
+  }
 }
 
 /* The value after `key` in a gst-launch message line ("key=(type)value"), unquoted and
@@ -853,6 +984,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/version", test_version);
   g_test_add_func ("/cli/conflicting-options", test_conflicting_options);
   g_test_add_func ("/cli/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/cli/unreadable-inputs", test_unreadable_inputs);
+  g_test_add_func ("/cli/text-and-messages", test_text_and_messages);
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);

@@ -47,7 +47,8 @@ write_bytes (const char *path, const void *data, gsize len)
 {
   FILE *f = g_fopen (path, "wb");
   g_assert_nonnull (f);
-  g_assert_cmpuint (fwrite (data, 1, len, f), ==, len);
+  if (len > 0) /* fwrite's buffer must not be NULL, even for 0 bytes */
+    g_assert_cmpuint (fwrite (data, 1, len, f), ==, len);
   g_assert_cmpint (fclose (f), ==, 0);
 }
 
@@ -830,6 +831,9 @@ test_phn_errors (void)
     { "0 100 H#\n", 0, "bad.PHN:1:", "unknown phone 'H#'" },
     { "0 100 h#\n50 200 aa\n", 0, "bad.PHN:2:", "before the previous span ends (100)" },
     { "0 100 h#\n100 16001 aa\n", 16000, "bad.PHN:2:", "past the end of the audio" },
+    /* File bytes are quoted escaped: valid UTF-8, no terminal escapes (issue 17). */
+    { "0 100 h#\n100 200 \xff\x1b[2J\n", 0, "bad.PHN:2:", "unknown phone '\\xFF\\x1B[2J'" },
+    { "0 100 h#\n100 200 caf\xc3\xa9\n", 0, "bad.PHN:2:", "unknown phone 'caf\xc3\xa9'" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -849,6 +853,23 @@ test_phn_errors (void)
   GArray *ok = ph_labels_parse_phn ("0 100 h#\n100 16001 aa\n", "ok.PHN", 16001, &error);
   g_assert_no_error (error);
   g_array_unref (ok);
+
+  /* A NUL byte in a file is an error naming its line (it used to end the text there,
+   * silently dropping every later line). */
+  char *dir = tmp_dir_new ();
+  char *path = g_build_filename (dir, "nul.PHN", NULL);
+  static const char with_nul[] = "0 100 h#\n100 2\0000 aa\n200 300 h#\n";
+  g_assert_true (g_file_set_contents (path, with_nul, sizeof with_nul - 1, NULL));
+  g_assert_null (ph_labels_read_phn (path, 0, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_FORMAT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "nul.PHN:2:"));
+  g_assert_nonnull (strstr (error->message, "NUL"));
+  g_clear_error (&error);
+  g_remove (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
 }
 
 /* ---- TextGrid --------------------------------------------------------------------- */

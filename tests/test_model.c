@@ -181,7 +181,7 @@ assert_shape_invalid (PhLstmShape shape, const char *field)
 static void
 test_shape_validate (void)
 {
-  const PhLstmShape good = { 26, 4096, 4, 61, 32 };
+  const PhLstmShape good = { 26, 1024, 4, 61, 32 };
   GError *error = NULL;
   PhLstmShape s;
 
@@ -190,9 +190,9 @@ test_shape_validate (void)
   s = good, s.num_layers = 0, assert_shape_invalid (s, "num_layers");
   s = good, s.num_layers = 5, assert_shape_invalid (s, "num_layers");
   s = good, s.hidden_size = 0, assert_shape_invalid (s, "hidden_size");
-  s = good, s.hidden_size = 4097, assert_shape_invalid (s, "hidden_size");
+  s = good, s.hidden_size = 1025, assert_shape_invalid (s, "hidden_size");
   s = good, s.input_dim = 0, assert_shape_invalid (s, "input_dim");
-  s = good, s.input_dim = 1025, assert_shape_invalid (s, "input_dim");
+  s = good, s.input_dim = 257, assert_shape_invalid (s, "input_dim");
   s = good, s.output_dim = 39, assert_shape_invalid (s, "output_dim");
   s = good, s.delay = 33, assert_shape_invalid (s, "delay");
 }
@@ -871,6 +871,132 @@ test_fuzz_recomputed_crc (void)
   fuzz (TRUE, 5678, 5000);
 }
 
+/* ---- limits: crafted files with a valid checksum ---- */
+
+static void
+append_u32 (GByteArray *f, guint32 v)
+{
+  guint8 b[4];
+  set_u32 (b, v);
+  g_byte_array_append (f, b, 4);
+}
+
+static void
+append_f32 (GByteArray *f, float v)
+{
+  guint32 bits;
+  memcpy (&bits, &v, 4);
+  append_u32 (f, bits);
+}
+
+/* A complete version 1 file written field by field from the format document, whatever
+ * the library would accept: zero mean, unit scale, zero weights, a valid checksum. */
+static GByteArray *
+craft_model_file (const PhFeatureConfig *c, const PhLstmShape *s)
+{
+  GByteArray *f = g_byte_array_new ();
+  g_byte_array_append (f, (const guint8 *) "PHLSTM\0\n", 8);
+  append_u32 (f, 1);
+  append_u32 (f, HEADER_SIZE);
+  const guint32 fields[] = { c->sample_rate, c->window_length, c->hop_length,
+                             c->window_type };
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    append_u32 (f, fields[i]);
+  append_f32 (f, c->preemphasis);
+  append_u32 (f, c->num_mel_bins);
+  append_f32 (f, c->low_freq);
+  append_f32 (f, c->high_freq);
+  append_u32 (f, c->num_ceps);
+  append_f32 (f, c->cep_lifter);
+  append_u32 (f, c->use_energy);
+  append_u32 (f, c->delta_window);
+  append_u32 (f, c->cmn_window);
+  const guint32 shape[] = { s->input_dim, s->hidden_size, s->num_layers, s->output_dim,
+                            s->delay };
+  for (guint i = 0; i < G_N_ELEMENTS (shape); i++)
+    append_u32 (f, shape[i]);
+  append_u32 (f, PH_NUM_PHONES);
+  for (gint p = 0; p < PH_NUM_PHONES; p++)
+    {
+      guint8 len = (guint8) strlen (ph_phone_name (p));
+      g_byte_array_append (f, &len, 1);
+      g_byte_array_append (f, (const guint8 *) ph_phone_name (p), len);
+    }
+  g_assert_cmpuint (f->len, ==, HEADER_SIZE);
+  for (guint d = 0; d < s->input_dim; d++)
+    append_f32 (f, 0.0f);
+  for (guint d = 0; d < s->input_dim; d++)
+    append_f32 (f, 1.0f);
+  guint64 n = ph_lstm_param_count (s);
+  append_u32 (f, (guint32) n);
+  append_u32 (f, (guint32) (n >> 32));
+  gsize params_at = f->len;
+  g_byte_array_set_size (f, params_at + 4 * n + 4);
+  memset (f->data + params_at, 0, 4 * n);
+  fix_crc (f->data, f->len);
+  return f;
+}
+
+/* The crafted file for `c` and a 1-layer network of `hidden` cells fails to load, with a
+ * format error naming the file and `field`. */
+static void
+assert_crafted_model_refused (const PhFeatureConfig *c, guint hidden, const char *field)
+{
+  PhLstmShape s = { ph_feature_config_dim (c), hidden, 1, PH_NUM_PHONES, 0 };
+  GByteArray *f = craft_model_file (c, &s);
+  GBytes *bytes = g_byte_array_free_to_bytes (f);
+  GError *error = NULL;
+  PhModel *model = ph_model_load_bytes (bytes, "crafted.phm", &error);
+  g_test_message ("%s: %s", field, error ? error->message : "(loaded)");
+  g_assert_null (model);
+  g_assert_error (error, PH_ERROR, PH_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "crafted.phm: "));
+  g_assert_nonnull (strstr (error->message, field));
+  g_clear_error (&error);
+  g_bytes_unref (bytes);
+}
+
+/* Every size a model file sets is bounded by what a speech model needs (issue 17): the
+ * crafted files below all loaded before, and the first made the labeller allocate 1 GB. */
+static void
+test_crafted_limits (void)
+{
+  PhFeatureConfig good, c;
+  ph_feature_config_init (&good, 16000);
+
+  /* The crafted file itself is sound: the default config loads. */
+  PhLstmShape s = { ph_feature_config_dim (&good), 8, 1, PH_NUM_PHONES, 0 };
+  GBytes *ok = g_byte_array_free_to_bytes (craft_model_file (&good, &s));
+  GError *error = NULL;
+  PhModel *model = ph_model_load_bytes (ok, "crafted.phm", &error);
+  g_assert_no_error (error);
+  ph_model_unref (model);
+  g_bytes_unref (ok);
+
+  c = good, c.window_length = 4096, c.num_mel_bins = 256, c.num_ceps = 255;
+  c.cmn_window = 1000000;
+  assert_crafted_model_refused (&c, 4, "window_length");
+  c = good, c.window_length = 1600, c.num_mel_bins = 256, c.num_ceps = 255;
+  assert_crafted_model_refused (&c, 4, "num_mel_bins");
+  c = good, c.window_length = 1600, c.num_mel_bins = 128, c.num_ceps = 127;
+  c.cmn_window = 1000000;
+  assert_crafted_model_refused (&c, 4, "cmn_window");
+  c = good, c.cmn_window = 3001; /* 30 s of 10 ms hops is 3000 frames */
+  assert_crafted_model_refused (&c, 4, "cmn_window");
+  c = good, c.window_length = 65536, c.hop_length = 1;
+  assert_crafted_model_refused (&c, 4, "window_length");
+  c = good, c.window_length = 1601; /* 100 ms at 16 kHz is 1600 samples */
+  assert_crafted_model_refused (&c, 4, "window_length");
+  c = good, c.hop_length = 15; /* 1 ms at 16 kHz is 16 samples */
+  assert_crafted_model_refused (&c, 4, "hop_length");
+  c = good, c.sample_rate = 768000, c.window_length = 19200, c.hop_length = 7680;
+  assert_crafted_model_refused (&c, 4, "sample_rate");
+  c = good;
+  assert_crafted_model_refused (&c, 1025, "hidden_size");
+  c = good, c.hop_length = 16; /* 1000 frames/s of 4.3 M parameters */
+  assert_crafted_model_refused (&c, 1024, "multiply-adds per second");
+}
+
 static void
 test_load_default (void)
 {
@@ -1071,5 +1197,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/fuzz-recomputed-crc", test_fuzz_recomputed_crc);
   g_test_add_func ("/model/load-default", test_load_default);
   g_test_add_func ("/model/lm-section", test_lm_section);
+  g_test_add_func ("/model/crafted-limits", test_crafted_limits);
   return g_test_run ();
 }

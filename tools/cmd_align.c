@@ -52,7 +52,8 @@ read_transcript (const AlignOptions *o, gboolean *is_phones)
              "--text-file or --phones (see --help)\n");
     return NULL;
   }
-  if (o->text_file && !g_file_get_contents (o->text_file, &text, NULL, &error)) {
+  if (o->text_file && !(text = ph_file_read_bounded (o->text_file, PH_FILE_MAX_TEXT_BYTES,
+                                                      "text file", NULL, &error))) {
     fprintf (stderr, "phonemes align: %s\n", error->message);
     return NULL;
   }

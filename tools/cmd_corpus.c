@@ -445,7 +445,7 @@ write_utterance (const char *dir, const char *name, const Utterance *utt, const 
   return ph_audio_write_wav (wav, utt->audio.samples, utt->audio.n_samples,
                              utt->audio.sample_rate, error)
          && ph_labels_write_phn (phn, utt->labels, error)
-         && g_file_set_contents (txt, txt_line, -1, error);
+         && ph_file_write_atomic (txt, txt_line, strlen (txt_line), "transcript file", error);
 }
 
 static gboolean
@@ -565,7 +565,7 @@ write_info (const SynthRun *run, const GArray *voices, CorpusTextSplit split, GE
   for (guint i = 0; i < voices->len; i++)
     g_string_append_printf (info, " %s", g_array_index (voices, SynthVoice, i).id);
   g_string_append_c (info, '\n');
-  return g_file_set_contents (path, info->str, -1, error);
+  return ph_file_write_atomic (path, info->str, info->len, "corpus description", error);
 }
 
 static gboolean

@@ -101,6 +101,8 @@ ph_cmd_eval (int argc, char **argv)
     fprintf (stderr, "phonemes eval: --corpus DIR is required (see --help)\n");
     return 2;
   }
+  if (!tool_min_segment_frames_valid ("eval", min_segment_frames))
+    return 2;
   flags = (keep_sa ? 0 : PH_CORPUS_TIMIT_SKIP_SA) | (core_test ? PH_CORPUS_TIMIT_CORE_TEST : 0);
   model = tool_load_model (model_path);
   if (!model)
@@ -110,7 +112,7 @@ ph_cmd_eval (int argc, char **argv)
     ph_model_unref (model);
     return tool_fail ("eval", error);
   }
-  labeller = ph_labeller_new (model, CLAMP (min_segment_frames, 1, PH_MAX_MIN_SEGMENT_FRAMES), &error);
+  labeller = ph_labeller_new (model, min_segment_frames, &error);
   g_assert_no_error (error);
   if (!tool_decoder_options_apply (&decoder, labeller, &error)) {
     ph_labeller_free (labeller);

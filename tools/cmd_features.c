@@ -62,11 +62,14 @@ ph_cmd_features (int argc, char **argv)
         { "--config", config_path != NULL }, { "--rate", rate != 0 } }, 2))
     return 2;
   if (rate < 0) {
-    fprintf (stderr, "phonemes features: --rate must be positive\n");
+    fprintf (stderr, "phonemes features: --rate is %d; expected a sample rate in Hz\n", rate);
     return 2;
   }
   if (!choose_config (config_path, rate, &config))
     return 1;
+  /* Before decoding: a bad --rate must not size the resampled audio. */
+  if (config.sample_rate && !ph_feature_config_validate (&config, &error))
+    return tool_fail ("features", error);
   /* Decoded and resampled by GStreamer, as in front of the element. */
   if (!tool_audio_read (argv[1], config.sample_rate, &audio, NULL, &error))
     return tool_fail ("features", error);

@@ -184,11 +184,8 @@ ph_cmd_label (int argc, char **argv)
     fprintf (stderr, "phonemes label: --group takes phone or word, with --format srt or vtt\n");
     return 2;
   }
-  if (min_segment_frames < 1 || min_segment_frames > PH_MAX_MIN_SEGMENT_FRAMES) {
-    fprintf (stderr, "phonemes label: --min-segment-frames must be 1..%d\n",
-             PH_MAX_MIN_SEGMENT_FRAMES);
+  if (!tool_min_segment_frames_valid ("label", min_segment_frames))
     return 2;
-  }
   model = tool_load_model (model_path);
   if (!model)
     return 1;

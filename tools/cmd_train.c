@@ -1,4 +1,5 @@
 /* cmd_train.c: `phonemes train`: offline truncated-BPTT training with the core trainer. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -218,20 +219,60 @@ save_checkpoint (const TrainOptions *o, PhModel *model, guint epoch, double best
   g_autofree char *state = g_strdup_printf ("epoch %u\nbest %.17g\n", epoch, best);
 
   return ph_model_save_file (model, checkpoint, error) &&
-      g_file_set_contents (state_path, state, -1, error);
+      ph_file_write_atomic (state_path, state, strlen (state), "training state file", error);
 }
 
-static void
-load_checkpoint_state (const TrainOptions *o, guint *epoch, double *best)
+/* Parses save_checkpoint's "epoch N\nbest X\n"; FALSE when `text` is anything else. */
+static gboolean
+parse_checkpoint_state (const char *text, guint *epoch, double *best)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint64 n;
+  char *end = NULL;
+
+  if (g_strv_length (lines) != 3 || lines[2][0] != '\0'
+      || !g_str_has_prefix (lines[0], "epoch ") || !g_str_has_prefix (lines[1], "best ")
+      || !g_ascii_string_to_unsigned (lines[0] + 6, 10, 0, G_MAXINT, &n, NULL))
+    return FALSE;
+  *best = g_ascii_strtod (lines[1] + 5, &end);
+  *epoch = (guint) n;
+  return end != lines[1] + 5 && *end == '\0' && isfinite (*best) && *best >= -1;
+}
+
+/* Reads OUT.ckpt.state (the epoch reached and the best validation score); FALSE +
+ * GError naming the file when it is missing or not what save_checkpoint writes. */
+static gboolean
+load_checkpoint_state (const TrainOptions *o, guint *epoch, double *best, GError **error)
 {
   g_autofree char *state_path = g_strconcat (o->out, ".ckpt.state", NULL);
-  g_autofree char *text = NULL;
+  g_autofree char *text = ph_file_read_bounded (state_path, 4096, "training state file", NULL,
+                                                error);
 
-  if (g_file_get_contents (state_path, &text, NULL, NULL) &&
-      sscanf (text, "epoch %u\nbest %lf", epoch, best) == 2)
-    return;
-  *epoch = 0;
-  *best = -1;
+  if (text == NULL)
+    return FALSE;
+  if (!parse_checkpoint_state (text, epoch, best)) {
+    g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "cannot resume: %s is not a training "
+                 "state file (expected the lines \"epoch N\" and \"best X\" that train "
+                 "writes)", state_path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* --resume when the checkpoint already reached --epochs: nothing to train. 0 when the
+ * best model OUT is there, 1 (with a message) when it is not. */
+static int
+report_nothing_to_resume (const TrainOptions *o, guint epoch)
+{
+  if (g_file_test (o->out, G_FILE_TEST_IS_REGULAR)) {
+    printf ("nothing to train: the checkpoint %s.ckpt already reached epoch %u of --epochs "
+            "%d; the best model is %s\n", o->out, epoch, o->epochs, o->out);
+    return 0;
+  }
+  fprintf (stderr, "phonemes train: nothing to train: the checkpoint %s.ckpt already reached "
+           "epoch %u of --epochs %d, and the best model %s does not exist (raise --epochs "
+           "to train on)\n", o->out, epoch, o->epochs, o->out);
+  return 1;
 }
 
 static int
@@ -240,7 +281,7 @@ train (const TrainOptions *o)
   g_autoptr (GError) error = NULL;
   PhTrainConfig config;
   Augment augment;
-  guint first_epoch = 0, stale = 0;
+  guint first_epoch = 0, stale = 0, written_epoch = 0;
   double best = -1;
   guint64 updates = 0;
   g_autoptr (GPtrArray) all = NULL, train_set = NULL, valid_set = NULL, valid_loaded = NULL;
@@ -280,8 +321,14 @@ train (const TrainOptions *o)
   }
   if (!o->init && !o->resume)
     compute_normalisation (model, train_set);
-  if (o->resume)
-    load_checkpoint_state (o, &first_epoch, &best);
+  if (o->resume && !load_checkpoint_state (o, &first_epoch, &best, &error)) {
+    ph_model_unref (model);
+    return tool_fail ("train", error);
+  }
+  if (first_epoch >= (guint) o->epochs) {
+    ph_model_unref (model);
+    return report_nothing_to_resume (o, first_epoch);
+  }
   printf ("training on %u utterances, validating on %u; %u layer(s) of %u cells, delay %u, "
           "%" G_GSIZE_FORMAT " parameters\n", train_set->len, valid_set->len,
           model->shape.num_layers, model->shape.hidden_size, model->shape.delay, model->n_params);
@@ -307,6 +354,7 @@ train (const TrainOptions *o)
       stale = 0;
       if (!ph_model_save_file (ph_trainer_model (trainer), o->out, &error))
         break;
+      written_epoch = epoch + 1;
     } else if (++stale >= (guint) o->patience) {
       printf ("no improvement for %u epochs: stopping early\n", stale);
       break;
@@ -320,19 +368,26 @@ train (const TrainOptions *o)
   ph_trainer_free (trainer);
   if (error)
     return tool_fail ("train", error);
-  printf ("best model (validation accuracy %.2f%%) written to %s\n", 100 * MAX (best, 0), o->out);
+  if (written_epoch == 0)
+    printf ("no epoch improved on the best validation accuracy %.2f%%: %s is unchanged\n",
+            100 * MAX (best, 0), o->out);
+  else if (valid_set->len == 0)
+    printf ("model of epoch %u (no validation set) written to %s\n", written_epoch, o->out);
+  else
+    printf ("best model (validation accuracy %.2f%%, epoch %u) written to %s\n", 100 * best,
+            written_epoch, o->out);
   return 0;
 }
 
 int
 ph_cmd_train (int argc, char **argv)
 {
+  /* String options start NULL (GOption does not free a default it replaces) and get
+   * their defaults after parsing. */
   TrainOptions o = {
-    .schedule = g_strdup ("truncated"), .k1 = 20, .k2 = 20, .optimizer = g_strdup ("adam"),
-    .lr = 1e-3, .momentum = 0.9, .clip = 1.0, .batch = 8, .hidden = 128, .layers = 1,
-    .delay = 2, .epochs = 10, .threads = 1, .patience = 3, .seed = 1,
-    .augment = g_strdup ("none"), .speed_range = g_strdup (AUGMENT_DEFAULT_SPEED_RANGE),
-    .rate = 16000, .valid_fraction = -1, /* unset: 0.05 without --valid */
+    .k1 = 20, .k2 = 20, .lr = 1e-3, .momentum = 0.9, .clip = 1.0, .batch = 8,
+    .hidden = 128, .layers = 1, .delay = 2, .epochs = 10, .threads = 1, .patience = 3,
+    .seed = 1, .rate = 16000, .valid_fraction = -1, /* unset: 0.05 without --valid */
   };
   GOptionEntry entries[] = {
     { "corpus", 'c', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.corpora,
@@ -392,24 +447,30 @@ ph_cmd_train (int argc, char **argv)
 
   tool_parse_options ("train", "", "train a phone classifier with truncated BPTT(k1, k2)",
                       entries, &argc, &argv);
+  o.schedule = o.schedule ? o.schedule : g_strdup ("truncated");
+  o.optimizer = o.optimizer ? o.optimizer : g_strdup ("adam");
+  o.augment = o.augment ? o.augment : g_strdup ("none");
+  o.speed_range = o.speed_range ? o.speed_range : g_strdup (AUGMENT_DEFAULT_SPEED_RANGE);
   if (!o.corpora || !o.out || argc != 1) {
     fprintf (stderr, "phonemes train: --corpus DIR and --out MODEL are required (see --help)\n");
-    return 2;
+    status = 2;
+  } else if (!tool_options_exclusive ("train", (ToolOptionUse[]) {
+               { "--init", o.init != NULL }, { "--resume", o.resume } }, 2) ||
+             !tool_options_exclusive ("train", (ToolOptionUse[]) {
+               { "--valid", o.valid_dir != NULL },
+               { "--valid-fraction", o.valid_fraction != -1 } }, 2)) {
+    status = 2;
+  } else {
+    if (o.valid_fraction == -1)
+      o.valid_fraction = 0.05;
+    if (o.epochs < 1 || o.patience < 1 || !(o.valid_fraction >= 0 && o.valid_fraction < 1)) {
+      fprintf (stderr, "phonemes train: --epochs and --patience must be >= 1, "
+               "--valid-fraction in [0, 1)\n");
+      status = 2;
+    } else {
+      status = train (&o);
+    }
   }
-  if (!tool_options_exclusive ("train", (ToolOptionUse[]) {
-        { "--init", o.init != NULL }, { "--resume", o.resume } }, 2) ||
-      !tool_options_exclusive ("train", (ToolOptionUse[]) {
-        { "--valid", o.valid_dir != NULL }, { "--valid-fraction", o.valid_fraction != -1 } },
-        2))
-    return 2;
-  if (o.valid_fraction == -1)
-    o.valid_fraction = 0.05;
-  if (o.epochs < 1 || o.patience < 1 || o.valid_fraction < 0 || o.valid_fraction >= 1) {
-    fprintf (stderr, "phonemes train: --epochs and --patience must be >= 1, "
-             "--valid-fraction in [0, 1)\n");
-    return 2;
-  }
-  status = train (&o);
   g_strfreev (o.corpora);
   g_free (o.valid_dir);
   g_free (o.out);

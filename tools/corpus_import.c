@@ -105,7 +105,8 @@ read_text_file (const char *path, GError **error)
   g_autoptr (GOutputStream) out = NULL;
   gsize len;
 
-  if (!g_file_get_contents (path, &raw, &len, error))
+  if (!(raw = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "transcript file", &len,
+                                    error)))
     return NULL;
   if (!is_gzip (raw, len))
     return g_steal_pointer (&raw);
@@ -192,7 +193,8 @@ transcript_beside (const char *audio_path)
   for (gsize i = 0; i < G_N_ELEMENTS (exts); i++) {
     g_autofree char *path = g_strconcat (base, exts[i], NULL);
     g_autofree char *text = NULL;
-    if (g_file_get_contents (path, &text, NULL, NULL))
+    if ((text = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "transcript file", NULL,
+                                      NULL)))
       return g_strdup (aligner_skip_sample_range (text));
   }
   return NULL;
@@ -385,8 +387,8 @@ write_item (Import *imp, const ImportItem *item, PhAudio *audio, const PhAlignme
   }
   return ph_audio_write_wav (wav, audio->samples, audio->n_samples, audio->sample_rate, error)
          && ph_labels_write_phn (phn, labels, error)
-         && g_file_set_contents (wrd, wrd_text, -1, error)
-         && g_file_set_contents (txt, txt_line, -1, error);
+         && ph_file_write_atomic (wrd, wrd_text, strlen (wrd_text), "words file", error)
+         && ph_file_write_atomic (txt, txt_line, strlen (txt_line), "transcript file", error);
 }
 
 /* Aligns and writes one recording whose transcript is `text`; FALSE only on a write
@@ -554,7 +556,7 @@ write_readme (const Import *imp, const char *command, const char *report)
 
   g_string_append_printf (text, "Made by: phonemes corpus %s\n\n%s", command, report);
   g_mkdir_with_parents (imp->options->out_dir, 0755);
-  g_file_set_contents (path, text->str, -1, NULL);
+  ph_file_write_atomic (path, text->str, text->len, "corpus description", NULL);
 }
 
 static gboolean

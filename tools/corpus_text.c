@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ph_error.h"
+#include "ph_file.h"
 
 #define MIN_WORDS 3
 #define MAX_WORDS 25
@@ -266,7 +267,8 @@ add_fortunes (const char *dir, GPtrArray *out)
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
     g_autofree char *content = NULL;
-    if (g_file_get_contents (path, &content, NULL, NULL) && g_utf8_validate (content, -1, NULL)) {
+    content = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "text file", NULL, NULL);
+    if (content != NULL && g_utf8_validate (content, -1, NULL)) {
       corpus_text_split_fortunes (content, out);
       read++;
     }
@@ -303,7 +305,8 @@ add_file (const char *path, GPtrArray *out, GError **error)
 {
   g_autofree char *content = NULL;
 
-  if (!g_file_get_contents (path, &content, NULL, error))
+  if (!(content = ph_file_read_bounded (path, PH_FILE_MAX_TEXT_BYTES, "text file", NULL,
+                                        error)))
     return FALSE;
   if (!g_utf8_validate (content, -1, NULL)) {
     g_set_error (error, PH_ERROR, PH_ERROR_FORMAT, "%s: not UTF-8 text", path);

@@ -1,4 +1,5 @@
 /* phonemes.c: the `phonemes` command line, git-style subcommands. */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
@@ -48,9 +49,26 @@ print_usage (FILE *out)
   fprintf (out, "\nRun 'phonemes COMMAND --help' for the options of a command.\n");
 }
 
+/* Takes the character set from the environment, so that text arguments (--text
+ * 'naïve café') reach GOption as the UTF-8 they are; a plain C/POSIX locale (ASCII)
+ * reads them as UTF-8 too. Numbers stay in the C format ("0.5") in every locale, since
+ * programs read the output. */
+static void
+init_locale (void)
+{
+  const char *charset;
+
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
+  if (!g_get_charset (&charset) && (g_str_equal (charset, "ANSI_X3.4-1968")
+                                    || g_str_equal (charset, "ASCII")))
+    setlocale (LC_CTYPE, "C.UTF-8");
+}
+
 int
 main (int argc, char **argv)
 {
+  init_locale ();
   if (argc < 2) {
     print_usage (stderr);
     return 2;

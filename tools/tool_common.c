@@ -10,17 +10,28 @@ tool_parse_options (const char *name, const char *parameter_string, const char *
                     GOptionEntry *entries, int *argc, char ***argv)
 {
   g_autofree char *usage = g_strdup_printf ("- %s", summary);
+  g_autofree char *prgname = g_strdup_printf ("phonemes %s", name);
   g_autoptr (GOptionContext) context = g_option_context_new (parameter_string);
   g_autoptr (GError) error = NULL;
 
   g_option_context_set_summary (context, usage);
   g_option_context_add_main_entries (context, entries, NULL);
-  g_set_prgname (g_strdup_printf ("phonemes %s", name));
+  g_set_prgname (prgname); /* GLib keeps a copy */
   if (!g_option_context_parse (context, argc, argv, &error)) {
     fprintf (stderr, "phonemes %s: %s\nRun 'phonemes %s --help' for usage.\n", name,
              error->message, name);
     exit (2);
   }
+}
+
+gboolean
+tool_min_segment_frames_valid (const char *name, gint n)
+{
+  if (n >= 1 && n <= PH_MAX_MIN_SEGMENT_FRAMES)
+    return TRUE;
+  fprintf (stderr, "phonemes %s: --min-segment-frames is %d; expected 1..%d\n", name, n,
+           PH_MAX_MIN_SEGMENT_FRAMES);
+  return FALSE;
 }
 
 PhModel *

@@ -9,6 +9,10 @@
 void tool_parse_options (const char *name, const char *parameter_string, const char *summary,
                          GOptionEntry *entries, int *argc, char ***argv);
 
+/* TRUE when `n` is a valid --min-segment-frames (1..PH_MAX_MIN_SEGMENT_FRAMES); prints
+ * "phonemes NAME: ..." to stderr otherwise. */
+gboolean tool_min_segment_frames_valid (const char *name, gint n);
+
 /* Loads `path`, or the compiled-in default model when `path` is NULL. On failure prints
  * the error and returns NULL. */
 PhModel *tool_load_model (const char *path);

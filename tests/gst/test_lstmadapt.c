@@ -12,6 +12,7 @@
 #include <gst/gst.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "phonemes.h"
 #include "../test_common.h"
@@ -642,7 +643,9 @@ test_labels_pad (void)
   Run *adapt = single_new ("lstmadapt model-name=pad-test k1=10 publish-interval=1 "
                            "max-backlog=100000");
   GstHarness *labels;
-  GString *text = g_string_new ("garbage line\n0.5 0.2 aa\n0 1 zz\n0 0.05 aa\n");
+  /* Pad bytes that are not UTF-8, and a terminal escape, in the first bad line. */
+  GString *text = g_string_new ("garbage line \xff\xfe\x1b[2J\n0.5 0.2 aa\n0 1 zz\n"
+                                "0 0.05 aa\n");
   GstBuffer *buffer;
   guint64 targeted = 0;
   guint64 frames = 0;
@@ -675,6 +678,8 @@ test_labels_pad (void)
   g_assert_cmpuint (targeted + 1, >=, frames);   /* every frame has a label */
   g_assert_cmpuint (adapt->warnings, >=, 1);
   g_assert_nonnull (strstr (adapt->warning_text->str, "garbage line"));
+  g_assert_true (g_utf8_validate (adapt->warning_text->str, -1, NULL));
+  g_assert_null (strchr (adapt->warning_text->str, '\x1b'));
 
   /* The weights reached the labeller of the other harness, by name: the same audio
    * now gets other posteriors. */
@@ -725,7 +730,9 @@ gate_sync_handler (GstBus *bus, GstMessage *msg, gpointer data)
 
 /* With the training thread blocked (in a bus sync handler, so no timing is involved)
  * and a tiny backlog, pushing 20 s of audio never blocks, and the frames that did not
- * fit are dropped in whole windows and counted. */
+ * fit are dropped in whole windows and counted. The labels, which cover the 20 s, are
+ * not said to run past the audio (issue 17: the check took the last trained frame,
+ * near 2 s, for the end of the audio). */
 static void
 test_drops_when_behind (void)
 {
@@ -773,6 +780,8 @@ test_drops_when_behind (void)
   g_assert_cmpuint (frames_dropped + trained, ==, run->phones->len);
   g_assert_cmpuint (windows * 10, >=, frames_dropped);
   g_assert_cmpuint (run->errors, ==, 0);
+  g_test_message ("warnings: %s", run->warning_text->str);
+  g_assert_null (strstr (run->warning_text->str, "audio ended"));
 
   g_mutex_clear (&gate.lock);
   g_cond_clear (&gate.cond);
@@ -816,6 +825,23 @@ test_save_and_reload (void)
 
   assert_labeller_runs_file (run, &sig, at_eos);
 
+  /* A target that is not a regular file (a FIFO here; as root, /dev/null used to be
+   * replaced by the model) is refused and left alone. */
+  {
+    gchar *fifo = temp_path ("save.fifo");
+    GStatBuf st;
+
+    g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+    g_signal_emit_by_name (run->adapt, "save", fifo, &ok);
+    g_assert_false (ok);
+    collect_messages (run);
+    g_assert_nonnull (strstr (run->warning_text->str, "FIFO"));
+    g_assert_cmpint (g_lstat (fifo, &st), ==, 0);
+    g_assert_true (S_ISFIFO (st.st_mode));
+    g_remove (fifo);
+    g_free (fifo);
+  }
+
   /* Without a location: a warning and FALSE, no crash. */
   g_object_set (run->adapt, "save-location", NULL, NULL);
   g_signal_emit_by_name (run->adapt, "save", NULL, &ok);
@@ -831,6 +857,79 @@ test_save_and_reload (void)
   g_free (phn);
   g_free (mid);
   g_free (at_eos);
+  g_free (props);
+  signal_clear (&sig);
+}
+
+/* With learning-rate=10 and no clipping the adapter's loss saturates (69.08); it used to
+ * publish and save the diverged weights without a word (issue 17). Now: a warning, the
+ * labeller back on the last good weights (the last published ones a sane loss
+ * followed), and save-location and `save` write them: their loss on the audio is near
+ * the starting model's, nowhere near saturation. */
+static void
+test_divergence_stops_and_keeps_good_weights (void)
+{
+  Signal sig = make_signal (4.0, 16);
+  gchar *phn = write_phn (&sig, "diverge.PHN");
+  gchar *at_eos = temp_path ("diverged-eos.phm"), *saved = temp_path ("diverged-save.phm");
+  gchar *props = g_strdup_printf ("labels-location=%s save-location=%s learning-rate=10 "
+                                  "clip=0 publish-interval=1", phn, at_eos);
+  Run *run = chain_new (props);
+  PhModel *initial = load_model (fx.model), *m_eos, *m_saved;
+  gboolean ok = FALSE;
+
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  g_test_message ("warnings: %s", run->warning_text->str);
+  g_assert_cmpuint (run->errors, ==, 0);
+  g_assert_nonnull (strstr (run->warning_text->str, "Adaptation diverged"));
+  g_signal_emit_by_name (run->adapt, "save", saved, &ok);
+  g_assert_true (ok);
+
+  m_eos = load_model (at_eos);
+  m_saved = load_model (saved);
+  g_assert_cmpmem (m_saved->flat, sizeof (float) * m_saved->n_params, m_eos->flat,
+                   sizeof (float) * m_eos->n_params);
+  {
+    double start = offline_loss (initial, &sig, NULL), kept = offline_loss (m_eos, &sig, NULL);
+
+    g_test_message ("offline loss: start %.3f, kept weights %.3f", start, kept);
+    g_assert_cmpfloat (kept, <, 2 * start);
+  }
+  assert_labeller_runs_file (run, &sig, at_eos);
+
+  ph_model_unref (initial);
+  ph_model_unref (m_eos);
+  ph_model_unref (m_saved);
+  run_free (run);
+  g_remove (phn);
+  g_remove (at_eos);
+  g_remove (saved);
+  g_free (phn);
+  g_free (at_eos);
+  g_free (saved);
+  g_free (props);
+  signal_clear (&sig);
+}
+
+/* Ordinary adaptation (test_save_and_reload's settings) is never taken for divergence. */
+static void
+test_no_false_divergence (void)
+{
+  Signal sig = make_signal (6.0, 17);
+  gchar *phn = write_phn (&sig, "calm.PHN");
+  gchar *props = g_strdup_printf ("labels-location=%s learning-rate=0.01 publish-interval=1",
+                                  phn);
+  Run *run = chain_new (props);
+
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  g_assert_cmpuint (run->errors, ==, 0);
+  g_assert_null (strstr (run->warning_text->str, "diverged"));
+  g_assert_cmpuint (msg_u64 (last_msg (run), "updates"), >, 10);
+  run_free (run);
+  g_remove (phn);
+  g_free (phn);
   g_free (props);
   signal_clear (&sig);
 }
@@ -1069,6 +1168,20 @@ test_bad_labels_file (void)
   g_free (text);
   g_free (props);
 
+  /* File bytes that are not UTF-8 reach the message escaped (PyGObject's parse_error()
+   * raised UnicodeDecodeError on the raw bytes). */
+  g_assert_true (g_file_set_contents (bad, "0 1600 h#\n1600 3200 \xe9t\xe9\x1b[31m\n", -1,
+                                      NULL));
+  props = g_strdup_printf ("labels-location=%s", bad);
+  text = start_error (props);
+  g_assert_nonnull (text);
+  g_test_message ("%s", text);
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_assert_null (strchr (text, '\x1b'));
+  g_assert_nonnull (strstr (text, "\\xE9t\\xE9\\x1B[31m"));
+  g_free (text);
+  g_free (props);
+
   g_assert_true (g_file_set_contents (bad, "0 3200 h#\n1600 4800 aa\n", -1, NULL));
   props = g_strdup_printf ("labels-location=%s", bad);
   text = start_error (props);
@@ -1076,6 +1189,19 @@ test_bad_labels_file (void)
   g_assert_nonnull (strstr (text, bad));
   g_free (text);
   g_free (props);
+
+  /* A FIFO is refused at once (it blocked forever), a device is never read (/dev/zero
+   * took 2 GB). */
+  g_remove (bad);
+  g_assert_cmpint (mkfifo (bad, 0600), ==, 0);
+  props = g_strdup_printf ("labels-location=%s", bad);
+  text = start_error (props);
+  g_assert_nonnull (strstr (text, "FIFO"));
+  g_free (text);
+  g_free (props);
+  text = start_error ("labels-location=/dev/null");
+  g_assert_nonnull (strstr (text, "character device"));
+  g_free (text);
 
   g_remove (bad);
   g_free (bad);
@@ -1775,6 +1901,9 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt/passthrough", test_passthrough);
   g_test_add_func ("/lstmadapt/supervised-learns", test_supervised_learns);
   g_test_add_func ("/lstmadapt/labels-pad", test_labels_pad);
+  g_test_add_func ("/lstmadapt/divergence-stops-and-keeps-good-weights",
+                   test_divergence_stops_and_keeps_good_weights);
+  g_test_add_func ("/lstmadapt/no-false-divergence", test_no_false_divergence);
   g_test_add_func ("/lstmadapt/drops-when-behind", test_drops_when_behind);
   g_test_add_func ("/lstmadapt/save-and-reload", test_save_and_reload);
   g_test_add_func ("/lstmadapt/keeps-bf16-storage", test_keeps_bf16_storage);

@@ -11,6 +11,7 @@
 #include <gst/gst.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "phonemes.h"
 #include "../test_common.h"
@@ -1226,6 +1227,77 @@ test_model_change_while_playing (void)
   g_free (f);
 }
 
+typedef struct {
+  GMutex lock;
+  GThread *warning_thread; /* the thread that posted the last warning */
+  gchar *warning;
+} WarningThread;
+
+static GstBusSyncReply
+record_warning_thread (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  WarningThread *w = user_data;
+
+  (void) bus;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    GError *error = NULL;
+
+    gst_message_parse_warning (msg, &error, NULL);
+    g_mutex_lock (&w->lock);
+    w->warning_thread = g_thread_self ();
+    g_free (w->warning);
+    w->warning = g_strdup (error->message);
+    g_mutex_unlock (&w->lock);
+    g_error_free (error);
+  }
+  return GST_BUS_PASS;
+}
+
+/* A `model` set while playing is loaded off the application's thread (issue 17: a slow
+ * file or a FIFO blocked the caller inside set_property): the warning for a file that
+ * cannot be used comes from another thread, a FIFO is refused without blocking, and
+ * the next buffer still runs the model set before it (the load is awaited there). */
+static void
+test_model_loads_off_caller_thread (void)
+{
+  const gsize n = RATE / 2;
+  gint16 *x = make_audio (n, 25);
+  Run *run = run_new (models.model_a, CAPS_S16, NULL);
+  WarningThread w = { 0 };
+  gchar *fifo = g_build_filename (models.dir, "model.fifo", NULL);
+
+  g_mutex_init (&w.lock);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  gst_bus_set_sync_handler (run->bus, record_warning_thread, &w, NULL);
+  push_audio (run, x, 2, n / 2, 441, 0, TRUE);
+  g_object_set (run->element, "model", models.bad_model, NULL);
+  push_audio (run, x + n / 2, 2, n / 4, 441, GST_SECOND / 4, FALSE);
+  g_mutex_lock (&w.lock);
+  g_assert_nonnull (w.warning_thread);
+  g_assert_true (w.warning_thread != g_thread_self ());
+  g_assert_nonnull (strstr (w.warning, models.bad_model));
+  w.warning_thread = NULL;
+  g_mutex_unlock (&w.lock);
+
+  g_object_set (run->element, "model", fifo, NULL);
+  push_audio (run, x + 3 * n / 4, 2, n / 4, 441, 3 * GST_SECOND / 8, FALSE);
+  g_mutex_lock (&w.lock);
+  g_assert_true (w.warning_thread != NULL && w.warning_thread != g_thread_self ());
+  g_assert_nonnull (strstr (w.warning, "FIFO"));
+  g_mutex_unlock (&w.lock);
+  push_eos (run);
+  g_assert_cmpuint (run->res.warnings, ==, 2);
+  assert_tiling (run->res.segs, 0, gst_util_uint64_scale (n, GST_SECOND, RATE));
+
+  gst_bus_set_sync_handler (run->bus, NULL, NULL, NULL);
+  run_free (run);
+  g_remove (fifo);
+  g_free (fifo);
+  g_free (w.warning);
+  g_mutex_clear (&w.lock);
+  g_free (x);
+}
+
 /* A model with another sample rate: the sink caps follow it, the run at the old rate
  * is reported up to the renegotiation and the new one continues from there. */
 static void
@@ -1249,13 +1321,14 @@ test_model_with_other_rate (void)
                    ==, GST_FLOW_NOT_NEGOTIATED);
   gst_harness_set_src_caps_str (run->h, CAPS_S16);
   g_object_set (run->element, "model", models.model_8k, NULL);
+  /* Until upstream renegotiates, the old model keeps labelling the old rate. The next
+   * buffer waits for the model's load (off this thread), so the caps follow it after. */
+  push_audio (run, x, 2, RATE / 10, 441, GST_SECOND / 2, FALSE);
   caps = gst_pad_query_caps (sink, NULL);
   g_assert_true (gst_caps_is_fixed (caps) || gst_caps_get_size (caps) > 0);
   g_assert_true (gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate", &rate));
   g_assert_cmpint (rate, ==, 8000);
   gst_caps_unref (caps);
-  /* Until upstream renegotiates, the old model keeps labelling the old rate. */
-  push_audio (run, x, 2, RATE / 10, 441, GST_SECOND / 2, FALSE);
   gst_harness_set_src_caps_str (run->h, CAPS_S16_8K);
   /* 0.5 s at 8 kHz, timestamps continuing at 0.6 s. */
   for (gsize off = 0; off < 4000; off += 400) {
@@ -1895,6 +1968,8 @@ main (int argc, char **argv)
                    test_properties_from_another_thread);
   g_test_add_func ("/lstmphonemes/post-messages-toggled", test_post_messages_toggled);
   g_test_add_func ("/lstmphonemes/model-change-while-playing", test_model_change_while_playing);
+  g_test_add_func ("/lstmphonemes/model-loads-off-caller-thread",
+                   test_model_loads_off_caller_thread);
   g_test_add_func ("/lstmphonemes/model-with-other-rate", test_model_with_other_rate);
   g_test_add_func ("/lstmphonemes/format-change", test_format_change);
   g_test_add_func ("/lstmphonemes/gap-is-silence", test_gap_is_silence);
