@@ -132,19 +132,13 @@ ph_alignment_free (PhAlignment *alignment)
 
 #define BIT(phone) (G_GUINT64_CONSTANT (1) << (phone))
 
-static gboolean
-is_closure (gint phone)
-{
-  return phone >= ph_phone_index ("bcl") && phone <= ph_phone_index ("kcl");
-}
-
 static guint64
 closure_mask (void)
 {
   guint64 mask = 0;
 
   for (gint p = 0; p < PH_NUM_PHONES; p++)
-    if (is_closure (p))
+    if (ph_phone_is_closure (p))
       mask |= BIT (p);
   return mask;
 }
@@ -166,7 +160,7 @@ phone_class_mask (gint phone, gboolean by_class)
 
   if (!by_class || fold < 0)
     return BIT (phone);
-  if (is_closure (phone))
+  if (ph_phone_is_closure (phone))
     return closure_mask ();
   if (ph_phone_is_silence (phone))
     return silence_mask ();
@@ -177,22 +171,6 @@ phone_class_mask (gint phone, gboolean by_class)
   if (phone == ph_phone_index ("t") || phone == ph_phone_index ("d"))
     mask |= BIT (ph_phone_index ("dx"));
   return mask;
-}
-
-/* The closure TIMIT writes before a stop or affricate, or -1. */
-static gint
-closure_before (gint phone)
-{
-  static const char *const pairs[][2] = {
-    { "b", "bcl" }, { "d", "dcl" }, { "g", "gcl" }, { "p", "pcl" },
-    { "t", "tcl" }, { "k", "kcl" }, { "jh", "dcl" }, { "ch", "tcl" },
-  };
-  const char *name = ph_phone_name (phone);
-
-  for (gsize i = 0; name && i < G_N_ELEMENTS (pairs); i++)
-    if (strcmp (name, pairs[i][0]) == 0)
-      return ph_phone_index (pairs[i][1]);
-  return -1;
 }
 
 /* ---- the state graph ---- */
@@ -237,10 +215,10 @@ add_word (AlignGraph *graph, const PhAlignConfig *config, const PhWord *word, gi
 {
   for (guint i = 0; i < word->phones->len; i++) {
     gint phone = g_array_index (word->phones, gint, i);
-    gint closure = closure_before (phone);
+    gint closure = ph_phone_closure_before (phone);
     gint previous = i > 0 ? g_array_index (word->phones, gint, i - 1) : -1;
 
-    if (config->optional_closures && closure >= 0 && !is_closure (previous))
+    if (config->optional_closures && closure >= 0 && !ph_phone_is_closure (previous))
       add_unit (graph, config, closure, index, TRUE,
                 phone_class_mask (closure, config->score_by_class));
     add_unit (graph, config, phone, index, FALSE,

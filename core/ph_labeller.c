@@ -1,6 +1,8 @@
 /* ph_labeller.c: features -> LSTM -> labelled frames -> smoothed segments. */
 #include "ph_labeller.h"
 
+#include "ph_error.h"
+
 #include <string.h>
 
 /* A run of consecutive frames with the same argmax that has not (yet) become a
@@ -35,7 +37,15 @@ struct _PhLabeller {
   float *last_features;      /* the last frame's features, replicated for the delay padding */
   gboolean have_frames;
 
-  /* Segmentation. */
+  /* Which segmenter runs: the decoder when self->decoder, else the greedy one below.
+   * A change of model or settings marks it stale; it is swapped at the next frame. */
+  PhSegmenter segmenter;
+  PhDecoderConfig decoder_config;
+  PhDecoder *decoder;
+  guint64 decoder_origin;    /* frame index of the decoder's frame 0 */
+  gboolean segmenter_stale;
+
+  /* Greedy segmentation. */
   gint segment_phone;        /* -1 before the first frame */
   guint64 segment_start;
   guint64 segment_length;
@@ -105,6 +115,9 @@ ph_labeller_new (PhModel *model, guint min_segment_frames, GError **error)
   self = g_new0 (PhLabeller, 1);
   self->model = ph_model_ref (model);
   self->min_segment_frames = MAX (min_segment_frames, 1);
+  self->segmenter = PH_SEGMENTER_AUTO;
+  ph_decoder_config_init (&self->decoder_config);
+  self->segmenter_stale = TRUE;
   if (!build_model_parts (self, error)) {
     ph_labeller_free (self);
     return NULL;
@@ -119,6 +132,7 @@ ph_labeller_free (PhLabeller *self)
   if (!self)
     return;
   free_model_parts (self);
+  g_clear_pointer (&self->decoder, ph_decoder_free);
   g_clear_pointer (&self->model, ph_model_unref);
   g_free (self);
 }
@@ -129,6 +143,18 @@ ph_labeller_model (const PhLabeller *self)
   return self->model;
 }
 
+static gboolean
+same_lm (const PhPhoneLm *a, const PhPhoneLm *b)
+{
+  if (!a || !b)
+    return a == b;
+  return a->n_classes == b->n_classes &&
+      memcmp (a->class_of_phone, b->class_of_phone, sizeof a->class_of_phone) == 0 &&
+      memcmp (a->log_start, b->log_start, a->n_classes * sizeof (float)) == 0 &&
+      memcmp (a->log_bigram, b->log_bigram,
+              (gsize) a->n_classes * a->n_classes * sizeof (float)) == 0;
+}
+
 void
 ph_labeller_set_model (PhLabeller *self, PhModel *model)
 {
@@ -136,6 +162,8 @@ ph_labeller_set_model (PhLabeller *self, PhModel *model)
   gboolean compatible = same_features_and_shape (old, model);
 
   self->model = ph_model_ref (model);
+  if (!same_lm (old->lm, model->lm))
+    self->segmenter_stale = TRUE;
   if (!compatible) {
     free_model_parts (self);
     /* Loaded models have valid configs; should one not, keep labelling with the old. */
@@ -151,10 +179,50 @@ ph_labeller_set_model (PhLabeller *self, PhModel *model)
   ph_model_unref (old);
 }
 
+/* Whether the next frames go to the decoder. */
+static gboolean
+wants_decoder (const PhLabeller *self)
+{
+  return self->segmenter != PH_SEGMENTER_GREEDY && self->model->lm != NULL;
+}
+
 void
 ph_labeller_set_min_segment_frames (PhLabeller *self, guint min_segment_frames)
 {
-  self->min_segment_frames = MAX (min_segment_frames, 1);
+  min_segment_frames = MAX (min_segment_frames, 1);
+  /* the greedy smoother takes a new value on the fly; the decoder is rebuilt */
+  if (min_segment_frames != self->min_segment_frames && wants_decoder (self))
+    self->segmenter_stale = TRUE;
+  self->min_segment_frames = min_segment_frames;
+}
+
+gboolean
+ph_labeller_set_segmenter (PhLabeller *self, PhSegmenter segmenter,
+                           const PhDecoderConfig *config, GError **error)
+{
+  PhDecoderConfig checked = *config;
+
+  checked.min_duration = self->min_segment_frames;
+  if (!ph_decoder_config_validate (&checked, error))
+    return FALSE;
+  if (segmenter == PH_SEGMENTER_DECODER && self->model->lm == NULL) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                 "the model has no phone LM, so it cannot be decoded with one (add one "
+                 "with `phonemes lm`, or use the greedy segmenter)");
+    return FALSE;
+  }
+  if (segmenter != self->segmenter ||
+      memcmp (&checked, &self->decoder_config, sizeof checked) != 0)
+    self->segmenter_stale = TRUE;
+  self->segmenter = segmenter;
+  self->decoder_config = checked;
+  return TRUE;
+}
+
+gboolean
+ph_labeller_uses_decoder (const PhLabeller *self)
+{
+  return wants_decoder (self);
 }
 
 void
@@ -167,6 +235,9 @@ ph_labeller_reset (PhLabeller *self)
   self->have_frames = FALSE;
   self->samples_seen = 0;
   clear_segmentation (self);
+  if (self->decoder)
+    ph_decoder_reset (self->decoder);
+  self->decoder_origin = 0;
 }
 
 static void
@@ -238,6 +309,62 @@ segment_add_frame (PhLabeller *self, guint64 index, gint phone, const float *pos
     promote_run (self);
 }
 
+static void
+on_decoded_segment (const PhDecodedSegment *decoded, gpointer user_data)
+{
+  PhLabeller *self = user_data;
+  PhSegment segment = {
+    .start_frame = self->decoder_origin + decoded->start_frame,
+    .n_frames = decoded->n_frames,
+    .phone = decoded->phone,
+    .confidence = decoded->confidence,
+  };
+
+  if (self->callbacks && self->callbacks->segment)
+    self->callbacks->segment (&segment, self->user_data);
+}
+
+/* Emits everything the current segmenter holds back, ending its last segment. */
+static void
+finish_segments (PhLabeller *self)
+{
+  if (self->decoder) {
+    ph_decoder_flush (self->decoder, on_decoded_segment, self);
+    return;
+  }
+  if (self->run.length)
+    absorb_run (self);
+  if (self->segment_phone >= 0)
+    emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
+                  self->segment_sum);
+  clear_segmentation (self);
+}
+
+/* Swaps in the segmenter the model and settings call for, from frame `index` on. */
+static void
+switch_segmenter (PhLabeller *self, guint64 index)
+{
+  finish_segments (self);
+  g_clear_pointer (&self->decoder, ph_decoder_free);
+  if (wants_decoder (self)) {
+    self->decoder_config.min_duration = self->min_segment_frames;
+    self->decoder = ph_decoder_new (self->model->lm, &self->decoder_config, NULL);
+  }
+  self->decoder_origin = index;
+  self->segmenter_stale = FALSE;
+}
+
+static void
+segment_frame (PhLabeller *self, guint64 index, gint phone, const float *posteriors)
+{
+  if (self->segmenter_stale)
+    switch_segmenter (self, index);
+  if (self->decoder)
+    ph_decoder_push (self->decoder, posteriors, on_decoded_segment, self);
+  else
+    segment_add_frame (self, index, phone, posteriors);
+}
+
 static gint
 argmax (const float *values, guint n)
 {
@@ -273,7 +400,7 @@ report_step (PhLabeller *self, const float *features, const float *posteriors)
 
     if (self->callbacks && self->callbacks->frame)
       self->callbacks->frame (&frame, self->user_data);
-    segment_add_frame (self, index, phone, posteriors);
+    segment_frame (self, index, phone, posteriors);
   }
   self->steps++;
 }
@@ -361,11 +488,7 @@ ph_labeller_flush (PhLabeller *self, const PhLabellerCallbacks *callbacks,
     for (guint i = 0; i < self->model->shape.delay; i++)
       add_frame (self, self->last_features);
   step_batch (self);
-  if (self->run.length)
-    absorb_run (self);
-  if (self->segment_phone >= 0)
-    emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
-                  self->segment_sum);
+  finish_segments (self);
   end_call (self);
   ph_labeller_reset (self);
 }
@@ -382,8 +505,10 @@ ph_labeller_latency_samples (const PhLabeller *self)
 guint64
 ph_labeller_segment_latency_samples (const PhLabeller *self)
 {
-  return ph_labeller_latency_samples (self) +
-      (guint64) self->min_segment_frames * self->model->features.hop_length;
+  guint64 frames = wants_decoder (self) ? self->decoder_config.max_lag + 1
+                                        : self->min_segment_frames;
+
+  return ph_labeller_latency_samples (self) + frames * self->model->features.hop_length;
 }
 
 guint64

@@ -6,10 +6,15 @@
  * stream: each starts where the previous one ended, the first at frame 0, the last
  * ends at the last frame. Smoothing: the segment's phone changes only when another
  * phone has been the frame argmax for `min_segment_frames` consecutive frames; the new
- * segment then starts at the first frame of that run. */
+ * segment then starts at the first frame of that run.
+ *
+ * With a model that carries a phone LM, segments can come from the decoder instead
+ * (ph_decoder.h: fixed-lag Viterbi with the LM, min_segment_frames as the minimum
+ * duration); the frames, their posteriors and their argmax are the same either way. */
 #pragma once
 
 #include "ph_lstm.h"
+#include "ph_decoder.h"
 
 G_BEGIN_DECLS
 
@@ -55,6 +60,25 @@ void ph_labeller_set_model (PhLabeller *labeller, PhModel *model);
 
 void ph_labeller_set_min_segment_frames (PhLabeller *labeller, guint min_segment_frames);
 
+/* How frames become segments. */
+typedef enum {
+  PH_SEGMENTER_AUTO,    /* the decoder when the model has a phone LM, else greedy */
+  PH_SEGMENTER_GREEDY,  /* argmax with min_segment_frames smoothing */
+  PH_SEGMENTER_DECODER, /* the phone-LM decoder; needs a model with a phone LM */
+} PhSegmenter;
+
+/* Chooses the segmenter and the decoder's settings (config->min_duration is ignored:
+ * the labeller's min_segment_frames is the decoder's minimum duration). A change takes
+ * effect at the next frame: what the old segmenter holds is emitted first, so segments
+ * still tile the stream. FALSE + GError on an invalid config, or for
+ * PH_SEGMENTER_DECODER with a model that has no phone LM (nothing changes then). A
+ * model switched to later without an LM falls back to greedy under AUTO and DECODER. */
+gboolean ph_labeller_set_segmenter (PhLabeller *labeller, PhSegmenter segmenter,
+                                    const PhDecoderConfig *config, GError **error);
+
+/* TRUE when segments currently come from the decoder. */
+gboolean ph_labeller_uses_decoder (const PhLabeller *labeller);
+
 /* Pushes samples; calls back for every frame and segment completed. */
 void ph_labeller_push_s16 (PhLabeller *labeller, const gint16 *samples, gsize n,
                            const PhLabellerCallbacks *callbacks, gpointer user_data);
@@ -73,8 +97,9 @@ void ph_labeller_reset (PhLabeller *labeller);
  * look-ahead plus the output delay. */
 guint64 ph_labeller_latency_samples (const PhLabeller *labeller);
 
-/* Samples from the end of a segment until it is reported: the frame latency plus the
- * min_segment_frames of the next segment that must be seen before it closes. */
+/* Samples from the end of a segment until it is reported at the latest: the frame
+ * latency plus the min_segment_frames of the next segment that must be seen before it
+ * closes (greedy), or the decoder's max_lag + 1 frames. */
 guint64 ph_labeller_segment_latency_samples (const PhLabeller *labeller);
 
 /* Samples pushed since the last reset. */

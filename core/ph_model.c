@@ -9,7 +9,9 @@
 
 #define PH_MODEL_MAGIC "PHLSTM\0\n"
 #define PH_MODEL_MAGIC_LEN 8
-#define PH_MODEL_VERSION 1
+#define PH_MODEL_VERSION_NO_LM 1
+#define PH_MODEL_VERSION_LM 2
+#define PH_LM_MAGIC "PHONELM\n"
 #define PH_MAX_HIDDEN 4096
 #define PH_MAX_INPUT_DIM 1024
 #define PH_NORM_STD_FLOOR 1e-5
@@ -215,8 +217,18 @@ ph_model_copy (const PhModel *model)
   copy->flat = g_memdup2 (model->flat, model->n_params * sizeof (float));
   copy->n_params = model->n_params;
   ph_lstm_params_bind (&copy->params, &copy->shape, copy->flat);
+  copy->lm = model->lm ? ph_phone_lm_copy (model->lm) : NULL;
   copy->ref_count = 1;
   return copy;
+}
+
+/* Replaces the phone LM by a copy of `lm` (NULL: none). */
+void
+ph_model_set_lm (PhModel *model, const PhPhoneLm *lm)
+{
+  g_return_if_fail (model != NULL);
+  ph_phone_lm_free (model->lm);
+  model->lm = lm ? ph_phone_lm_copy (lm) : NULL;
 }
 
 /* Takes a reference (atomic). */
@@ -235,6 +247,7 @@ ph_model_unref (PhModel *model)
   if (model == NULL || !g_atomic_int_dec_and_test (&model->ref_count))
     return;
   ph_step_weights_free (model->step_weights);
+  ph_phone_lm_free (model->lm);
   g_free (model->norm_mean);
   g_free (model->norm_scale);
   g_free (model->flat);
@@ -448,6 +461,19 @@ put_phone_table (GByteArray *out)
     }
 }
 
+/* Version 2's phone LM section (docs/model-format.md). */
+static void
+put_phone_lm (GByteArray *out, const PhPhoneLm *lm)
+{
+  guint K = lm->n_classes;
+
+  g_byte_array_append (out, (const guint8 *) PH_LM_MAGIC, 8);
+  put_u32 (out, K);
+  g_byte_array_append (out, lm->class_of_phone, PH_NUM_PHONES);
+  put_f32_array (out, lm->log_start, K);
+  put_f32_array (out, lm->log_bigram, (gsize) K * K);
+}
+
 /* Bytes from the start of the file to the end of the phone table. */
 static gsize
 header_size (void)
@@ -467,7 +493,7 @@ ph_model_to_bytes (const PhModel *model)
                                             + 4 * model->n_params);
 
   g_byte_array_append (out, (const guint8 *) PH_MODEL_MAGIC, PH_MODEL_MAGIC_LEN);
-  put_u32 (out, PH_MODEL_VERSION);
+  put_u32 (out, model->lm ? PH_MODEL_VERSION_LM : PH_MODEL_VERSION_NO_LM);
   put_u32 (out, (guint32) header_size ());
   put_feature_config (out, &model->features);
   put_shape (out, &model->shape);
@@ -476,6 +502,8 @@ ph_model_to_bytes (const PhModel *model)
   put_f32_array (out, model->norm_scale, dim);
   put_u64 (out, model->n_params);
   put_f32_array (out, model->flat, model->n_params);
+  if (model->lm)
+    put_phone_lm (out, model->lm);
   put_u32 (out, crc32_ieee (out->data, out->len));
   return g_byte_array_free_to_bytes (out);
 }
@@ -580,7 +608,7 @@ read_f32_array (Reader *r, const char *field, float *out, gsize n, GError **erro
 }
 
 static gboolean
-read_magic_and_version (Reader *r, GError **error)
+read_magic_and_version (Reader *r, guint32 *version, GError **error)
 {
   const guint8 *magic = reader_take (r, PH_MODEL_MAGIC_LEN, "magic", error);
   if (magic == NULL)
@@ -592,14 +620,14 @@ read_magic_and_version (Reader *r, GError **error)
                    r->name);
       return FALSE;
     }
-  guint32 version;
-  if (!read_u32 (r, "version", &version, error))
+  if (!read_u32 (r, "version", version, error))
     return FALSE;
-  if (version != PH_MODEL_VERSION)
+  if (*version != PH_MODEL_VERSION_NO_LM && *version != PH_MODEL_VERSION_LM)
     {
       g_set_error (error, PH_ERROR, PH_ERROR_VERSION,
-                   "%s: unsupported model file version %u (this build reads version %u)",
-                   r->name, version, PH_MODEL_VERSION);
+                   "%s: unsupported model file version %u (this build reads versions "
+                   "%u and %u)", r->name, *version, PH_MODEL_VERSION_NO_LM,
+                   PH_MODEL_VERSION_LM);
       return FALSE;
     }
   return TRUE;
@@ -801,15 +829,50 @@ read_param_count (Reader *r, const PhLstmShape *shape, GError **error)
   return TRUE;
 }
 
+/* Reads version 2's phone LM section into a new LM; its values are checked later,
+ * after the checksum. */
+static PhPhoneLm *
+read_phone_lm (Reader *r, GError **error)
+{
+  const guint8 *magic = reader_take (r, 8, "phone LM magic", error);
+  if (magic == NULL)
+    return NULL;
+  if (memcmp (magic, PH_LM_MAGIC, 8) != 0)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
+                   "%s: bad phone LM magic, expected \"PHONELM\\n\"", r->name);
+      return NULL;
+    }
+  guint32 n_classes;
+  if (!read_u32 (r, "phone LM class count", &n_classes, error))
+    return NULL;
+  if (n_classes < 1 || n_classes > PH_PHONE_LM_MAX_CLASSES)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_FORMAT,
+                   "%s: phone LM has %u classes, expected 1..%d", r->name, n_classes,
+                   PH_PHONE_LM_MAX_CLASSES);
+      return NULL;
+    }
+  const guint8 *map = reader_take (r, PH_NUM_PHONES, "phone LM class map", error);
+  if (map == NULL)
+    return NULL;
+  PhPhoneLm *lm = ph_phone_lm_new (n_classes, map);
+  if (!read_f32_array (r, "phone LM start", lm->log_start, n_classes, error)
+      || !read_f32_array (r, "phone LM bigram", lm->log_bigram,
+                          (gsize) n_classes * n_classes, error))
+    g_clear_pointer (&lm, ph_phone_lm_free);
+  return lm;
+}
+
 /* Parses a whole file image into a new model; see docs/model-format.md. */
 static PhModel *
 parse_model (Reader *r, GError **error)
 {
   PhFeatureConfig features;
   PhLstmShape shape;
-  guint32 declared_header;
+  guint32 declared_header, version;
 
-  if (!read_magic_and_version (r, error)
+  if (!read_magic_and_version (r, &version, error)
       || !read_u32 (r, "header size", &declared_header, error)
       || !read_feature_config (r, &features, error)
       || !read_shape (r, &shape, error)
@@ -830,11 +893,15 @@ parse_model (Reader *r, GError **error)
       memcpy (model->norm_mean, mean, dim * sizeof (float));
       memcpy (model->norm_scale, scale, dim * sizeof (float));
       read_f32_array (r, "params", model->flat, model->n_params, NULL);
+      if (version == PH_MODEL_VERSION_LM
+          && (model->lm = read_phone_lm (r, error)) == NULL)
+        g_clear_pointer (&model, ph_model_unref);
     }
   g_free (mean);
   g_free (scale);
   if (model != NULL && (!read_checksum_and_end (r, error)
-                        || !check_values (r->name, model, error)))
+                        || !check_values (r->name, model, error)
+                        || (model->lm && !ph_phone_lm_validate (model->lm, r->name, error))))
     g_clear_pointer (&model, ph_model_unref);
   return model;
 }

@@ -20,6 +20,7 @@
 #include <glib.h>
 #include "ph_features.h"
 #include "ph_phoneset.h"
+#include "ph_phone_lm.h"
 
 G_BEGIN_DECLS
 
@@ -71,6 +72,8 @@ typedef struct {
   gint ref_count;
   gpointer step_weights; /* private: ph_lstm_step's repacked copy of the weights, made on
                           * first use; see ph_model_weights_changed */
+  PhPhoneLm *lm;         /* the decoder's phone bigram (ph_decoder.h), or NULL: the
+                          * labeller then segments greedily. Owned by the model. */
 } PhModel;
 
 /* A zero-weight model, identity normalisation. NULL + GError on an invalid config or
@@ -95,13 +98,18 @@ void ph_model_round_recurrent_to_bf16 (PhModel *model);
  * ph_model_round_recurrent_to_bf16). */
 gboolean ph_model_recurrent_is_bf16 (const PhModel *model);
 
-/* A deep copy with ref count 1. */
+/* A deep copy with ref count 1 (the phone LM included). */
 PhModel *ph_model_copy (const PhModel *model);
+
+/* Replaces the model's phone LM by a copy of `lm` (NULL removes it). Only while no one
+ * else holds the model. */
+void ph_model_set_lm (PhModel *model, const PhPhoneLm *lm);
 
 PhModel *ph_model_ref (PhModel *model);   /* atomic */
 void ph_model_unref (PhModel *model);     /* atomic; frees at zero */
 
-/* Model files (format: docs/model-format.md). The loaders share one code path and fail
+/* Model files (format: docs/model-format.md; version 2 adds the phone LM, and a model
+ * without one is written as version 1, which older builds read). The loaders share one code path and fail
  * with a GError naming `name` (the file) and the problem: truncated, bad magic, wrong
  * version, bad sizes, checksum mismatch, non-finite values. They never crash. */
 PhModel *ph_model_load_bytes (GBytes *bytes, const char *name, GError **error);

@@ -114,6 +114,27 @@ ph_phone_is_silence (gint index)
   return ph_phone_fold39 (index) == PH_SIL39;
 }
 
+gboolean
+ph_phone_is_closure (gint index)
+{
+  return index >= ph_phone_index ("bcl") && index <= ph_phone_index ("kcl");
+}
+
+gint
+ph_phone_closure_before (gint index)
+{
+  static const char *const pairs[][2] = {
+    { "b", "bcl" }, { "d", "dcl" }, { "g", "gcl" }, { "p", "pcl" },
+    { "t", "tcl" }, { "k", "kcl" }, { "jh", "dcl" }, { "ch", "tcl" },
+  };
+  const char *name = ph_phone_name (index);
+
+  for (gsize i = 0; name && i < G_N_ELEMENTS (pairs); i++)
+    if (strcmp (name, pairs[i][0]) == 0)
+      return ph_phone_index (pairs[i][1]);
+  return -1;
+}
+
 /* Copies `symbol` lower-cased with trailing stress digits removed into `out`
  * (`out_size` bytes); FALSE when it does not fit or was nothing but digits. */
 static gboolean

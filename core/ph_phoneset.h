@@ -32,4 +32,11 @@ gint ph_phone_from_arpabet (const char *symbol);
 /* TRUE for phones the folding maps to "sil" (closures, h#, pau, epi). */
 gboolean ph_phone_is_silence (gint index);
 
+/* TRUE for the six stop closures (bcl dcl gcl pcl tcl kcl). */
+gboolean ph_phone_is_closure (gint index);
+
+/* The closure TIMIT writes before stop or affricate `index` (b -> bcl, ch -> tcl), or
+ * -1 for any other phone. */
+gint ph_phone_closure_before (gint index);
+
 G_END_DECLS

@@ -21,8 +21,9 @@
 # 4. train on synthetic + aligned real speech, starting from the bootstrap model;
 #    re-align the real prompts with the new model, and train once more;
 #    (steps 2-4 run for two random seeds in parallel)
-# 5. keep the seed whose model scores best on the validation corpus, and round its
-#    recurrent weights to bfloat16 values (phonemes round-weights);
+# 5. keep the seed whose model scores best on the validation corpus, round its
+#    recurrent weights to bfloat16 values (phonemes round-weights), and add the phone LM
+#    of the segment decoder, estimated from the training texts (phonemes lm);
 # 6. evaluate on the held-out sets, write models/default-eval.txt (per-voice table first).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -152,6 +153,9 @@ done
 # Its recurrent weights rounded to bfloat16 values: the step reads them from half the
 # bytes on CPUs with AVX-512 (models/README.md gives what it changes: nothing measurable).
 "$phonemes" round-weights --model "seed-$best_seed/final.phm" --output final.phm
+# The decoder's phone bigram from the training split of the texts (never the test texts,
+# nor any evaluation transcript): model file version 2.
+"$phonemes" lm --model final.phm --output final.phm
 
 echo "== 6. evaluate on held-out data"
 align_real final.phm real-eval 0

@@ -29,6 +29,6 @@ expect_written "$out"
 gst-launch-1.0 -e -m "${source[@]}" ! audioconvert ! audioresample ! \
   lstmphonemes ${MODEL:+model="$MODEL"} ! \
   lstmadapt mode=prompted prompt-text="$text" save-location="$out" "${pacing[@]}" "$@" ! \
-  fakesink sync="$sink_sync" |
+  fakesink sync="$sink_sync" 2>&1 |
   survive_ctrl_c "$phonemes_root/pipelines/print-adapt.awk"
 check_written

@@ -30,6 +30,16 @@ require_element () {
       "or install it (meson install)"
 }
 
+# Prints the sample rate (Hz) of audio file $1 as decodebin decodes it; fails when it
+# cannot be read.
+audio_file_rate () {
+  local out
+  out="$(gst-launch-1.0 -v filesrc location="$1" ! decodebin ! fakesink num-buffers=1 2>&1)" ||
+    return 1
+  [[ "$out" =~ caps\ =\ audio/x-raw[^$'\n']*rate=\(int\)([0-9]+) ]] || return 1
+  echo "${BASH_REMATCH[1]}"
+}
+
 # Sets the array `source` to the pipeline part that yields raw audio: a file that
 # decodebin reads, or the microphone when $1 is "mic" or empty.
 audio_source () {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Label a file (any format decodebin reads) with lstmphonemes and print the phoneme
 # timeline it posts on the bus: start and end in seconds, TIMIT phone, 39-class phone,
-# confidence.
+# confidence. (phonemes-labels.py --format F writes the same as .PHN, TextGrid, JSON
+# lines, Audacity labels or subtitles.)
 #   pipelines/label-file.sh AUDIO [extra lstmphonemes properties, e.g. model=my.phm]
 set -euo pipefail
 # shellcheck source=pipelines/common.sh
@@ -11,6 +12,5 @@ shift
 [[ -r "$audio" ]] || die "cannot read audio file '$audio'"
 require_element lstmphonemes
 
-gst-launch-1.0 -m filesrc location="$audio" ! decodebin ! audioconvert ! audioresample ! \
-  lstmphonemes "$@" ! fakesink sync=false |
-  "$phonemes_root/pipelines/print-timeline.awk"
+exec /usr/bin/python3 "$phonemes_root/pipelines/phonemes-labels.py" --format timeline \
+  "$audio" "$@"

@@ -7,12 +7,13 @@
 #   pipelines/label-live.sh [extra lstmphonemes properties, e.g. model=my.phm]
 #   PHONEMES_MIC="pulsesrc device=NAME" pipelines/label-live.sh     (another source)
 #   SECONDS_TO_RUN=10 pipelines/label-live.sh                        (stop by itself)
-# The pipeline, as plain gst-launch-1.0 (used when PyGObject is missing; no lag column):
-#   gst-launch-1.0 -m autoaudiosrc ! audioconvert ! audioresample ! lstmphonemes ! \
-#     queue ! fakesink sync=true | pipelines/print-timeline.awk
+# The pipeline (run by watch-phonemes.py, which needs PyGObject: python3-gi):
+#   autoaudiosrc ! audioconvert ! audioresample ! lstmphonemes ! queue ! fakesink sync=true
+# (pipelines/phonemes-labels.py mic --format srt|jsonl|... writes it in other formats.)
 # Keep the queue when a synced sink follows lstmphonemes: without it the sink's wait
 # for the clock (the whole pipeline latency) holds the streaming thread, and every
-# phone is reported that much later (about 160 ms instead of 65 ms here).
+# phone is reported that much later (with lstmphonemes report-latency=true, by its own
+# latency too: about 160 ms instead of 65 ms after the phone in tests/live).
 set -euo pipefail
 # shellcheck source=pipelines/common.sh
 source "$(dirname "$0")/common.sh"
@@ -21,9 +22,7 @@ audio_source mic
 
 pipeline=("${source[@]}" ! audioconvert ! audioresample ! lstmphonemes "$@" !
           queue ! fakesink sync=true)
-if /usr/bin/python3 -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null; then
-  exec /usr/bin/python3 "$phonemes_root/pipelines/watch-phonemes.py" \
-    ${SECONDS_TO_RUN:+--seconds "$SECONDS_TO_RUN"} "${pipeline[@]}"
-fi
-echo "# PyGObject not found: printing without the lag column" >&2
-gst-launch-1.0 -e -m "${pipeline[@]}" | survive_ctrl_c "$phonemes_root/pipelines/print-timeline.awk"
+/usr/bin/python3 -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null ||
+  die "PyGObject for GStreamer not found: install python3-gi and gir1.2-gstreamer-1.0"
+exec /usr/bin/python3 "$phonemes_root/pipelines/watch-phonemes.py" \
+  ${SECONDS_TO_RUN:+--seconds "$SECONDS_TO_RUN"} "${pipeline[@]}"

@@ -2,7 +2,10 @@
 # Turns the "lstmadapt" element messages that `gst-launch-1.0 -m` prints (one per weight
 # publication) into progress lines: running time, optimizer updates, frames trained,
 # training windows dropped (training fell behind the audio), mean loss of the last
-# window, frame accuracy on the targeted frames since the previous line.
+# window, and what was measured since the previous line: frame accuracy on the targeted
+# frames (supervised, prompted; "n/a" when no frame had a target), or in self mode the
+# agreement of the labeller with the frozen starting model. The element's warnings and
+# errors are passed on to stderr; an error makes the exit status 1.
 function field(line, name,    v) {
   if (!match(line, " " name "=\\([a-z0-9]+\\)(\"([^\"\\\\]|\\\\.)*\"|[^,;]*)"))
     return ""
@@ -12,14 +15,30 @@ function field(line, name,    v) {
   gsub(/\\/, "", v)
   return v
 }
+# What went wrong, from gst-launch-1.0's output (the scripts pass its stderr in too):
+# every warning, and the first error (the cause; the errors after it follow from it),
+# go to stderr as they are; an error makes the exit status 1.
+/^WARNING: erroneous pipeline/ || /^ERROR: pipeline could not be constructed/ {
+  print > "/dev/stderr"; errors++; next
+}
+/^ERROR: from element / { if (!errors++) print > "/dev/stderr"; next }
+/^WARNING: from element / { print > "/dev/stderr"; next }
 /: lstmadapt, / {
-  printf "%8.1f s  updates %6d  frames %8d  dropped %4d  loss %7.3f  accuracy %5.3f\n",
+  if (field($0, "agreement") != "")
+    measure = sprintf("agreement %5.3f", field($0, "agreement"))
+  else if (field($0, "accuracy") != "")
+    measure = sprintf("accuracy %5.3f", field($0, "accuracy"))
+  else
+    measure = "accuracy   n/a"
+  printf "%8.1f s  updates %6d  frames %8d  dropped %4d  loss %7.3f  %s\n",
          field($0, "running-time") / 1e9, field($0, "updates"), field($0, "frames-trained"),
-         field($0, "windows-dropped"), field($0, "loss"), field($0, "accuracy")
+         field($0, "windows-dropped"), field($0, "loss"), measure
   fflush()
   n++
 }
 END {
+  if (errors)
+    exit 1
   if (n == 0)
     print "no lstmadapt messages (no weights published: too little audio with targets?)" \
       > "/dev/stderr"

@@ -11,14 +11,18 @@ options:
   --model FILE    model for lstmphonemes (default: the built-in one)
   --scope NAME    spectrascope, wavescope, synaescope or monoscope (default: the first
                   of these GStreamer has; the first three come with gst-plugins-bad)
-  --fps N         video frames per second (default 25)
+  --fps N         video frames per second (default 25), whichever scope draws: a
+                  videorate after the scope holds it (scopes pick their own rates)
+
+Without --png it needs a display ($DISPLAY or $WAYLAND_DISPLAY): with neither it says
+"no display: use --png DIR" and exits 1.
 
 The pipeline (gst-launch-1.0 syntax; the text of the two textoverlays is set here):
 
   SOURCE ! audioconvert ! audioresample ! lstmphonemes ! tee name=t
     t. ! queue ! audioconvert ! autoaudiosink                       (files only)
-    t. ! queue ! audioconvert ! SCOPE ! video/x-raw,framerate=25/1 ! videoconvert !
-         videoscale ! video/x-raw,width=640,height=360 ! textoverlay name=now !
+    t. ! queue ! audioconvert ! SCOPE ! videorate ! video/x-raw,framerate=25/1 !
+         videoconvert ! videoscale ! video/x-raw,width=640,height=360 ! textoverlay name=now !
          textoverlay name=history ! videoconvert ! autovideosink
 
 The current phone comes from the GstPhonemeMeta on the audio buffers entering the
@@ -106,7 +110,8 @@ class Visualizer:
         return (
             "%s ! audioconvert ! audioresample ! lstmphonemes name=labeller%s ! tee name=t "
             "%s"
-            "t. ! queue ! audioconvert ! %s name=scope ! video/x-raw,framerate=%d/1 ! "
+            "t. ! queue ! audioconvert ! %s name=scope ! videorate ! "
+            "video/x-raw,framerate=%d/1 ! "
             "videoconvert ! videoscale ! video/x-raw,width=640,height=360 ! "
             "textoverlay name=now valignment=top halignment=left font-desc=\"Sans 36\" "
             "wrap-mode=none ! "
@@ -186,13 +191,24 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.png and not args.audio:
         parser.error("--png needs an audio file")
+    if args.fps <= 0:
+        parser.error("--fps must be positive")
     if args.png:
         os.makedirs(args.png, exist_ok=True)
     return args
 
 
+def have_display():
+    """An X11 or Wayland display to open a window on (else autovideosink falls through to
+    sinks such as DirectFB's, which crash without one)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv):
     args = parse_args(argv)
+    if not args.png and not have_display():
+        print("no display: use --png DIR to render the frames to PNG files", file=sys.stderr)
+        return 1
     use_built_plugin()
     Gst.init(None)
     for element in ["lstmphonemes", "textoverlay"]:

@@ -24,6 +24,5 @@ esac
 [[ -r "$audio" ]] || die "cannot read audio file '$audio'"
 require_element lstmphonemes
 
-gst-launch-1.0 -m filesrc location="$audio" ! decodebin ! audioconvert ! audioresample ! \
-  lstmphonemes "$@" ! fakesink sync=false |
-  awk -v format="$format" -v group="$group" -f "$phonemes_root/pipelines/to-labels.awk" > "$out"
+exec /usr/bin/python3 "$phonemes_root/pipelines/phonemes-labels.py" --format "$format" \
+  --group "$group" --output "$out" "$audio" "$@"

@@ -33,6 +33,7 @@
 #include "gstlstmadapt.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -70,6 +71,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_lstm_adapt_debug);
 #define DEFAULT_MAX_BACKLOG 1000
 #define DEFAULT_PUBLISH_INTERVAL 5
 #define DEFAULT_ENABLED TRUE
+#define DEFAULT_LABELS_RATE 0            /* the audio's rate */
 
 #define MAX_STEPS 10000             /* k1, k2: 100 s of frames */
 #define MAX_BACKLOG 360000          /* one hour of frames */
@@ -85,6 +87,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_lstm_adapt_debug);
 #define TRAINING_NICE 10
 /* Buffers between two searches for a labeller when none was found. */
 #define DISCOVERY_RETRY_BUFFERS 100
+/* Audio without any phoneme meta after which a warning says so. */
+#define NO_META_WARNING_AFTER GST_SECOND
+/* labels-location must end within this of the audio's end, or a tenth of the audio,
+ * whichever is more: labels from TIMIT, `phonemes align` or write-phn.sh tile the audio
+ * to within a frame. */
+#define LABELS_FIT_TOLERANCE (250 * GST_MSECOND)
 
 /* prompted mode: the audio kept for one prompt, and the trailing silence (frames
  * whose argmax is a silence) that says the prompt has been read. */
@@ -112,6 +120,7 @@ enum {
   PROP_ENABLED,
   PROP_WINDOWS_DROPPED,
   PROP_BACKLOG,
+  PROP_LABELS_RATE,
 };
 
 enum {
@@ -203,6 +212,19 @@ typedef struct {
   guint64 supervised_frames, unlabelled_frames;
   gboolean warned_dim, warned_settings, warned_nonfinite;
   PromptWindow prompt;
+  /* mode=self: the frozen starting model (`initial`) run on the same frames, to report
+   * how often the labeller's argmax still agrees with it. */
+  PhLstmState *frozen_state;
+  float frozen_posteriors[PH_NUM_PHONES];
+  gint *recent_phones;       /* the labeller's argmax of the last delay + 1 frames */
+  guint64 frozen_frames;     /* frames stepped since the frozen state was reset */
+  guint64 agreed, compared;  /* since the last message */
+  /* mode=self with a model that carries a phone LM: targets come from the same phone-LM
+   * decoder the labeller runs (default settings); frames wait here until it has decided
+   * their phone. */
+  PhDecoder *decoder;
+  GArray *undecided_features;    /* float, n x dim */
+  GArray *undecided_posteriors;  /* float, n x 61 */
 } Training;
 
 struct _GstLstmAdapt {
@@ -233,6 +255,9 @@ struct _GstLstmAdapt {
   FrameRing ring;
   GArray *file_labels;         /* PhLabel (samples) from labels-location, or NULL */
   gchar *file_labels_name;
+  guint labels_rate;           /* labels-rate: Hz of the .PHN samples, 0 = `rate` */
+  GstClockTime audio_end;      /* stream time where the audio seen so far ends */
+  gboolean fit_checked;        /* the labels were checked against the duration */
   GArray *pad_labels;          /* TimedLabel, arrival order */
   GstClockTime labels_watermark; /* stream time the labels pad has covered */
   gboolean have_labels_pad;
@@ -256,7 +281,10 @@ struct _GstLstmAdapt {
   gboolean was_enabled;
   gboolean discovered;
   guint discovery_countdown;
-  gboolean warned_no_labeller, warned_meta;
+  gboolean warned_no_labeller, warned_meta, warned_no_meta, seen_meta;
+  GstClockTime first_pts;      /* of the stream's first buffer, for warned_no_meta */
+  gboolean duration_asked;     /* the labels were checked against the duration, or
+                                * upstream could not say it: once per stream */
   guint64 bad_label_lines;
   gboolean warned_overlap;
 
@@ -530,7 +558,7 @@ pad_label_at (GstLstmAdapt *self, GstClockTime t)
 static gint
 supervised_target (GstLstmAdapt *self, GstClockTime t, guint model_rate)
 {
-  guint rate = self->rate ? self->rate : model_rate;
+  guint rate = self->labels_rate ? self->labels_rate : self->rate ? self->rate : model_rate;
 
   if (!GST_CLOCK_TIME_IS_VALID (t))
     return -1;
@@ -540,6 +568,63 @@ supervised_target (GstLstmAdapt *self, GstClockTime t, guint model_rate)
   if (self->have_labels_pad)
     return pad_label_at (self, t);
   return -1;
+}
+
+/* The rate the labels-location samples are read at; `lock` is held. */
+static guint
+file_labels_rate (GstLstmAdapt *self, guint model_rate)
+{
+  return self->labels_rate ? self->labels_rate : self->rate ? self->rate : model_rate;
+}
+
+/* NULL when the labels-location labels `name`, ending at sample `end_sample` read at
+ * `rate`, fit audio that ends at `audio_end` (stream time); else why not, and the fix. */
+static gchar *
+labels_misfit (const gchar *name, guint64 end_sample, guint rate, GstClockTime audio_end)
+{
+  static const guint common_rates[] = { 8000, 11025, 16000, 22050, 24000, 32000, 44100,
+                                        48000, 96000 };
+  GstClockTime labels_end = gst_util_uint64_scale (end_sample, GST_SECOND, rate);
+  GstClockTime tolerance = MAX (LABELS_FIT_TOLERANCE, audio_end / 10);
+  guint64 implied = audio_end ? gst_util_uint64_scale (end_sample, GST_SECOND, audio_end) : 0;
+  gchar *fix = NULL, *text;
+
+  if (labels_end <= audio_end + tolerance && labels_end + tolerance >= audio_end)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (common_rates) && !fix; i++)
+    if (common_rates[i] != rate && implied * 100 >= common_rates[i] * 97ull &&
+        implied * 100 <= common_rates[i] * 103ull)
+      fix = g_strdup_printf ("if they were written at %u Hz (`phonemes align` and `label` "
+                             "write the audio file's rate), set labels-rate=%u; otherwise, "
+                             "do they belong to this audio?", common_rates[i], common_rates[i]);
+  if (!fix)
+    fix = g_strdup ("do they belong to this audio? (labels-rate sets the rate of their "
+                    "samples)");
+  if (labels_end > audio_end)
+    text = g_strdup_printf ("The labels in %s run to %.2f s (samples read at %u Hz) but the "
+                            "audio ended at %.2f s: %s", name, labels_end / 1e9, rate,
+                            audio_end / 1e9, fix);
+  else
+    text = g_strdup_printf ("The labels in %s end at %.2f s (samples read at %u Hz) but the "
+                            "audio runs to %.2f s: %s", name, labels_end / 1e9, rate,
+                            audio_end / 1e9, fix);
+  g_free (fix);
+  return text;
+}
+
+/* The labels-location labels' misfit with audio ending at `audio_end` (NULL: they fit,
+ * or there are none). `lock` is held. */
+static gchar *
+file_labels_misfit (GstLstmAdapt *self, guint model_rate, GstClockTime audio_end)
+{
+  guint rate = file_labels_rate (self, model_rate);
+  const PhLabel *last;
+
+  if (!self->file_labels || self->file_labels->len == 0 || rate == 0 ||
+      !GST_CLOCK_TIME_IS_VALID (audio_end))
+    return NULL;
+  last = &g_array_index (self->file_labels, PhLabel, self->file_labels->len - 1);
+  return labels_misfit (self->file_labels_name, last->end, rate, audio_end);
 }
 
 /* TRUE when the oldest queued frame can get its target now: labels from the pad may
@@ -712,6 +797,19 @@ discover_labellers (GstLstmAdapt *self)
 
 /* ---- training thread: the trainer ---- */
 
+/* Drops the frozen model's state and the self-mode decoder with the frames it had not
+ * decided (a new starting model). */
+static void
+frozen_clear (Training *t)
+{
+  g_clear_pointer (&t->frozen_state, ph_lstm_state_free);
+  g_clear_pointer (&t->recent_phones, g_free);
+  t->frozen_frames = 0;
+  g_clear_pointer (&t->decoder, ph_decoder_free);
+  g_clear_pointer (&t->undecided_features, g_array_unref);
+  g_clear_pointer (&t->undecided_posteriors, g_array_unref);
+}
+
 static gint64
 thread_cpu_time_ns (void)
 {
@@ -838,6 +936,7 @@ start_from_labeller (GstLstmAdapt *self)
     ph_model_unref (t->initial);
   t->initial = model;
   t->model_serial = serial;
+  frozen_clear (t);
   t->updates_since_publish = 0;
   set_trainer (self, new_trainer (self, NULL));
   GST_INFO_OBJECT (self, "adapting a model of %u x %u cells", model->shape.num_layers,
@@ -898,15 +997,30 @@ post_adapt_message (GstLstmAdapt *self, gdouble alignment_confidence)
       "windows-dropped", G_TYPE_UINT64, windows,
       "frames-dropped", G_TYPE_UINT64, frames_dropped,
       "loss", G_TYPE_DOUBLE, stats.last_loss,
-      "accuracy", G_TYPE_DOUBLE, targeted ? (gdouble) correct / targeted : -1.0,
       "targeted-frames", G_TYPE_UINT64, targeted,
       "running-time", G_TYPE_UINT64, (guint64) t->last_running_time,
       "train-time", G_TYPE_UINT64, (guint64) (thread_cpu_time_ns () - t->cpu_start_ns),
       NULL);
+  /* Only what was measured: in mode=self the targets are the labeller's own argmax, so
+   * accuracy against them says nothing; its agreement with the starting model does. */
+  if (t->settings.mode == GST_LSTM_ADAPT_MODE_SELF) {
+    gst_structure_set (s, "compared-frames", G_TYPE_UINT64, t->compared, NULL);
+    if (t->compared > 0)
+      gst_structure_set (s, "agreement", G_TYPE_DOUBLE, (gdouble) t->agreed / t->compared,
+                         NULL);
+  } else if (targeted > 0) {
+    gst_structure_set (s, "accuracy", G_TYPE_DOUBLE, (gdouble) correct / targeted, NULL);
+  }
   if (alignment_confidence >= 0)
     gst_structure_set (s, "alignment-confidence", G_TYPE_DOUBLE, alignment_confidence, NULL);
+  GST_DEBUG_OBJECT (self, "published after %" G_GUINT64_FORMAT " updates, %" G_GUINT64_FORMAT
+                    " frames trained: loss %.3f, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                    " targeted frames right, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                    " agreeing with the starting model", stats.updates, stats.frames,
+                    stats.last_loss, correct, targeted, t->agreed, t->compared);
   t->reported_targeted = stats.targeted_frames;
   t->reported_correct = stats.correct;
+  t->agreed = t->compared = 0;
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -1002,6 +1116,14 @@ after_updates (GstLstmAdapt *self, guint updates)
 {
   Training *t = &self->training;
 
+  if (updates > 0) {
+    const PhTrainStats *stats = ph_trainer_stats (t->trainer);
+
+    GST_DEBUG_OBJECT (self, "update %" G_GUINT64_FORMAT ": loss %.4f, gradient norm %.3f",
+                      t->done_stats.updates + stats->updates, stats->last_loss,
+                      stats->last_grad_norm);
+  }
+
   t->updates_since_publish += updates;
   if (updates > 0 && t->updates_since_publish >= t->settings.publish_interval)
     publish (self, -1.0);
@@ -1035,6 +1157,63 @@ end_sequence (GstLstmAdapt *self)
   updated = ph_trainer_end_sequence (t->trainer);
   g_mutex_unlock (&self->train_lock);
   after_updates (self, updated ? 1 : 0);
+}
+
+/* ---- training thread: self mode through the phone-LM decoder ---- */
+
+/* A decided segment: its frames are trained on with the segment's phone as the target
+ * where the network gave that phone at least confidence-threshold, as without the
+ * decoder. */
+static void
+on_self_segment (const PhDecodedSegment *segment, gpointer user_data)
+{
+  GstLstmAdapt *self = user_data;
+  Training *t = &self->training;
+  guint n = (guint) MIN (segment->n_frames, t->undecided_features->len / t->dim);
+
+  for (guint i = 0; i < n; i++) {
+    const float *posteriors = &g_array_index (t->undecided_posteriors, float,
+                                              (gsize) i * PH_NUM_PHONES);
+    gint target = posteriors[segment->phone] >= t->settings.confidence_threshold
+        ? segment->phone : -1;
+    train_frame (self, &g_array_index (t->undecided_features, float, (gsize) i * t->dim),
+                 target);
+  }
+  g_array_remove_range (t->undecided_features, 0, n * t->dim);
+  g_array_remove_range (t->undecided_posteriors, 0, n * PH_NUM_PHONES);
+}
+
+/* Queues the frame for the decoder; trains the frames it decides. FALSE when the
+ * starting model has no phone LM (targets then come frame by frame). */
+static gboolean
+self_decode_frame (GstLstmAdapt *self, const Frame *frame)
+{
+  Training *t = &self->training;
+  PhDecoderConfig config;
+
+  if (!t->initial->lm)
+    return FALSE;
+  if (!t->decoder) {
+    ph_decoder_config_init (&config);
+    config.min_duration = PH_DEFAULT_MIN_SEGMENT_FRAMES;
+    t->decoder = ph_decoder_new (t->initial->lm, &config, NULL);
+    t->undecided_features = g_array_new (FALSE, FALSE, sizeof (float));
+    t->undecided_posteriors = g_array_new (FALSE, FALSE, sizeof (float));
+  }
+  g_array_append_vals (t->undecided_features, frame->features, t->dim);
+  g_array_append_vals (t->undecided_posteriors, frame->posteriors, PH_NUM_PHONES);
+  ph_decoder_push (t->decoder, frame->posteriors, on_self_segment, self);
+  return TRUE;
+}
+
+/* The end of a sequence: the decoder decides and trains every frame it still holds. */
+static void
+self_decode_flush (GstLstmAdapt *self)
+{
+  Training *t = &self->training;
+
+  if (t->decoder)
+    ph_decoder_flush (t->decoder, on_self_segment, self);
 }
 
 /* ---- training thread: prompted mode ---- */
@@ -1213,6 +1392,38 @@ trainer_accepts (GstLstmAdapt *self, guint dim)
   return FALSE;
 }
 
+/* mode=self: steps the frozen starting model on the frame and counts whether its
+ * argmax agrees with the labeller's for the same frame (the model's output delay
+ * apart: the step's posteriors at frame t are for frame t - delay). */
+static void
+measure_agreement (GstLstmAdapt *self, const Frame *frame)
+{
+  Training *t = &self->training;
+  guint delay = t->initial->shape.delay, slots = delay + 1, best = 0;
+  gint labelled;
+
+  if (!t->frozen_state) {
+    t->frozen_state = ph_lstm_state_new (&t->initial->shape);
+    t->recent_phones = g_new0 (gint, slots);
+    t->frozen_frames = 0;
+  }
+  if (frame->info.flags & FRAME_BREAK) {
+    ph_lstm_state_reset (t->frozen_state);
+    t->frozen_frames = 0;
+  }
+  t->recent_phones[t->frozen_frames % slots] = frame->info.phone;
+  ph_lstm_step (t->initial, t->frozen_state, frame->features, t->frozen_posteriors);
+  if (t->frozen_frames++ < delay)
+    return;
+  labelled = t->recent_phones[(t->frozen_frames - 1 - delay) % slots];
+  for (guint k = 1; k < PH_NUM_PHONES; k++)
+    best = t->frozen_posteriors[k] > t->frozen_posteriors[best] ? k : best;
+  if (labelled < 0)
+    return;
+  t->agreed += (gint) best == labelled;
+  t->compared++;
+}
+
 static void
 process_frame (GstLstmAdapt *self, Frame *frame)
 {
@@ -1223,6 +1434,7 @@ process_frame (GstLstmAdapt *self, Frame *frame)
   if (frame->info.flags & FRAME_BREAK) {
     if (t->settings.mode == GST_LSTM_ADAPT_MODE_PROMPTED)
       prompt_close (self);
+    self_decode_flush (self);
     end_sequence (self);
   }
   if (!t->trainer && !start_from_labeller (self))
@@ -1244,42 +1456,45 @@ process_frame (GstLstmAdapt *self, Frame *frame)
     prompt_collect (self, frame);
     return;
   }
+  if (t->settings.mode == GST_LSTM_ADAPT_MODE_SELF) {
+    measure_agreement (self, frame);
+    if (self_decode_frame (self, frame))
+      return;
+  } else {
+    self_decode_flush (self);   /* left self mode: decide what the decoder holds */
+  }
   target = frame_target (t, frame);
   train_frame (self, frame->features, target);
 }
 
-/* Warns about labels-location labels that do not fit the audio just ended. */
-static void
+/* At EOS: posts an error and returns FALSE when the labels-location labels do not fit
+ * the audio just ended (unless they were checked against its duration at the start:
+ * then the stream was only cut short); warns when many frames had no label. */
+static gboolean
 check_label_coverage (GstLstmAdapt *self)
 {
   Training *t = &self->training;
-  GstClockTime labels_end = GST_CLOCK_TIME_NONE;
-  gchar *name = NULL;
-  guint rate;
+  guint model_rate = t->initial ? t->initial->features.sample_rate : 0;
+  gchar *misfit = NULL;
+  gboolean fits;
 
   g_mutex_lock (&self->lock);
-  rate = self->rate ? self->rate : t->initial ? t->initial->features.sample_rate : 0;
-  if (self->file_labels && self->file_labels->len > 0 && rate) {
-    const PhLabel *last = &g_array_index (self->file_labels, PhLabel,
-                                          self->file_labels->len - 1);
-
-    labels_end = gst_util_uint64_scale (last->end, GST_SECOND, rate);
-    name = g_strdup (self->file_labels_name);
-  }
+  if (!self->fit_checked)
+    misfit = file_labels_misfit (self, model_rate, GST_CLOCK_TIME_IS_VALID (self->audio_end)
+                                 ? self->audio_end : t->last_stream_end);
   g_mutex_unlock (&self->lock);
-
-  if (name && GST_CLOCK_TIME_IS_VALID (t->last_stream_end) &&
-      labels_end > t->last_stream_end + 100 * GST_MSECOND)
-    GST_ELEMENT_WARNING (self, STREAM, FAILED,
-        ("The labels in %s run to %.2f s but the audio ended at %.2f s: do they belong "
-         "to this audio?", name, labels_end / 1e9, t->last_stream_end / 1e9), (NULL));
-  if (t->supervised_frames > 0 && t->unlabelled_frames * 10 > t->supervised_frames)
+  fits = misfit == NULL;
+  if (misfit)
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", misfit),
+        ("the labels were trained on as they are; the adapted model is not written"));
+  else if (t->supervised_frames > 0 && t->unlabelled_frames * 10 > t->supervised_frames)
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
         ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " frames had no label covering "
          "them and were not trained on", t->unlabelled_frames, t->supervised_frames),
         (NULL));
   t->supervised_frames = t->unlabelled_frames = 0;
-  g_free (name);
+  g_free (misfit);
+  return fits;
 }
 
 /* Writes `model` to `path`; FALSE + GError otherwise. */
@@ -1299,10 +1514,12 @@ finish_stream (GstLstmAdapt *self)
 
   if (t->settings.mode == GST_LSTM_ADAPT_MODE_PROMPTED)
     prompt_close (self);
+  self_decode_flush (self);
   end_sequence (self);
   if (t->trainer && t->updates_since_publish > 0)
     publish (self, -1.0);
-  check_label_coverage (self);
+  if (!check_label_coverage (self))
+    return;
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->save_location);
   GST_OBJECT_UNLOCK (self);
@@ -1310,6 +1527,13 @@ finish_stream (GstLstmAdapt *self)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         ("Nothing adapted, %s not written: no model was found to adapt", path), (NULL));
   } else if (path && *path) {
+    if (training_stats (t).updates == 0)
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          ("Nothing was adapted: %s gets the starting weights, as no frame was trained on "
+           "(%s)", path, t->settings.mode == GST_LSTM_ADAPT_MODE_SELF
+           ? "lower confidence-threshold" : t->settings.mode == GST_LSTM_ADAPT_MODE_PROMPTED
+           ? "was prompt-text read aloud, then followed by silence or the end?"
+           : "do the labels cover the audio?"), (NULL));
     PhModel *adapted = adapted_copy (t);
 
     if (!save_model (adapted, path, &error)) {
@@ -1558,8 +1782,83 @@ queue_frames (GstLstmAdapt *self, const MetaView *view, const Settings *settings
   g_mutex_unlock (&self->lock);
 }
 
-/* Streaming thread, per buffer: the frames of its meta go to the training thread. */
+/* Streaming thread: notes where the audio seen so far ends (stream time). */
 static void
+note_audio_end (GstLstmAdapt *self, GstBuffer *buffer)
+{
+  GstClockTime end;
+
+  if (!GST_BUFFER_PTS_IS_VALID (buffer) || !GST_BUFFER_DURATION_IS_VALID (buffer) ||
+      self->segment.format != GST_FORMAT_TIME)
+    return;
+  end = gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME,
+                                    GST_BUFFER_PTS (buffer) + GST_BUFFER_DURATION (buffer));
+  if (!GST_CLOCK_TIME_IS_VALID (end))
+    return;
+  g_mutex_lock (&self->lock);
+  if (!GST_CLOCK_TIME_IS_VALID (self->audio_end) || end > self->audio_end)
+    self->audio_end = end;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Streaming thread, at a stream's first buffer: when upstream knows the duration,
+ * checks that labels-location fits it. FALSE after posting an error. */
+static gboolean
+check_labels_against_duration (GstLstmAdapt *self, const Settings *settings)
+{
+  gint64 duration = -1;
+  gchar *misfit = NULL;
+  gboolean have_labels;
+
+  if (self->duration_asked)
+    return TRUE;
+  g_mutex_lock (&self->lock);
+  have_labels = self->file_labels != NULL && !self->fit_checked;
+  g_mutex_unlock (&self->lock);
+  if (!have_labels || settings->mode != GST_LSTM_ADAPT_MODE_SUPERVISED)
+    return TRUE;
+  self->duration_asked = TRUE;
+  if (!gst_pad_peer_query_duration (self->sinkpad, GST_FORMAT_TIME, &duration) ||
+      duration <= 0)
+    return TRUE;
+  g_mutex_lock (&self->lock);
+  self->fit_checked = TRUE;
+  misfit = file_labels_misfit (self, self->rate, (GstClockTime) duration);
+  g_mutex_unlock (&self->lock);
+  if (!misfit)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", misfit),
+      ("checked against the duration upstream reports, before training"));
+  g_free (misfit);
+  return FALSE;
+}
+
+/* Streaming thread: warns once when a stream's first second of audio brought no
+ * phoneme meta (lstmadapt then has nothing to train on). */
+static void
+check_meta_arrives (GstLstmAdapt *self, GstBuffer *buffer, gboolean has_meta)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+
+  if (has_meta)
+    self->seen_meta = TRUE;
+  if (self->seen_meta || self->warned_no_meta || !GST_CLOCK_TIME_IS_VALID (pts))
+    return;
+  if (!GST_CLOCK_TIME_IS_VALID (self->first_pts))
+    self->first_pts = pts;
+  if (pts + (GST_BUFFER_DURATION_IS_VALID (buffer) ? GST_BUFFER_DURATION (buffer) : 0) <
+      self->first_pts + NO_META_WARNING_AFTER)
+    return;
+  self->warned_no_meta = TRUE;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("No phoneme meta on the first second of audio: lstmadapt trains on the meta that "
+       "lstmphonemes attaches. Put lstmadapt downstream of lstmphonemes with "
+       "attach-meta=true (directly, or through elements that keep buffer metas)"), (NULL));
+}
+
+/* Streaming thread, per buffer: the frames of its meta go to the training thread.
+ * FALSE after posting an error (the labels do not fit the audio). */
+static gboolean
 take_frames (GstLstmAdapt *self, GstBuffer *buffer)
 {
   GstCustomMeta *meta;
@@ -1571,27 +1870,37 @@ take_frames (GstLstmAdapt *self, GstBuffer *buffer)
   settings = self->settings;
   prompt_serial = self->prompt_serial;
   GST_OBJECT_UNLOCK (self);
+  note_audio_end (self, buffer);
+  if (!check_labels_against_duration (self, &settings))
+    return FALSE;
   if (GST_BUFFER_IS_DISCONT (buffer))
     self->discont_at = GST_BUFFER_PTS_IS_VALID (buffer) ? GST_BUFFER_PTS (buffer) : 0;
   if (!settings.enabled) {
     self->was_enabled = FALSE;
-    return;
+    return TRUE;
   }
   if (!self->was_enabled)
     self->break_next = TRUE;
   self->was_enabled = TRUE;
-  meta = gst_phoneme_meta_get (buffer);
-  if (!meta)
-    return;
   discover_labellers (self);
+  meta = gst_phoneme_meta_get (buffer);
+  check_meta_arrives (self, buffer, meta != NULL);
+  if (!meta) {
+    GST_LOG_OBJECT (self, "buffer pts %" GST_TIME_FORMAT " without phoneme meta",
+                    GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
+    return TRUE;
+  }
   if (!meta_view (gst_custom_meta_get_structure (meta), &view)) {
     if (!self->warned_meta)
       GST_ELEMENT_WARNING (self, STREAM, FORMAT,
           ("A phoneme meta does not have the documented fields and sizes: ignored"), (NULL));
     self->warned_meta = TRUE;
-    return;
+    return TRUE;
   }
   queue_frames (self, &view, &settings, prompt_serial);
+  GST_LOG_OBJECT (self, "buffer pts %" GST_TIME_FORMAT ": %u frames from its meta",
+                  GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), view.n);
+  return TRUE;
 }
 
 static GstFlowReturn
@@ -1600,7 +1909,10 @@ gst_lstm_adapt_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstLstmAdapt *self = GST_LSTM_ADAPT (parent);
 
   (void) pad;
-  take_frames (self, buffer);
+  if (!take_frames (self, buffer)) {
+    gst_buffer_unref (buffer);
+    return GST_FLOW_ERROR;
+  }
   return gst_pad_push (self->srcpad, buffer);
 }
 
@@ -1613,6 +1925,9 @@ reset_stream_state (GstLstmAdapt *self)
   self->prev_ts = GST_CLOCK_TIME_NONE;
   self->discont_at = GST_CLOCK_TIME_NONE;
   self->break_next = TRUE;
+  self->first_pts = GST_CLOCK_TIME_NONE;
+  self->seen_meta = FALSE;
+  self->duration_asked = FALSE;
 }
 
 /* EOS: waits until the training thread has trained the queued frames, published and
@@ -1665,6 +1980,10 @@ gst_lstm_adapt_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       reset_stream_state (self);
       self->discovered = FALSE;
       self->discovery_countdown = 0;
+      g_mutex_lock (&self->lock);
+      self->audio_end = GST_CLOCK_TIME_NONE;
+      self->fit_checked = FALSE;
+      g_mutex_unlock (&self->lock);
       break;
     case GST_EVENT_FLUSH_START:
       g_mutex_lock (&self->lock);
@@ -1995,6 +2314,10 @@ load_inputs (GstLstmAdapt *self)
     GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
         ("mode=supervised without labels-location nor a linked labels pad: there is "
          "nothing to train on"), (NULL));
+  if (settings.mode == GST_LSTM_ADAPT_MODE_PROMPTED && !words)
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("mode=prompted without prompt-text: nothing is trained until prompt-text is set "
+         "to the text the speaker reads"), (NULL));
 
   g_mutex_lock (&self->lock);
   if (self->file_labels)
@@ -2018,6 +2341,93 @@ fail:
   g_free (labels_path);
   g_free (prompt);
   return FALSE;
+}
+
+/* Checks that save-location can be written (its folder exists and is writable, it
+ * is not a folder): found at start, not at the end of the stream. */
+static gboolean
+check_save_location (GstLstmAdapt *self)
+{
+  gchar *path, *dir;
+  const gchar *problem = NULL;
+  gboolean ok;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->save_location);
+  GST_OBJECT_UNLOCK (self);
+  if (!path || !*path) {
+    g_free (path);
+    return TRUE;
+  }
+  dir = g_path_get_dirname (path);
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    problem = "it is a folder";
+  else if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    problem = "its folder does not exist";
+  else if (g_access (dir, W_OK | X_OK) != 0)
+    problem = "its folder is not writable";
+  else if (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0)
+    problem = "the file is not writable";
+  ok = problem == NULL;
+  if (!ok)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot write the adapted model to %s: %s; set save-location to a file in a "
+         "writable folder", path, problem), ("save-location = %s", path));
+  g_free (dir);
+  g_free (path);
+  return ok;
+}
+
+/* At start: the lstmphonemes to adapt must exist. With model-name, one registered under
+ * it; else, when the sink pad is linked, one upstream (or given by a context); with
+ * the pad not linked yet, the first buffer looks again (discover_labellers). The
+ * upstream one must attach the meta. FALSE after posting an error naming the fix. */
+static gboolean
+check_labeller (GstLstmAdapt *self)
+{
+  GstElement *upstream = NULL;
+  GPtrArray *found;
+  gchar *name;
+  gboolean linked = gst_pad_is_linked (self->sinkpad), attach_meta = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  name = self->model_name && *self->model_name ? g_strdup (self->model_name) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (!name && !linked)
+    return TRUE;
+  found = find_labellers (self);
+  if (found->len == 0) {
+    if (name) {
+      gchar *names = gst_model_share_names ();
+
+      GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+          ("No lstmphonemes has model-name=%s in this process (%s%s): give the "
+           "lstmphonemes to adapt the same model-name", name,
+           *names ? "model-names in use: " : "no lstmphonemes has a model-name", names),
+          (NULL));
+      g_free (names);
+    } else {
+      GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+          ("No lstmphonemes element to adapt: put lstmadapt downstream of lstmphonemes "
+           "(lstmphonemes ! lstmadapt, or on a tee branch after it), or give both "
+           "elements the same model-name"), (NULL));
+    }
+    g_ptr_array_unref (found);
+    g_free (name);
+    return FALSE;
+  }
+  upstream = name ? (linked ? query_upstream_labeller (self) : NULL)
+      : gst_object_ref (g_ptr_array_index (found, 0));
+  if (upstream && GST_IS_LSTM_PHONEMES (upstream))
+    g_object_get (upstream, "attach-meta", &attach_meta, NULL);
+  if (!attach_meta)
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("%s has attach-meta=false: lstmadapt trains on the phoneme meta it attaches; set "
+         "attach-meta=true on it", GST_OBJECT_NAME (upstream)), (NULL));
+  g_clear_object (&upstream);
+  g_ptr_array_unref (found);
+  g_free (name);
+  return attach_meta;
 }
 
 static void
@@ -2053,6 +2463,7 @@ training_clear (GstLstmAdapt *self)
   g_array_unref (t->prompt.features);
   g_array_unref (t->prompt.posteriors);
   g_free (t->features);
+  frozen_clear (t);
   g_mutex_lock (&self->train_lock);
   if (t->final_model)
     ph_model_unref (t->final_model);
@@ -2077,7 +2488,7 @@ gst_lstm_adapt_start (GstLstmAdapt *self)
     g_error_free (error);
     return FALSE;
   }
-  if (!load_inputs (self))
+  if (!load_inputs (self) || !check_save_location (self) || !check_labeller (self))
     return FALSE;
 
   self->training.settings = settings;
@@ -2089,6 +2500,7 @@ gst_lstm_adapt_start (GstLstmAdapt *self)
   self->discovery_countdown = 0;
   self->warned_no_labeller = FALSE;
   self->warned_meta = FALSE;
+  self->warned_no_meta = FALSE;
   self->bad_label_lines = 0;
   self->warned_overlap = FALSE;
 
@@ -2098,6 +2510,8 @@ gst_lstm_adapt_start (GstLstmAdapt *self)
   self->reset_requested = FALSE;
   self->eos_pending = self->eos_done = FALSE;
   self->windows_dropped = self->frames_dropped = 0;
+  self->audio_end = GST_CLOCK_TIME_NONE;
+  self->fit_checked = FALSE;
   g_mutex_unlock (&self->lock);
   self->thread = g_thread_new ("lstmadapt-train", training_thread, self);
   GST_OBJECT_LOCK (self);
@@ -2256,6 +2670,13 @@ gst_lstm_adapt_set_property (GObject *object, guint prop_id, const GValue *value
       break;
   }
 
+  if (prop_id == PROP_LABELS_RATE) {
+    g_mutex_lock (&self->lock);
+    self->labels_rate = g_value_get_uint (value);
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    return;
+  }
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_K1:
@@ -2320,10 +2741,13 @@ gst_lstm_adapt_get_property (GObject *object, guint prop_id, GValue *value,
 {
   GstLstmAdapt *self = GST_LSTM_ADAPT (object);
 
-  if (prop_id == PROP_WINDOWS_DROPPED || prop_id == PROP_BACKLOG) {
+  if (prop_id == PROP_WINDOWS_DROPPED || prop_id == PROP_BACKLOG ||
+      prop_id == PROP_LABELS_RATE) {
     g_mutex_lock (&self->lock);
     if (prop_id == PROP_WINDOWS_DROPPED)
       g_value_set_uint64 (value, self->windows_dropped);
+    else if (prop_id == PROP_LABELS_RATE)
+      g_value_set_uint (value, self->labels_rate);
     else
       g_value_set_uint (value, self->ring.count);
     g_mutex_unlock (&self->lock);
@@ -2482,10 +2906,19 @@ install_properties (GObjectClass *gobject_class)
           GST_TYPE_LSTM_ADAPT_MODE, DEFAULT_MODE, rw));
   g_object_class_install_property (gobject_class, PROP_LABELS_LOCATION,
       g_param_spec_string ("labels-location", "Labels location",
-          "mode=supervised: a TIMIT .PHN file (\"start end phone\" in samples at the "
-          "audio's rate, times from stream time 0) labelling the audio; a frame's "
+          "mode=supervised: a TIMIT .PHN file (\"start end phone\" in samples at "
+          "labels-rate, times from stream time 0) labelling the audio; a frame's "
           "target is the label covering its centre. Missing or malformed: error at start",
           NULL, rw));
+  g_object_class_install_property (gobject_class, PROP_LABELS_RATE,
+      g_param_spec_uint ("labels-rate", "Labels rate",
+          "mode=supervised: sample rate (Hz) of the samples in labels-location; 0 = the "
+          "rate of the audio reaching lstmadapt. A .PHN written for the original file "
+          "(`phonemes align`, TIMIT) counts samples at that file's rate, which "
+          "audioresample changes: give it here. Labels that end far from the audio's "
+          "end (by more than 0.25 s or a tenth of the audio) are refused with an error, "
+          "at the first buffer when upstream knows the duration, else at EOS",
+          0, G_MAXINT, DEFAULT_LABELS_RATE, rw));
   g_object_class_install_property (gobject_class, PROP_PROMPT_TEXT,
       g_param_spec_string ("prompt-text", "Prompt text",
           "mode=prompted: the text the speaker reads (or a phone transcription such as "
@@ -2558,7 +2991,8 @@ gst_lstm_adapt_class_init (GstLstmAdaptClass *klass)
       "truncated BPTT(k1, k2) on its own thread from the phoneme meta, with targets "
       "from labels, a prompt or the model's confident frames. Posts an \"lstmadapt\" "
       "message after each publication (updates, frames-trained, windows-dropped, "
-      "frames-dropped, loss, accuracy, targeted-frames, running-time, train-time). "
+      "frames-dropped, loss, targeted-frames, running-time, train-time, and accuracy when "
+      "frames had targets, or in mode=self agreement with the starting model). "
       "Request pad \"labels\" (text/x-phone-labels): lines \"START END PHONE\", times in "
       "seconds of the audio's stream time. Audio passes through unchanged",
       "phonemes project");
@@ -2599,6 +3033,9 @@ gst_lstm_adapt_init (GstLstmAdapt *self)
   g_cond_init (&self->cond);
   self->pad_labels = g_array_new (FALSE, FALSE, sizeof (TimedLabel));
   self->labels_watermark = GST_CLOCK_TIME_NONE;
+  self->labels_rate = DEFAULT_LABELS_RATE;
+  self->audio_end = GST_CLOCK_TIME_NONE;
+  self->first_pts = GST_CLOCK_TIME_NONE;
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
   gst_segment_init (&self->labels_segment, GST_FORMAT_TIME);
   training_init (&self->training);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "ph_error.h"
+#include "ph_viseme.h"
 #include "gstmodelshare.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_lstm_phonemes_debug);
@@ -42,7 +43,13 @@ GST_DEBUG_CATEGORY_STATIC (gst_lstm_phonemes_debug);
 #define DEFAULT_ATTACH_META TRUE
 #define DEFAULT_RESET_ON_DISCONT TRUE
 #define DEFAULT_MIN_SEGMENT_FRAMES PH_DEFAULT_MIN_SEGMENT_FRAMES
+#define DEFAULT_FRAME_INTERVAL 0
+#define DEFAULT_REPORT_LATENCY FALSE
 #define MAX_MIN_SEGMENT_FRAMES PH_MAX_MIN_SEGMENT_FRAMES
+#define DEFAULT_DECODER PH_SEGMENTER_AUTO
+#define DEFAULT_LM_WEIGHT PH_DECODER_DEFAULT_LM_WEIGHT
+#define DEFAULT_INSERTION_PENALTY PH_DECODER_DEFAULT_INSERTION_PENALTY
+#define DEFAULT_MAX_LAG PH_DECODER_DEFAULT_MAX_LAG
 
 /* Longest GAP labelled as silence; longer ones end the run instead. */
 #define GAP_AS_SILENCE_MAX (10 * GST_SECOND)
@@ -56,7 +63,13 @@ enum {
   PROP_ATTACH_META,
   PROP_RESET_ON_DISCONT,
   PROP_MIN_SEGMENT_FRAMES,
+  PROP_DECODER,
+  PROP_LM_WEIGHT,
+  PROP_INSERTION_PENALTY,
+  PROP_MAX_LAG,
   PROP_LATENCY,
+  PROP_FRAME_INTERVAL,
+  PROP_REPORT_LATENCY,
 };
 
 enum {
@@ -73,6 +86,54 @@ static guint signals[LAST_SIGNAL];
 static GstStaticCaps allowed_caps = GST_STATIC_CAPS (ALLOWED_CAPS);
 
 G_DEFINE_TYPE (GstLstmPhonemes, gst_lstm_phonemes, GST_TYPE_AUDIO_FILTER);
+
+GType
+gst_lstm_phonemes_decoder_get_type (void)
+{
+  static const GEnumValue values[] = {
+    { PH_SEGMENTER_AUTO, "The phone-LM decoder when the model carries a phone LM, "
+      "else greedy", "auto" },
+    { PH_SEGMENTER_GREEDY, "Per-frame argmax with min-segment-frames smoothing",
+      "greedy" },
+    { PH_SEGMENTER_DECODER, "Fixed-lag Viterbi with the model's phone LM (the model "
+      "must carry one: phonemes lm)", "lm" },
+    { 0, NULL, NULL },
+  };
+  static GType type = 0;
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstLstmPhonemesDecoder", values));
+  return type;
+}
+
+/* The decoder settings as the labeller takes them. */
+static void
+decoder_config_from_settings (const GstLstmPhonemesSettings *settings,
+                              PhDecoderConfig *config)
+{
+  ph_decoder_config_init (config);
+  config->lm_weight = settings->lm_weight;
+  config->insertion_penalty = settings->insertion_penalty;
+  config->max_lag = settings->max_lag;
+}
+
+static gboolean
+same_decoder_settings (const GstLstmPhonemesSettings *a, const GstLstmPhonemesSettings *b)
+{
+  return a->decoder == b->decoder && a->lm_weight == b->lm_weight &&
+      a->insertion_penalty == b->insertion_penalty && a->max_lag == b->max_lag;
+}
+
+/* Applies the decoder settings to the labeller; FALSE + GError when they ask for the
+ * decoder and the model has no phone LM (the labeller then keeps what it had). */
+static gboolean
+apply_decoder_settings (GstLstmPhonemes *self, GError **error)
+{
+  PhDecoderConfig config;
+
+  decoder_config_from_settings (&self->active, &config);
+  return ph_labeller_set_segmenter (self->labeller, self->active.decoder, &config, error);
+}
 
 /* ---- models ---- */
 
@@ -324,6 +385,7 @@ typedef struct {
   GstLstmPhonemes *self;
   guint n_messages;
   GstMessage *messages[MESSAGE_BATCH_MAX];
+  guint n_frames, n_segments;   /* made during the call, for the log */
 } MessageBatch;
 
 static void
@@ -331,6 +393,8 @@ message_batch_init (MessageBatch *batch, GstLstmPhonemes *self)
 {
   batch->self = self;
   batch->n_messages = 0;
+  batch->n_frames = 0;
+  batch->n_segments = 0;
 }
 
 /* Posts the batched messages in order and empties the batch. */
@@ -351,30 +415,100 @@ post_structure (MessageBatch *batch, GstStructure *s)
       gst_message_new_element (GST_OBJECT (batch->self), s);
 }
 
+/* A "phoneme-frame" message for `n_frames` frames from `start` to `end`: `posteriors`
+ * (61) their mean, `phone` its argmax and `confidence` that phone's mean posterior. */
 static void
-post_frame_message (MessageBatch *batch, const PhFrame *frame, GstClockTime start,
+post_frame_message (MessageBatch *batch, gint phone, double confidence,
+                    const double *posteriors, guint n_frames, GstClockTime start,
                     GstClockTime end)
 {
   GstLstmPhonemes *self = batch->self;
   GstStructure *s = gst_structure_new_empty ("phoneme-frame");
-  GValue posteriors = G_VALUE_INIT;
+  GValue array = G_VALUE_INIT;
 
   set_time_fields (self, s, start, end);
   gst_structure_set (s,
-      "phone", G_TYPE_STRING, ph_phone_name (frame->phone),
-      "phone39", G_TYPE_STRING, phone39_name (frame->phone),
-      "confidence", G_TYPE_DOUBLE, (gdouble) frame->confidence,
+      "phone", G_TYPE_STRING, ph_phone_name (phone),
+      "phone39", G_TYPE_STRING, phone39_name (phone),
+      "confidence", G_TYPE_DOUBLE, confidence,
+      "n-frames", G_TYPE_UINT, n_frames,
       NULL);
-  gst_value_array_init (&posteriors, PH_NUM_PHONES);
+  gst_value_array_init (&array, PH_NUM_PHONES);
   for (guint i = 0; i < PH_NUM_PHONES; i++) {
     GValue v = G_VALUE_INIT;
 
     g_value_init (&v, G_TYPE_DOUBLE);
-    g_value_set_double (&v, frame->posteriors[i]);
-    gst_value_array_append_and_take_value (&posteriors, &v);
+    g_value_set_double (&v, posteriors[i]);
+    gst_value_array_append_and_take_value (&array, &v);
   }
-  gst_structure_take_value (s, "posteriors", &posteriors);
+  gst_structure_take_value (s, "posteriors", &array);
   post_structure (batch, s);
+}
+
+/* Frames per "phoneme-frame" message for the frame-interval in force (at least 1). */
+static guint
+interval_frames (GstLstmPhonemes *self)
+{
+  GstClockTime frame = samples_to_time (self, self->hop);
+  guint64 n;
+
+  if (self->active.frame_interval == 0 || frame == 0)
+    return 1;
+  n = (self->active.frame_interval + frame / 2) / frame;
+  return (guint) CLAMP (n, 1, G_MAXUINT);
+}
+
+/* Posts the open interval's mean posteriors (when it holds frames) and empties it. */
+static void
+close_interval (MessageBatch *batch, GstClockTime end)
+{
+  GstLstmPhonemes *self = batch->self;
+  double mean[PH_NUM_PHONES];
+  guint n = self->interval_frames, best = 0;
+
+  if (n == 0)
+    return;
+  for (guint k = 0; k < PH_NUM_PHONES; k++) {
+    mean[k] = self->interval_sum[k] / n;
+    best = mean[k] > mean[best] ? k : best;
+  }
+  post_frame_message (batch, (gint) best, mean[best], mean, n, self->interval_start, end);
+  self->interval_frames = 0;
+}
+
+/* Drops the open interval (flush, reset without reporting). */
+static void
+drop_interval (GstLstmPhonemes *self)
+{
+  self->interval_frames = 0;
+}
+
+/* One frame for the "phoneme-frame" messages: posted alone (frame-interval 0), or
+ * added to the open interval, which is posted once it holds its frames. */
+static void
+frame_message (MessageBatch *batch, const PhFrame *frame, GstClockTime start,
+               GstClockTime end)
+{
+  GstLstmPhonemes *self = batch->self;
+  guint per_message = interval_frames (self);
+
+  if (per_message == 1 && self->interval_frames == 0) {
+    double posteriors[PH_NUM_PHONES];
+
+    for (guint k = 0; k < PH_NUM_PHONES; k++)
+      posteriors[k] = frame->posteriors[k];
+    post_frame_message (batch, frame->phone, frame->confidence, posteriors, 1, start, end);
+    return;
+  }
+  if (self->interval_frames == 0) {
+    memset (self->interval_sum, 0, sizeof self->interval_sum);
+    self->interval_start = start;
+  }
+  for (guint k = 0; k < PH_NUM_PHONES; k++)
+    self->interval_sum[k] += frame->posteriors[k];
+  self->interval_frames++;
+  if (self->interval_frames >= per_message)
+    close_interval (batch, end);
 }
 
 static void
@@ -385,13 +519,17 @@ on_frame (const PhFrame *frame, gpointer user_data)
   GstClockTime start = frame_time (self, frame->index);
   GstClockTime end = span_end (self, frame->index + 1, start);
 
+  batch->n_frames++;
+  GST_TRACE_OBJECT (self, "frame %" G_GUINT64_FORMAT " at %" GST_TIME_FORMAT ": %s %.2f",
+                    frame->index, GST_TIME_ARGS (start), ph_phone_name (frame->phone),
+                    frame->confidence);
   if (self->active.attach_meta &&
       !gst_phoneme_frame_queue_push (&self->frames, start, samples_to_time (self, self->hop),
                                      frame->phone, frame->confidence, frame->posteriors,
                                      frame->features, frame->dim))
     GST_LOG_OBJECT (self, "frame queue full (no buffer for a while): frame dropped");
   if (self->active.post_messages && self->active.frame_messages)
-    post_frame_message (batch, frame, start, end);
+    frame_message (batch, frame, start, end);
 }
 
 static void
@@ -402,16 +540,22 @@ on_segment (const PhSegment *segment, gpointer user_data)
   GstClockTime start, end;
   GstStructure *s;
 
-  if (!self->active.post_messages)
-    return;
   start = frame_time (self, segment->start_frame);
   end = span_end (self, segment->start_frame + segment->n_frames, start);
+  batch->n_segments++;
+  GST_DEBUG_OBJECT (self, "segment %s at %" GST_TIME_FORMAT " for %" GST_TIME_FORMAT
+                    ", confidence %.2f", ph_phone_name (segment->phone), GST_TIME_ARGS (start),
+                    GST_TIME_ARGS (end - start), segment->confidence);
+  if (!self->active.post_messages)
+    return;
   s = gst_structure_new_empty ("phoneme");
   set_time_fields (self, s, start, end);
   gst_structure_set (s,
       "phone", G_TYPE_STRING, ph_phone_name (segment->phone),
       "phone39", G_TYPE_STRING, phone39_name (segment->phone),
       "confidence", G_TYPE_DOUBLE, (gdouble) segment->confidence,
+      /* the mouth shape, for lip sync: one of the 15 Oculus-style visemes */
+      "viseme", G_TYPE_STRING, ph_viseme_name_of_phone (PH_VISEME_SET_OCULUS, segment->phone),
       NULL);
   post_structure (batch, s);
 }
@@ -430,6 +574,7 @@ end_run (GstLstmPhonemes *self, gboolean report)
 
   if (!self->anchored) {
     ph_labeller_reset (self->labeller);
+    drop_interval (self);
     return;
   }
   end = self->anchor + samples_to_time (self, ph_labeller_samples_seen (self->labeller));
@@ -439,10 +584,14 @@ end_run (GstLstmPhonemes *self, gboolean report)
     message_batch_init (&batch, self);
     self->clip_end = end;
     ph_labeller_flush (self->labeller, &labeller_callbacks, &batch);
+    close_interval (&batch, end);
     self->clip_end = GST_CLOCK_TIME_NONE;
     message_batch_post (&batch);
+    GST_DEBUG_OBJECT (self, "run ended at %" GST_TIME_FORMAT ": %u more frames, %u more "
+                      "segments", GST_TIME_ARGS (end), batch.n_frames, batch.n_segments);
   } else {
     ph_labeller_reset (self->labeller);
+    drop_interval (self);
   }
   self->anchored = FALSE;
   self->continue_at = end;
@@ -487,7 +636,8 @@ handle_discont (GstLstmPhonemes *self, GstBuffer *buffer)
 }
 
 /* Own latency: a frame's span, its look-ahead and output delay, and the frames of
- * the next segment that must be seen before a segment closes. */
+ * the next segment that must be seen before a segment closes (greedy) or that the
+ * decoder may wait for before its path is final. */
 static void
 update_latency (GstLstmPhonemes *self, gboolean announce)
 {
@@ -496,9 +646,11 @@ update_latency (GstLstmPhonemes *self, gboolean announce)
   gboolean changed;
 
   GST_OBJECT_LOCK (self);
-  changed = latency != self->latency;
+  changed = latency != self->latency && self->report_latency;
   self->latency = latency;
   GST_OBJECT_UNLOCK (self);
+  GST_DEBUG_OBJECT (self, "own latency %" GST_TIME_FORMAT "%s", GST_TIME_ARGS (latency),
+                    changed ? " (reported)" : "");
   if (changed && announce)
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_latency (GST_OBJECT (self)));
@@ -539,10 +691,25 @@ begin_chunk (GstLstmPhonemes *self)
     ph_labeller_set_min_segment_frames (self->labeller, settings.min_segment_frames);
   if (!settings.attach_meta)
     gst_phoneme_frame_queue_drop (&self->frames);
+  gboolean new_decoder = !same_decoder_settings (&settings, &self->active);
   self->active = settings;
   if (model) {
+    if (settings.decoder == PH_SEGMENTER_DECODER && model->lm == NULL)
+      GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+                           ("The new model has no phone LM: segmenting greedily"),
+                           ("decoder=lm needs a model with a phone LM (phonemes lm)"));
     install_model (self, model);
     ph_model_unref (model);
+    new_latency = TRUE;
+  }
+  if (new_decoder) {
+    GError *error = NULL;
+    if (!apply_decoder_settings (self, &error)) {
+      GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS, ("%s", error->message),
+                           ("decoder=lm needs a model with a phone LM; segments stay "
+                            "as they were"));
+      g_error_free (error);
+    }
     new_latency = TRUE;
   }
   if (reset) {
@@ -553,10 +720,13 @@ begin_chunk (GstLstmPhonemes *self)
     update_latency (self, TRUE);
 }
 
+/* Labels the samples of one buffer; logs what they produced. */
 static void
-push_samples (GstLstmPhonemes *self, const guint8 *data, gsize size)
+push_samples (GstLstmPhonemes *self, GstBuffer *buffer, const guint8 *data, gsize size)
 {
   MessageBatch batch;
+  guint sample_size = self->format == GST_AUDIO_FORMAT_F32LE ? sizeof (float)
+      : sizeof (gint16);
 
   message_batch_init (&batch, self);
   if (self->format == GST_AUDIO_FORMAT_F32LE)
@@ -566,6 +736,9 @@ push_samples (GstLstmPhonemes *self, const guint8 *data, gsize size)
     ph_labeller_push_s16 (self->labeller, (const gint16 *) data, size / sizeof (gint16),
                           &labeller_callbacks, &batch);
   message_batch_post (&batch);
+  GST_LOG_OBJECT (self, "buffer pts %" GST_TIME_FORMAT ", %" G_GSIZE_FORMAT " bytes (%"
+                  G_GSIZE_FORMAT " samples): %u frames, %u segments; %u frames for its meta", GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), size, size / sample_size,
+                  batch.n_frames, batch.n_segments, self->frames.n_frames);
 }
 
 /* Labels `duration` of silence (a GAP). */
@@ -630,7 +803,7 @@ gst_lstm_phonemes_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Cannot read the audio buffer"), (NULL));
     return GST_FLOW_ERROR;
   }
-  push_samples (self, map.data, map.size);
+  push_samples (self, buffer, map.data, map.size);
   gst_buffer_unmap (buffer, &map);
 
   /* In passthrough (attach-meta was off until now) the buffer may be shared: the
@@ -649,6 +822,7 @@ gst_lstm_phonemes_sink_event (GstBaseTransform *trans, GstEvent *event)
     switch (GST_EVENT_TYPE (event)) {
       case GST_EVENT_FLUSH_STOP:
         end_run (self, FALSE);
+        drop_interval (self);
         self->continue_at = GST_CLOCK_TIME_NONE;
         gst_phoneme_frame_queue_drop (&self->frames);
         break;
@@ -672,23 +846,20 @@ gst_lstm_phonemes_sink_event (GstBaseTransform *trans, GstEvent *event)
   return GST_BASE_TRANSFORM_CLASS (gst_lstm_phonemes_parent_class)->sink_event (trans, event);
 }
 
-/* Caps are the same on both sides: audio/x-raw mono S16LE/F32LE at the rate of the
- * model in use (or about to be, after a model with another rate was published). */
+/* Caps are the same on both sides: audio/x-raw mono S16LE/F32LE at any rate. Caps
+ * queries answer the rate of the model in use (or about to be, after a model with
+ * another rate was published) first and any other rate after it (prefer_model_rate),
+ * so that a converter in front (audioresample) picks the model's rate, while audio that
+ * no element in front can convert still links, and is refused in setup() with an error
+ * that names the fix instead of a bare not-negotiated or a failed link. */
 static GstCaps *
 gst_lstm_phonemes_transform_caps (GstBaseTransform *trans, GstPadDirection direction,
                                   GstCaps *caps, GstCaps *filter)
 {
-  GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
-  GstCaps *allowed = gst_caps_make_writable (gst_static_caps_get (&allowed_caps));
+  GstCaps *allowed = gst_static_caps_get (&allowed_caps);
   GstCaps *result;
-  guint rate;
 
   (void) direction;
-  GST_OBJECT_LOCK (self);
-  rate = self->wanted_rate;
-  GST_OBJECT_UNLOCK (self);
-  if (rate > 0)
-    gst_caps_set_simple (allowed, "rate", G_TYPE_INT, (gint) rate, NULL);
   result = gst_caps_intersect_full (caps, allowed, GST_CAPS_INTERSECT_FIRST);
   gst_caps_unref (allowed);
   if (filter) {
@@ -697,8 +868,31 @@ gst_lstm_phonemes_transform_caps (GstBaseTransform *trans, GstPadDirection direc
     gst_caps_unref (result);
     result = filtered;
   }
-  GST_DEBUG_OBJECT (self, "transformed %" GST_PTR_FORMAT " to %" GST_PTR_FORMAT, caps, result);
+  GST_LOG_OBJECT (trans, "transformed %" GST_PTR_FORMAT " to %" GST_PTR_FORMAT, caps, result);
   return result;
+}
+
+/* A caps query's answer with the rate of the model to run first (preferred: what
+ * fixation picks), then the answer as it was (any rate, accepted so that setup() can
+ * say what is wrong). */
+static void
+prefer_model_rate (GstLstmPhonemes *self, GstQuery *query)
+{
+  GstCaps *caps, *rate_caps, *result;
+  guint rate;
+
+  GST_OBJECT_LOCK (self);
+  rate = self->wanted_rate;
+  GST_OBJECT_UNLOCK (self);
+  gst_query_parse_caps_result (query, &caps);
+  if (rate == 0 || !caps)
+    return;
+  rate_caps = gst_caps_new_simple ("audio/x-raw", "rate", G_TYPE_INT, (gint) rate, NULL);
+  result = gst_caps_intersect_full (caps, rate_caps, GST_CAPS_INTERSECT_FIRST);
+  result = gst_caps_merge (result, gst_caps_ref (caps));
+  gst_query_set_caps_result (query, result);
+  gst_caps_unref (result);
+  gst_caps_unref (rate_caps);
 }
 
 static gboolean
@@ -712,8 +906,14 @@ gst_lstm_phonemes_setup (GstAudioFilter *filter, const GstAudioInfo *info)
   if (rate != self->rate) {
     PhModel *model = take_pending_model (self, rate);
 
+    if (!model && rate == self->refused_rate)
+      return FALSE;   /* said once already: the caps are tried again at every buffer */
     if (!model) {
-      GST_WARNING_OBJECT (self, "caps at %u Hz, but the model runs at %u Hz", rate, self->rate);
+      self->refused_rate = rate;
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+          ("lstmphonemes needs %u Hz audio, not %u Hz: put audioresample before it",
+           self->rate, rate),
+          ("the caps have rate %u, the model runs at %u Hz", rate, self->rate));
       return FALSE;
     }
     install_model (self, model);
@@ -721,6 +921,7 @@ gst_lstm_phonemes_setup (GstAudioFilter *filter, const GstAudioInfo *info)
     update_latency (self, TRUE);
   }
   self->format = GST_AUDIO_INFO_FORMAT (info);
+  self->refused_rate = 0;
   GST_OBJECT_LOCK (self);
   self->negotiated_rate = rate;
   GST_OBJECT_UNLOCK (self);
@@ -744,27 +945,33 @@ answer_labeller_context (GstLstmPhonemes *self, GstQuery *query)
   return TRUE;
 }
 
-/* Latency: upstream's plus our own, on both min and max. Context queries of type
+/* Latency: upstream's, plus our own on both min and max with report-latency. Caps: the
+ * model's rate first (prefer_model_rate). Context queries of type
  * GST_MODEL_SHARE_CONTEXT_TYPE are answered with this element (for lstmadapt). */
 static gboolean
 gst_lstm_phonemes_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
   GstLstmPhonemes *self = GST_LSTM_PHONEMES (trans);
   GstClockTime min, max, own;
-  gboolean live;
+  gboolean live, report;
 
   if (direction == GST_PAD_SRC && answer_labeller_context (self, query))
     return TRUE;
   if (!GST_BASE_TRANSFORM_CLASS (gst_lstm_phonemes_parent_class)->query (trans, direction,
                                                                         query))
     return FALSE;
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS)
+    prefer_model_rate (self, query);
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return TRUE;
 
   gst_query_parse_latency (query, &live, &min, &max);
   GST_OBJECT_LOCK (self);
   own = self->latency;
+  report = self->report_latency;
   GST_OBJECT_UNLOCK (self);
+  if (!report)
+    return TRUE;
   min += own;
   if (GST_CLOCK_TIME_IS_VALID (max))
     max += own;
@@ -792,6 +999,8 @@ gst_lstm_phonemes_start (GstBaseTransform *trans)
   self->labeller = ph_labeller_new (model, self->active.min_segment_frames, &error);
   self->rate = model->features.sample_rate;
   self->hop = model->features.hop_length;
+  if (self->labeller && !apply_decoder_settings (self, &error))
+    g_clear_pointer (&self->labeller, ph_labeller_free);
   if (self->labeller)
     set_current_model (self, model);
   ph_model_unref (model);
@@ -808,6 +1017,8 @@ gst_lstm_phonemes_start (GstBaseTransform *trans)
   self->continue_at = GST_CLOCK_TIME_NONE;
   self->clip_end = GST_CLOCK_TIME_NONE;
   self->format = GST_AUDIO_FORMAT_UNKNOWN;
+  self->refused_rate = 0;
+  self->interval_frames = 0;
   update_latency (self, FALSE);
   return TRUE;
 }
@@ -857,6 +1068,19 @@ gst_lstm_phonemes_set_property (GObject *object, guint prop_id, const GValue *va
     case PROP_MODEL:
       set_model_path (self, g_value_get_string (value));
       return;
+    case PROP_REPORT_LATENCY: {
+      gboolean report = g_value_get_boolean (value), changed;
+
+      GST_OBJECT_LOCK (self);
+      changed = report != self->report_latency;
+      self->report_latency = report;
+      GST_OBJECT_UNLOCK (self);
+      /* The pipeline's latency changes with it: have it recomputed. */
+      if (changed)
+        gst_element_post_message (GST_ELEMENT (self),
+            gst_message_new_latency (GST_OBJECT (self)));
+      return;
+    }
     case PROP_ATTACH_META:
       GST_OBJECT_LOCK (self);
       self->settings.attach_meta = g_value_get_boolean (value);
@@ -889,6 +1113,21 @@ gst_lstm_phonemes_set_property (GObject *object, guint prop_id, const GValue *va
       break;
     case PROP_MIN_SEGMENT_FRAMES:
       self->settings.min_segment_frames = g_value_get_uint (value);
+      break;
+    case PROP_DECODER:
+      self->settings.decoder = g_value_get_enum (value);
+      break;
+    case PROP_LM_WEIGHT:
+      self->settings.lm_weight = g_value_get_float (value);
+      break;
+    case PROP_INSERTION_PENALTY:
+      self->settings.insertion_penalty = g_value_get_float (value);
+      break;
+    case PROP_MAX_LAG:
+      self->settings.max_lag = g_value_get_uint (value);
+      break;
+    case PROP_FRAME_INTERVAL:
+      self->settings.frame_interval = g_value_get_uint64 (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -926,8 +1165,26 @@ gst_lstm_phonemes_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_MIN_SEGMENT_FRAMES:
       g_value_set_uint (value, self->settings.min_segment_frames);
       break;
+    case PROP_DECODER:
+      g_value_set_enum (value, self->settings.decoder);
+      break;
+    case PROP_LM_WEIGHT:
+      g_value_set_float (value, self->settings.lm_weight);
+      break;
+    case PROP_INSERTION_PENALTY:
+      g_value_set_float (value, self->settings.insertion_penalty);
+      break;
+    case PROP_MAX_LAG:
+      g_value_set_uint (value, self->settings.max_lag);
+      break;
     case PROP_LATENCY:
       g_value_set_uint64 (value, self->latency);
+      break;
+    case PROP_FRAME_INTERVAL:
+      g_value_set_uint64 (value, self->settings.frame_interval);
+      break;
+    case PROP_REPORT_LATENCY:
+      g_value_set_boolean (value, self->report_latency);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -998,12 +1255,48 @@ install_properties (GObjectClass *gobject_class)
           "phone has been the most likely one for this many consecutive frames (adds "
           "as many frames of latency to segment messages)",
           1, MAX_MIN_SEGMENT_FRAMES, DEFAULT_MIN_SEGMENT_FRAMES, rw));
+  g_object_class_install_property (gobject_class, PROP_DECODER,
+      g_param_spec_enum ("decoder", "Decoder",
+          "How frames become phone segments: greedy smoothing, or a fixed-lag Viterbi "
+          "decoder with the model's phone LM (min-segment-frames is then the minimum "
+          "segment length); auto picks the decoder when the model carries an LM",
+          GST_TYPE_LSTM_PHONEMES_DECODER, DEFAULT_DECODER, rw));
+  g_object_class_install_property (gobject_class, PROP_LM_WEIGHT,
+      g_param_spec_float ("lm-weight", "LM weight",
+          "Decoder: weight of the phone LM's log probabilities against the network's "
+          "log posteriors", 0, 100, DEFAULT_LM_WEIGHT, rw));
+  g_object_class_install_property (gobject_class, PROP_INSERTION_PENALTY,
+      g_param_spec_float ("insertion-penalty", "Insertion penalty",
+          "Decoder: cost of each new segment, in natural-log units (higher: fewer, "
+          "longer segments)", 0, 1000, DEFAULT_INSERTION_PENALTY, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_LAG,
+      g_param_spec_uint ("max-lag", "Maximum lag",
+          "Decoder: frames (10 ms) a frame may wait before its phone is final; a "
+          "segment is posted at most max-lag + 1 frames after its end (added to the "
+          "latency)", 1, PH_DECODER_MAX_LAG, DEFAULT_MAX_LAG, rw));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint64 ("latency", "Latency",
-          "Latency this element adds, in ns: one frame, the feature look-ahead, the "
-          "model's output delay and the smoothing (reported in latency queries; 0 "
-          "before the model is loaded)", 0, G_MAXUINT64, 0,
+          "How late the element's segment messages are after the audio they describe, "
+          "in ns: one frame, the feature look-ahead, the model's output delay and the "
+          "smoothing, or with the decoder its max-lag + 1 frames (an upper bound: most "
+          "segments are final sooner); 0 before the model is loaded. The audio itself is "
+          "not delayed; see report-latency", 0, G_MAXUINT64, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_REPORT_LATENCY,
+      g_param_spec_boolean ("report-latency", "Report latency",
+          "Add `latency` to the pipeline's latency (latency queries). The element never "
+          "holds audio back, so by default it reports none and a live pipeline runs with "
+          "the least delay; TRUE makes synchronised sinks wait `latency` longer, so that "
+          "the messages about a stretch of audio arrive before it is played",
+          DEFAULT_REPORT_LATENCY, rw));
+  g_object_class_install_property (gobject_class, PROP_FRAME_INTERVAL,
+      g_param_spec_uint64 ("frame-interval", "Frame interval",
+          "With frame-messages: ns covered by one \"phoneme-frame\" message; 0 = one per "
+          "10 ms frame. Otherwise the interval is rounded to whole frames (at least one) "
+          "and each message carries the mean posteriors of its frames (n-frames), their "
+          "argmax as phone and its mean as confidence, timestamp the first frame's "
+          "start; the last one of a run may cover fewer frames",
+          0, G_MAXUINT64, DEFAULT_FRAME_INTERVAL, rw));
 }
 
 static void
@@ -1062,6 +1355,12 @@ gst_lstm_phonemes_init (GstLstmPhonemes *self)
   self->settings.attach_meta = DEFAULT_ATTACH_META;
   self->settings.reset_on_discont = DEFAULT_RESET_ON_DISCONT;
   self->settings.min_segment_frames = DEFAULT_MIN_SEGMENT_FRAMES;
+  self->settings.decoder = DEFAULT_DECODER;
+  self->settings.lm_weight = DEFAULT_LM_WEIGHT;
+  self->settings.insertion_penalty = DEFAULT_INSERTION_PENALTY;
+  self->settings.max_lag = DEFAULT_MAX_LAG;
+  self->settings.frame_interval = DEFAULT_FRAME_INTERVAL;
+  self->report_latency = DEFAULT_REPORT_LATENCY;
   self->active = self->settings;
   self->model_serial = 1;
   self->anchor = 0;

@@ -21,7 +21,16 @@ typedef struct {
   gboolean attach_meta;
   gboolean reset_on_discont;
   guint min_segment_frames;
+  PhSegmenter decoder;        /* values of GST_TYPE_LSTM_PHONEMES_DECODER */
+  gfloat lm_weight;
+  gfloat insertion_penalty;
+  guint max_lag;              /* frames */
+  guint64 frame_interval;     /* ns between phoneme-frame messages, 0 = every frame */
 } GstLstmPhonemesSettings;
+
+/* The `decoder` property's enum: how frames become phone segments. */
+#define GST_TYPE_LSTM_PHONEMES_DECODER (gst_lstm_phonemes_decoder_get_type ())
+GType gst_lstm_phonemes_decoder_get_type (void);
 
 struct _GstLstmPhonemes {
   GstAudioFilter parent;
@@ -39,6 +48,7 @@ struct _GstLstmPhonemes {
   guint negotiated_rate;      /* rate of the current caps, 0 before caps */
   gboolean reset_requested;   /* the `reset` action signal was emitted */
   GstClockTime latency;       /* own latency, ns */
+  gboolean report_latency;    /* add `latency` to latency queries */
 
   /* Streaming thread only. */
   PhLabeller *labeller;
@@ -46,11 +56,16 @@ struct _GstLstmPhonemes {
   GstAudioFormat format;
   guint rate;                 /* sample rate of the model in use */
   guint hop;                  /* samples per frame of the model in use */
+  guint refused_rate;         /* rate of caps refused with an error, 0 = none */
   gboolean anchored;          /* `anchor` holds the time of frame 0 of this run */
   GstClockTime anchor;
   GstClockTime continue_at;   /* where a run started without DISCONT begins, or NONE */
   GstClockTime clip_end;      /* end of the audio while flushing, else NONE */
   GstPhonemeFrameQueue frames;
+  /* frame-interval: the posteriors summed over the frames of the open interval. */
+  double interval_sum[PH_NUM_PHONES];
+  guint interval_frames;
+  GstClockTime interval_start;
 };
 
 /* Hands `model` (a reference is taken; treat it as immutable from now on) to the

@@ -107,6 +107,37 @@ gst_model_share_lookup (const gchar *name)
   return found;
 }
 
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar * const *) a, *(const gchar * const *) b);
+}
+
+gchar *
+gst_model_share_names (void)
+{
+  GPtrArray *names = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key, value;
+  gchar *joined;
+
+  g_mutex_lock (&registry_lock);
+  if (registry) {
+    g_hash_table_iter_init (&iter, registry);
+    while (g_hash_table_iter_next (&iter, &key, &value)) {
+      prune_dead (value);
+      if (((GPtrArray *) value)->len > 0)
+        g_ptr_array_add (names, g_strdup (key));
+    }
+  }
+  g_mutex_unlock (&registry_lock);
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  joined = g_strjoinv (", ", (gchar **) names->pdata);
+  g_strfreev ((gchar **) g_ptr_array_free (names, FALSE));
+  return joined;
+}
+
 GstContext *
 gst_model_share_context_new (GstElement *labeller)
 {

@@ -29,6 +29,10 @@ void gst_model_share_unregister (const gchar *name, GstElement *labeller);
  * that unrefs them when freed); empty when none. */
 GPtrArray *gst_model_share_lookup (const gchar *name);
 
+/* The names under which live elements are registered now, sorted, comma-separated
+ * (newly allocated; "" when none), for messages that name the choices. */
+gchar *gst_model_share_names (void);
+
 /* A context holding `labeller` (reference kept by the context). */
 GstContext *gst_model_share_context_new (GstElement *labeller);
 

@@ -27,15 +27,17 @@
  * give each frame's true time. Frames still pending at EOS are only posted as messages.
  *
  * The meta has no tags: it describes time, not the samples' layout, so elements that
- * copy untagged metas (identity, queue, tee, audioconvert, ...) keep it. */
+ * copy untagged metas (identity, queue, tee, audioconvert, ...) keep it.
+ *
+ * Applications in C read it typed with the installed header phonemes-meta.h
+ * (gst_phoneme_meta_get_frames, _get_posteriors, _get_features). */
 #pragma once
 
 #include <gst/gst.h>
 
-G_BEGIN_DECLS
+#include "phonemes-meta.h"   /* the names, and the typed API applications use */
 
-#define GST_PHONEME_META_NAME "GstPhonemeMeta"
-#define GST_PHONEME_META_STRUCTURE_NAME "phoneme-meta"
+G_BEGIN_DECLS
 
 /* Frames a queue holds at most (60 s of 10 ms frames); more are dropped. */
 #define GST_PHONEME_FRAME_QUEUE_MAX 6000

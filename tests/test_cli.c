@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
 
 #include "phonemes.h"
 
@@ -77,6 +81,49 @@ test_usage_errors (void)
   g_assert_nonnull (strstr (e4, "no-such-option"));
   g_assert_cmpint (run_tool (&o5, &e5, "round-weights", NULL), ==, 2);
   g_assert_nonnull (strstr (e5, "--output"));
+}
+
+/* `phonemes --version` prints meson's project version. */
+static void
+test_version (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *expected = g_strdup_printf ("phonemes %s\n", g_getenv ("PH_VERSION"));
+
+  g_assert_nonnull (g_getenv ("PH_VERSION"));
+  g_assert_cmpint (run_tool (&out, &err, "--version", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, expected);
+}
+
+/* Options that exclude each other are a usage error naming both, not a silent choice. */
+static void
+test_conflicting_options (void)
+{
+  const char *const cases[][8] = {
+    { "label", "--frames", "--posteriors", "a.wav" },
+    { "features", "--config", "m.phm", "--rate", "8000", "a.wav" },
+    { "train", "--corpus", "c", "--out", "m.phm", "--init", "i.phm", "--resume" },
+    { "train", "--corpus", "c", "--out", "m.phm", "--valid", "v", "--valid-fraction" },
+    { "align", "--print-phones", "--text", "hello", "--output", "x.PHN" },
+  };
+  const char *const named[][2] = {
+    { "--frames", "--posteriors" }, { "--config", "--rate" }, { "--init", "--resume" },
+    { "--valid", "--valid-fraction" }, { "--print-phones", "--output" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *args[10] = { NULL };
+    guint n = 0;
+    for (; n < 8 && cases[i][n]; n++)
+      args[n] = cases[i][n];
+    if (!g_strcmp0 (args[n - 1], "--valid-fraction"))
+      args[n++] = "0.1";
+    g_assert_cmpint (run_tool_argv (&out, &err, args), ==, 2);
+    g_assert_nonnull (strstr (err, named[i][0]));
+    g_assert_nonnull (strstr (err, named[i][1]));
+    g_assert_nonnull (strstr (err, "cannot be used together"));
+  }
 }
 
 static void
@@ -393,43 +440,45 @@ message_field (const char *line, const char *key)
   return g_string_free (value, FALSE);
 }
 
-/* `phonemes label` prints exactly the segments lstmphonemes posts for the same 16 kHz
- * audio, converted to samples (timestamp x rate / 1 s, rounded down). */
-static void
-test_label_matches_element (void)
+/* Runs gst-launch-1.0 with `args` (NULL-terminated) and the uninstalled plugin; its
+ * stdout. */
+static char *
+run_gst_launch (const char *const *args)
 {
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
   const char *plugin_dir = g_getenv ("PH_GST_PLUGIN_DIR");
-  g_autofree char *corpus = g_build_filename (workdir, "match", NULL);
-  g_autofree char *o1 = NULL, *e1 = NULL, *cli = NULL, *e2 = NULL, *gst = NULL, *e3 = NULL;
-  g_autoptr (GPtrArray) list = NULL;
-  g_autoptr (GString) from_element = g_string_new (NULL);
-  g_auto (GStrv) lines = NULL;
-  g_autofree char *location = NULL;
-  const char *wav;
+  g_auto (GStrv) env = plugin_dir ? g_environ_setenv (g_get_environ (), "GST_PLUGIN_PATH",
+                                                      plugin_dir, TRUE) : g_get_environ ();
+  g_autofree char *err = NULL;
+  char *out = NULL;
   int status;
 
-  if (!plugin_dir || !g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
-    g_test_skip ("needs the plugin and the default model");
-    return;
-  }
-  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "0.2",
-                             "--voices", "flite-kal16", "--seed", "6", NULL), ==, 0);
-  list = ph_corpus_list (corpus, 0, NULL);
-  wav = ((PhUtterance *) g_ptr_array_index (list, 0))->audio_path;
-  g_assert_cmpint (run_tool (&cli, &e2, "label", wav, NULL), ==, 0);
+  g_ptr_array_add (argv, "gst-launch-1.0");
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *) *a);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH, NULL,
+                               NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    g_error ("gst-launch-1.0 failed: %s", err);
+  return out;
+}
 
-  location = g_strdup_printf ("location=%s", wav);
-  {
-    const char *argv[] = { "gst-launch-1.0", "-m", "filesrc", location, "!", "wavparse", "!",
-                           "lstmphonemes", "!", "fakesink", NULL };
-    g_autoptr (GError) error = NULL;
-    g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "GST_PLUGIN_PATH", plugin_dir, TRUE);
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                                 &gst, &e3, &status, &error));
-    g_assert_no_error (error);
-    g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-  }
-  lines = g_strsplit (gst, "\n", -1);
+/* The segments lstmphonemes posts for `path` (decodebin ! audioconvert ! audioresample in
+ * front, as the README's pipeline) as .PHN lines at `file_rate`: sample = timestamp x
+ * rate / 1 s, rounded down. */
+static char *
+element_phn (const char *path, guint file_rate)
+{
+  g_autofree char *location = g_strdup_printf ("location=%s", path);
+  const char *args[] = { "-m", "filesrc", location, "!", "decodebin", "!", "audioconvert", "!",
+                         "audioresample", "!", "lstmphonemes", "!", "fakesink", NULL };
+  g_autofree char *gst = run_gst_launch (args);
+  g_auto (GStrv) lines = g_strsplit (gst, "\n", -1);
+  GString *phn = g_string_new (NULL);
+
   for (guint i = 0; lines[i]; i++) {
     g_autofree char *ts = NULL, *dur = NULL, *phone = NULL;
     guint64 start, end;
@@ -441,12 +490,311 @@ test_label_matches_element (void)
     g_assert_true (ts && dur && phone);
     start = g_ascii_strtoull (ts, NULL, 10);
     end = start + g_ascii_strtoull (dur, NULL, 10);
-    g_string_append_printf (from_element, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
-                            start * 16000 / G_GUINT64_CONSTANT (1000000000),
-                            end * 16000 / G_GUINT64_CONSTANT (1000000000), phone);
+    g_string_append_printf (phn, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s\n",
+                            start * file_rate / G_GUINT64_CONSTANT (1000000000),
+                            end * file_rate / G_GUINT64_CONSTANT (1000000000), phone);
   }
-  g_assert_cmpuint (from_element->len, >, 0);
-  g_assert_cmpstr (cli, ==, from_element->str);
+  g_assert_cmpuint (phn->len, >, 0);
+  return g_string_free (phn, FALSE);
+}
+
+/* `source` re-encoded by GStreamer into workdir/NAME: `chain` is the gst-launch part
+ * between audioresample and filesink (e.g. "audio/x-raw,rate=44100 ! wavenc"). */
+static char *
+encode (const char *source, const char *name, const char *chain)
+{
+  char *path = g_build_filename (workdir, name, NULL);
+  g_autofree char *location = g_strdup_printf ("location=%s", source);
+  g_autofree char *sink = g_strdup_printf ("location=%s", path);
+  g_auto (GStrv) chain_args = g_strsplit (chain, " ", -1);
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autofree char *out = NULL;
+  const char *head[] = { "-q", "filesrc", location, "!", "decodebin", "!", "audioconvert", "!",
+                         "audioresample", "!" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (args, (char *) head[i]);
+  for (guint i = 0; chain_args[i]; i++)
+    g_ptr_array_add (args, chain_args[i]);
+  g_ptr_array_add (args, "!");
+  g_ptr_array_add (args, "filesink");
+  g_ptr_array_add (args, sink);
+  g_ptr_array_add (args, NULL);
+  out = run_gst_launch ((const char *const *) args->pdata);
+  return path;
+}
+
+static gboolean
+needs_plugin_and_default_model (void)
+{
+  if (!g_getenv ("PH_GST_PLUGIN_DIR") || !g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("needs the plugin and the default model");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* `phonemes label FILE` prints exactly the element's segments for FILE. */
+static void
+assert_label_matches_element (const char *path, guint file_rate)
+{
+  g_autofree char *cli = NULL, *err = NULL;
+  g_autofree char *from_element = element_phn (path, file_rate);
+
+  g_test_message ("%s at %u Hz", path, file_rate);
+  g_assert_cmpint (run_tool (&cli, &err, "label", path, NULL), ==, 0);
+  g_assert_cmpstr (cli, ==, from_element);
+}
+
+/* `label --format textgrid` reads back (core's TextGrid reader, as `train` uses it) as
+ * the very labels of the .PHN output. */
+static void
+assert_textgrid_reads_back (const char *wav, guint rate)
+{
+  g_autofree char *phn_path = g_build_filename (workdir, "readback.PHN", NULL);
+  g_autofree char *grid_path = g_build_filename (workdir, "readback.TextGrid", NULL);
+  g_autofree char *phn = NULL, *grid = NULL, *e1 = NULL, *e2 = NULL;
+  g_autoptr (GArray) from_phn = NULL, from_grid = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (run_tool (&phn, &e1, "label", wav, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&grid, &e2, "label", "--format", "textgrid", wav, NULL), ==, 0);
+  g_assert_true (g_file_set_contents (phn_path, phn, -1, NULL));
+  g_assert_true (g_file_set_contents (grid_path, grid, -1, NULL));
+  from_phn = ph_labels_read_phn (phn_path, 0, &error);
+  g_assert_no_error (error);
+  from_grid = ph_labels_read_textgrid (grid_path, rate, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (from_grid->len, ==, from_phn->len);
+  for (guint i = 0; i < from_phn->len; i++) {
+    const PhLabel *a = &g_array_index (from_phn, PhLabel, i);
+    const PhLabel *b = &g_array_index (from_grid, PhLabel, i);
+    g_assert_true (a->start == b->start && a->end == b->end && a->phone == b->phone);
+  }
+}
+
+/* The same for synthetic speech at 16 kHz (the model's rate); its TextGrid reads back. */
+static void
+test_label_matches_element (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "match", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "0.2",
+                             "--voices", "flite-kal16", "--seed", "6", NULL), ==, 0);
+  list = ph_corpus_list (corpus, 0, NULL);
+  assert_label_matches_element (((PhUtterance *) g_ptr_array_index (list, 0))->audio_path,
+                                16000);
+  assert_textgrid_reads_back (((PhUtterance *) g_ptr_array_index (list, 0))->audio_path, 16000);
+}
+
+/* At other rates and in other formats too: the bundled 8 kHz recording, the same at
+ * 44.1 kHz, and as FLAC, Ogg Vorbis and MP3 (the command reads what decodebin reads). */
+static void
+test_label_matches_element_any_input (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  const struct { const char *name, *chain; guint rate; } inputs[] = {
+    { "speech-44k.wav", "audio/x-raw,rate=44100 ! wavenc", 44100 },
+    { "speech.flac", "flacenc", 8000 },
+    { "speech.ogg", "audio/x-raw,rate=16000 ! vorbisenc ! oggmux", 16000 },
+    { "speech.mp3", "audio/x-raw,rate=22050 ! lamemp3enc ! id3v2mux", 22050 },
+  };
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  assert_label_matches_element (sample, 8000);
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    g_autofree char *path = encode (sample, inputs[i].name, inputs[i].chain);
+    assert_label_matches_element (path, inputs[i].rate);
+  }
+}
+
+/* `phonemes label -` reads standard input (here an MP3, which is not seekable there). */
+static void
+test_label_standard_input (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  g_autofree char *mp3 = NULL, *from_file = NULL, *from_stdin = NULL, *e1 = NULL, *e2 = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  mp3 = encode (sample, "stdin.mp3", "lamemp3enc");
+  g_assert_cmpint (run_tool (&from_file, &e1, "label", mp3, NULL), ==, 0);
+  command = g_strdup_printf ("'%s' label - < '%s'", tool, mp3);
+  g_assert_true (g_spawn_sync (NULL, (char *[]) { "/bin/sh", "-c", command, NULL }, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, &from_stdin, &e2, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_cmpuint (strlen (from_file), >, 0);
+  g_assert_cmpstr (from_stdin, ==, from_file);
+}
+
+/* What GStreamer cannot read is an error naming the file, exit status 1: a missing file,
+ * an empty one, text, and a video without sound. */
+static void
+test_label_unreadable_audio (void)
+{
+  g_autofree char *missing = g_build_filename (workdir, "missing.wav", NULL);
+  g_autofree char *empty = g_build_filename (workdir, "empty.wav", NULL);
+  g_autofree char *text = g_build_filename (workdir, "text.mp3", NULL);
+  g_autofree char *video = g_build_filename (workdir, "video.ogg", NULL);
+  g_autofree char *location = g_strdup_printf ("location=%s", video);
+  const char *make_video[] = { "-q", "videotestsrc", "num-buffers=5", "!", "theoraenc", "!",
+                               "oggmux", "!", "filesink", location, NULL };
+  const struct { const char *path, *says; } cases[] = {
+    { missing, "No such file" }, { empty, "cannot decode" }, { text, "cannot decode" },
+    { video, "no audio stream" },
+  };
+  g_autofree char *made = run_gst_launch (make_video);
+
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  g_assert_true (g_file_set_contents (text, "hello, this is not audio\n", -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run_tool (&out, &err, "label", cases[i].path, NULL), ==, 1);
+    g_assert_nonnull (strstr (err, cases[i].path));
+    g_assert_nonnull (strstr (err, cases[i].says));
+    g_assert_cmpstr (out, ==, "");
+  }
+}
+
+/* `phonemes features` reads through the same GStreamer input: the same frames from a WAV,
+ * its lossless FLAC and standard input. */
+static void
+test_features_any_input (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  g_autofree char *flac = encode (sample, "features.flac", "flacenc");
+  g_autofree char *from_wav = NULL, *from_flac = NULL, *from_stdin = NULL;
+  g_autofree char *e1 = NULL, *e2 = NULL, *e3 = NULL, *command = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  g_assert_cmpint (run_tool (&from_wav, &e1, "features", "--rate", "16000", sample, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&from_flac, &e2, "features", "--rate", "16000", flac, NULL), ==, 0);
+  command = g_strdup_printf ("'%s' features --rate 16000 - < '%s'", tool, flac);
+  g_assert_true (g_spawn_sync (NULL, (char *[]) { "/bin/sh", "-c", command, NULL }, NULL,
+                               G_SPAWN_DEFAULT, NULL, NULL, &from_stdin, &e3, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_cmpuint (strlen (from_wav), >, 1000);
+  g_assert_cmpstr (from_flac, ==, from_wav);
+  g_assert_cmpstr (from_stdin, ==, from_wav);
+}
+
+/* `phonemes align` too: the same alignment of the bundled recording from its WAV and its
+ * lossless FLAC copy. */
+static void
+test_align_any_input (void)
+{
+  const char *text = "The number you have dialed is not in service. Please check the number "
+                     "and try again.";
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  g_autofree char *flac = NULL, *from_wav = NULL, *from_flac = NULL, *e1 = NULL, *e2 = NULL;
+
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("this build has no default model");
+    return;
+  }
+  flac = encode (sample, "align.flac", "flacenc");
+  g_assert_cmpint (run_tool (&from_wav, &e1, "align", "--text", text, sample, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&from_flac, &e2, "align", "--text", text, flac, NULL), ==, 0);
+  g_assert_cmpuint (strlen (from_wav), >, 100);
+  g_assert_cmpstr (from_flac, ==, from_wav);
+}
+
+/* `--visemes SET` labels each segment of the .PHN with its phone's viseme in SET. */
+static void
+test_label_visemes (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  const char *sets[] = { "oculus", "preston-blair" };
+  g_autofree char *phones = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
+  g_auto (GStrv) phone_lines = NULL;
+
+  if (!needs_plugin_and_default_model ())
+    return;
+  g_assert_cmpint (run_tool (&phones, &e1, "label", sample, NULL), ==, 0);
+  phone_lines = g_strsplit (phones, "\n", -1);
+  for (guint s = 0; s < G_N_ELEMENTS (sets); s++) {
+    g_autofree char *out = NULL, *err = NULL;
+    g_auto (GStrv) lines = NULL;
+    PhVisemeSet set;
+    g_assert_true (ph_viseme_set_from_name (sets[s], &set));
+    g_assert_cmpint (run_tool (&out, &err, "label", "--visemes", sets[s], sample, NULL), ==, 0);
+    lines = g_strsplit (out, "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, g_strv_length (phone_lines));
+    for (guint i = 0; phone_lines[i] && *phone_lines[i]; i++) {
+      guint64 a, b, c, d;
+      char phone[16], viseme[16];
+      g_assert_cmpint (sscanf (phone_lines[i], "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                               " %15s", &a, &b, phone), ==, 3);
+      g_assert_cmpint (sscanf (lines[i], "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %15s",
+                               &c, &d, viseme), ==, 3);
+      g_assert_true (a == c && b == d);
+      g_assert_cmpstr (viseme, ==, ph_viseme_name_of_phone (set, ph_phone_index (phone)));
+    }
+  }
+  g_assert_cmpint (run_tool (&o2, &e2, "label", "--visemes", "disney", sample, NULL), ==, 2);
+  g_assert_nonnull (strstr (e2, "disney"));
+}
+
+/* Peak resident memory (MB) of `phonemes ARGS...` (NULL-terminated), output discarded. */
+static double
+tool_peak_rss_mb (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  struct rusage usage;
+  int status;
+  pid_t pid;
+
+  g_ptr_array_add (argv, (char *) tool);
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (char *) *a);
+  g_ptr_array_add (argv, NULL);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0) {
+    if (!freopen ("/dev/null", "w", stdout))
+      _exit (127);
+    execv (tool, (char **) argv->pdata);
+    _exit (127);
+  }
+  g_assert_cmpint (wait4 (pid, &status, 0, &usage), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return usage.ru_maxrss / 1024.0;
+}
+
+/* Ten minutes at 44.1 kHz (53 MB of WAV) stream through `phonemes label`: memory stays
+ * far below the file's size (reading it whole took 118 MB and more). */
+static void
+test_label_streams_long_file (void)
+{
+  g_autofree char *wav = g_build_filename (workdir, "ten-minutes.wav", NULL);
+  g_autofree char *location = g_strdup_printf ("location=%s", wav);
+  const char *make[] = { "-q", "audiotestsrc", "wave=pink-noise", "num-buffers=2584",
+                         "samplesperbuffer=10240", "!",
+                         "audio/x-raw,rate=44100,channels=1,format=S16LE", "!", "wavenc", "!",
+                         "filesink", location, NULL };
+  const char *label[] = { "label", wav, NULL };
+  g_autofree char *out = run_gst_launch (make);
+  double peak = tool_peak_rss_mb (label);
+
+  g_test_message ("peak memory labelling 10 minutes at 44.1 kHz: %.1f MB", peak);
+  g_assert_cmpfloat (peak, <, 64);
+  g_remove (wav);
 }
 
 /* Forced alignment with the built-in model on synthetic speech whose phone timings are
@@ -479,6 +827,106 @@ test_alignment_accuracy (void)
   g_assert_cmpfloat ((double) within / total, >=, 0.75);
 }
 
+/* `phonemes lm` adds a phone LM (model file version 2) that `label` then decodes with;
+ * bad options and a decoder without an LM are errors that say so. */
+static void
+test_phone_lm (void)
+{
+  g_autofree char *text = g_build_filename (workdir, "lm-text.txt", NULL);
+  g_autofree char *with_lm = g_build_filename (workdir, "with-lm.phm", NULL);
+  g_autofree char *without = g_build_filename (workdir, "without-lm.phm", NULL);
+  g_autofree char *wav = g_build_filename (workdir, "lm-tone.wav", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL, *o6 = NULL, *e6 = NULL;
+  g_autofree char *o7 = NULL, *e7 = NULL;
+  float samples[16000];
+
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("needs the default model");
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    samples[i] = (float) (0.3 * sin (i * (0.05 + 0.02 * (i / 2000))));
+  g_assert_true (ph_audio_write_wav (wav, samples, G_N_ELEMENTS (samples), 16000, NULL));
+  g_assert_true (g_file_set_contents (text, "The cat sat on the mat.\nA big dog ran "
+                                      "away.\n", -1, NULL));
+  g_assert_cmpint (run_tool (&o1, &e1, "lm", "--text", text, "--output", with_lm, NULL), ==, 0);
+  g_assert_nonnull (strstr (e1, "2 sentences"));
+  g_assert_cmpint (run_tool (&o2, &e2, "label", "--model", with_lm, "--decoder", "lm", wav,
+                             NULL), ==, 0);
+  g_assert_nonnull (strstr (o2, "h#"));
+  g_assert_cmpint (run_tool (&o3, &e3, "lm", "--remove", "--model", with_lm, "--output",
+                             without, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&o4, &e4, "label", "--model", without, "--decoder", "lm", wav,
+                             NULL), ==, 1);
+  g_assert_nonnull (strstr (e4, "no phone LM"));
+  g_assert_cmpint (run_tool (&o5, &e5, "label", "--decoder", "beam", wav, NULL), ==, 1);
+  g_assert_nonnull (strstr (e5, "auto, greedy or lm"));
+  g_assert_cmpint (run_tool (&o6, &e6, "lm", "--classes", "7", "--output", without, NULL), ==, 2);
+  g_assert_nonnull (strstr (e6, "40 or 61"));
+  g_assert_cmpint (run_tool (&o7, &e7, "label", "--model", with_lm, "--max-lag", "0", wav,
+                             NULL), ==, 1);
+  g_assert_nonnull (strstr (e7, "lag"));
+}
+
+/* corpus import --list-split: the split --held-out-fraction makes, without aligning or
+ * --out; by the text (a prompt in two recordings, differing in case and punctuation, is
+ * on one side), non-speech transcripts left out; bench/real/run reads its test side. */
+static void
+test_import_list_split (void)
+{
+  g_autofree char *src = g_build_filename (workdir, "split-src", NULL);
+  g_autofree char *sub = g_build_filename (src, "digits", NULL);
+  g_autofree char *transcripts = g_build_filename (workdir, "split.txt", NULL);
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
+  g_auto (GStrv) lines = NULL;
+  guint tests = 0, trains = 0;
+  const char *side_a = NULL, *side_b = NULL;
+  const char *others[] = { "digits/a.wav", "b.wav", "tone.wav" };
+
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  for (guint i = 0; i < 40; i++) {
+    g_autofree char *wav = g_strdup_printf ("%s/p%02u.wav", src, i);
+    g_assert_true (g_file_set_contents (wav, "not read by --list-split", -1, NULL));
+    g_string_append_printf (text, "p%02u: Prompt number %u, please.\n", i, i * 7919);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++) {
+    g_autofree char *wav = g_build_filename (src, others[i], NULL);
+    g_assert_true (g_file_set_contents (wav, "not read by --list-split", -1, NULL));
+  }
+  g_string_append (text, "digits/a: Press the pound key.\nb: press the POUND key\n"
+                   "tone: [a beep tone]\n");
+  g_assert_true (g_file_set_contents (transcripts, text->str, -1, NULL));
+
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "import", "--held-out-fraction", "0.5",
+                             "--transcripts", transcripts, "--list-split", src, NULL), ==, 0);
+  lines = g_strsplit (o1, "\n", -1);
+  for (guint i = 0; lines[i] && *lines[i]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], "\t", -1);
+    g_assert_cmpuint (g_strv_length (f), ==, 3);
+    g_assert_true (g_str_equal (f[0], "test") || g_str_equal (f[0], "train"));
+    g_assert_true (g_file_test (f[1], G_FILE_TEST_EXISTS));
+    g_assert_null (strstr (f[1], "tone.wav"));
+    tests += g_str_equal (f[0], "test");
+    trains += g_str_equal (f[0], "train");
+    if (g_str_has_suffix (f[1], "/a.wav"))
+      side_a = g_str_equal (f[0], "test") ? "test" : "train";
+    if (g_str_has_suffix (f[1], "/b.wav"))
+      side_b = g_str_equal (f[0], "test") ? "test" : "train";
+  }
+  g_assert_cmpuint (tests + trains, ==, 42);
+  g_assert_cmpuint (tests, >=, 8);  /* about half of 41 distinct prompts */
+  g_assert_cmpuint (trains, >=, 8);
+  g_assert_nonnull (side_a);
+  g_assert_cmpstr (side_a, ==, side_b);
+
+  /* without a fraction everything is train */
+  g_assert_cmpint (run_tool (&o2, &e2, "corpus", "import", "--transcripts", transcripts,
+                             "--list-split", src, NULL), ==, 0);
+  g_assert_null (strstr (o2, "test\t"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -493,6 +941,8 @@ main (int argc, char **argv)
   workdir = g_dir_make_tmp ("phonemes-cli-XXXXXX", NULL);
   g_test_add_func ("/cli/help", test_help);
   g_test_add_func ("/cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/cli/version", test_version);
+  g_test_add_func ("/cli/conflicting-options", test_conflicting_options);
   g_test_add_func ("/cli/bad-inputs", test_bad_inputs);
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
   g_test_add_func ("/cli/voice-weights", test_voice_weights);
@@ -500,6 +950,15 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);
   g_test_add_func ("/cli/label-matches-element", test_label_matches_element);
+  g_test_add_func ("/cli/phone-lm", test_phone_lm);
+  g_test_add_func ("/cli/label-matches-element-any-input", test_label_matches_element_any_input);
+  g_test_add_func ("/cli/label-standard-input", test_label_standard_input);
+  g_test_add_func ("/cli/label-streams-long-file", test_label_streams_long_file);
+  g_test_add_func ("/cli/label-visemes", test_label_visemes);
+  g_test_add_func ("/cli/label-unreadable-audio", test_label_unreadable_audio);
+  g_test_add_func ("/cli/features-any-input", test_features_any_input);
+  g_test_add_func ("/cli/align-any-input", test_align_any_input);
+  g_test_add_func ("/cli/import-list-split", test_import_list_split);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);

@@ -40,3 +40,40 @@ test_random_model (guint in, guint hidden, guint layers, guint delay, guint32 se
   g_rand_free (rand);
   return model;
 }
+
+/* A 40-class phone LM estimated from `n_sentences` random sequences of 20 phones: with
+ * a random model its classes change often enough to give many segments. */
+static inline PhPhoneLm *
+test_random_phone_lm (guint32 seed, guint n_sentences)
+{
+  PhPhoneLmBuilder *builder = ph_phone_lm_builder_new (PH_PHONE_LM_CLASSES_40);
+  GRand *rand = g_rand_new_with_seed (seed);
+  gint phones[20];
+  PhPhoneLm *lm;
+
+  for (guint s = 0; s < n_sentences; s++) {
+    for (guint i = 0; i < G_N_ELEMENTS (phones); i++)
+      phones[i] = g_rand_int_range (rand, 0, PH_NUM_PHONES);
+    ph_phone_lm_builder_add (builder, phones, G_N_ELEMENTS (phones));
+  }
+  lm = ph_phone_lm_builder_estimate (builder);
+  ph_phone_lm_builder_free (builder);
+  g_rand_free (rand);
+  return lm;
+}
+
+/* Writes the model file `from` again at `to` with a test_random_phone_lm (version 2). */
+static inline void
+test_copy_model_with_lm (const char *from, const char *to)
+{
+  GError *error = NULL;
+  PhModel *model = ph_model_load_file (from, &error);
+  PhPhoneLm *lm = test_random_phone_lm (8, 40);
+
+  g_assert_no_error (error);
+  ph_model_set_lm (model, lm);
+  g_assert_true (ph_model_save_file (model, to, &error));
+  g_assert_no_error (error);
+  ph_phone_lm_free (lm);
+  ph_model_unref (model);
+}

@@ -554,7 +554,7 @@ static void
 bad_version (GByteArray *f, guint dim)
 {
   (void) dim;
-  set_u32 (f->data + OFF_VERSION, 2);
+  set_u32 (f->data + OFF_VERSION, 3);
 }
 
 static void
@@ -672,7 +672,7 @@ static const BadCase bad_cases[] = {
   { "cut-params", cut_params, PH_ERROR_FORMAT, "truncated at params" },
   { "cut-checksum", cut_checksum, PH_ERROR_FORMAT, "truncated at checksum" },
   { "bad-magic", bad_magic, PH_ERROR_FORMAT, "bad magic" },
-  { "bad-version", bad_version, PH_ERROR_VERSION, "version 2" },
+  { "bad-version", bad_version, PH_ERROR_VERSION, "version 3" },
   { "bad-header-size", bad_header_size, PH_ERROR_FORMAT, "header size" },
   { "bad-feature-config", bad_feature_config, PH_ERROR_FORMAT, "invalid feature config" },
   { "bad-shape", bad_shape, PH_ERROR_FORMAT, "invalid shape: num_layers" },
@@ -964,6 +964,94 @@ test_round_recurrent_bf16 (void)
   ph_model_unref (model);
 }
 
+/* ---- version 2: the phone LM ---- */
+
+static PhPhoneLm *
+two_sentence_lm (void)
+{
+  PhPhoneLmBuilder *builder = ph_phone_lm_builder_new (PH_PHONE_LM_CLASSES_40);
+  gint a[] = { ph_phone_index ("s"), ph_phone_index ("iy") };
+  gint b[] = { ph_phone_index ("bcl"), ph_phone_index ("b"), ph_phone_index ("ae") };
+
+  ph_phone_lm_builder_add (builder, a, G_N_ELEMENTS (a));
+  ph_phone_lm_builder_add (builder, b, G_N_ELEMENTS (b));
+  PhPhoneLm *lm = ph_phone_lm_builder_estimate (builder);
+  ph_phone_lm_builder_free (builder);
+  return lm;
+}
+
+/* Byte offset of the LM section in a version 2 image of `size` bytes with K classes. */
+static gsize
+lm_section_offset (gsize size, guint K)
+{
+  return size - 4 - 4 * (K + K * K) - PH_NUM_PHONES - 4 - 8;
+}
+
+/* Version 2 keeps the LM bit for bit; without an LM a model is still written as
+ * version 1; a damaged LM section (checksum made right) is refused naming the field. */
+static void
+test_lm_section (void)
+{
+  PhModel *model = make_model (8, 1);
+  PhPhoneLm *lm = two_sentence_lm ();
+  g_autoptr (GError) error = NULL;
+  gsize size;
+
+  ph_model_set_lm (model, lm);
+  GBytes *bytes = ph_model_to_bytes (model);
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  g_assert_cmpuint (get_u32 (data + OFF_VERSION), ==, 2);
+  g_assert_cmpmem (data + lm_section_offset (size, 40), 8, "PHONELM\n", 8);
+  PhModel *loaded = ph_model_load_bytes (bytes, "v2.phm", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (loaded->lm->n_classes, ==, 40);
+  g_assert_cmpmem (loaded->lm->class_of_phone, PH_NUM_PHONES, lm->class_of_phone,
+                   PH_NUM_PHONES);
+  g_assert_cmpmem (loaded->lm->log_start, 40 * sizeof (float), lm->log_start,
+                   40 * sizeof (float));
+  g_assert_cmpmem (loaded->lm->log_bigram, 1600 * sizeof (float), lm->log_bigram,
+                   1600 * sizeof (float));
+
+  /* damaged sections: class count, class map, a value */
+  struct { gsize at; guint8 byte; const char *expected; } damage[] = {
+    { 8, 99, "classes" },
+    { 12 + 5, 77, "maps phone" },
+    { 12 + PH_NUM_PHONES + 3, 0x7f, "start[0]" },
+    { 0, 'X', "magic" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (damage); i++) {
+    guint8 *copy = g_memdup2 (data, size);
+    copy[lm_section_offset (size, 40) + damage[i].at] = damage[i].byte;
+    if (damage[i].at == 12 + PH_NUM_PHONES + 3)
+      copy[lm_section_offset (size, 40) + damage[i].at - 1] = 0xc0; /* 0x7fc0....: NaN */
+    fix_crc (copy, size);
+    GBytes *bad = g_bytes_new_take (copy, size);
+    g_assert_null (ph_model_load_bytes (bad, "bad.phm", &error));
+    g_assert_nonnull (strstr (error->message, "bad.phm"));
+    g_assert_nonnull (strstr (error->message, damage[i].expected));
+    g_clear_error (&error);
+    g_bytes_unref (bad);
+  }
+  /* truncated inside the LM */
+  GBytes *cut = g_bytes_new (data, lm_section_offset (size, 40) + 20);
+  g_assert_null (ph_model_load_bytes (cut, "cut.phm", &error));
+  g_assert_nonnull (strstr (error->message, "truncated at phone LM"));
+  g_clear_error (&error);
+  g_bytes_unref (cut);
+
+  ph_model_set_lm (loaded, NULL);
+  GBytes *v1 = ph_model_to_bytes (loaded);
+  g_assert_cmpuint (get_u32 (g_bytes_get_data (v1, NULL) + OFF_VERSION), ==, 1);
+  PhModel *copy = ph_model_copy (model);
+  g_assert_nonnull (copy->lm);
+  ph_model_unref (copy);
+  g_bytes_unref (v1);
+  g_bytes_unref (bytes);
+  ph_phone_lm_free (lm);
+  ph_model_unref (loaded);
+  ph_model_unref (model);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -982,5 +1070,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/fuzz-raw", test_fuzz_raw);
   g_test_add_func ("/model/fuzz-recomputed-crc", test_fuzz_recomputed_crc);
   g_test_add_func ("/model/load-default", test_load_default);
+  g_test_add_func ("/model/lm-section", test_lm_section);
   return g_test_run ();
 }

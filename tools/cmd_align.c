@@ -4,7 +4,9 @@
 
 #include "aligner.h"
 #include "commands.h"
+#include "tool_audio.h"
 #include "tool_common.h"
+#include "tool_options.h"
 
 typedef struct {
   char *model_path;
@@ -100,11 +102,11 @@ print_phn (const GArray *labels)
 
 /* --reference: boundary agreement with a hand (or synthesis) labelling, on stderr. */
 static gboolean
-report_reference (const AlignOptions *o, const GArray *labels, const PhAudio *audio)
+report_reference (const AlignOptions *o, const GArray *labels, guint rate)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) reference = ph_labels_read_phn (o->reference, 0, &error);
-  guint64 tolerance = (guint64) (o->tolerance_ms * audio->sample_rate / 1000.0 + 0.5);
+  guint64 tolerance = (guint64) (o->tolerance_ms * rate / 1000.0 + 0.5);
   PhBoundaryStats stats;
 
   if (reference == NULL) {
@@ -117,8 +119,7 @@ report_reference (const AlignOptions *o, const GArray *labels, const PhAudio *au
            stats.n_matched, stats.n_reference, o->tolerance_ms, stats.n_within,
            stats.n_boundaries,
            stats.n_boundaries ? 100.0 * stats.n_within / stats.n_boundaries : 0.0,
-           1000.0 * stats.mean_abs_error / audio->sample_rate,
-           1000.0 * stats.mean_error / audio->sample_rate);
+           1000.0 * stats.mean_abs_error / rate, 1000.0 * stats.mean_error / rate);
   return TRUE;
 }
 
@@ -150,6 +151,13 @@ options_valid (const AlignOptions *o, int argc)
     fprintf (stderr, "phonemes align: --tolerance-ms must be positive\n");
     return FALSE;
   }
+  for (guint i = 0; i < 3; i++) {
+    static const char *const with_audio[] = { "--output", "--frames-out", "--reference" };
+    gboolean given[] = { o->output != NULL, o->frames_out, o->reference != NULL };
+    if (!tool_options_exclusive ("align", (ToolOptionUse[]) {
+          { "--print-phones", o->print_phones }, { with_audio[i], given[i] } }, 2))
+      return FALSE;
+  }
   if (!o->print_phones && argc != 2) {
     fprintf (stderr, "phonemes align: expected one AUDIO file (see --help)\n");
     return FALSE;
@@ -157,9 +165,11 @@ options_valid (const AlignOptions *o, int argc)
   return TRUE;
 }
 
-/* Labels AUDIO, aligns `words`, prints or writes the result. */
+/* Labels AUDIO (at the model's `model_rate`), aligns `words`, prints or writes the result
+ * at the file's own rate. */
 static int
-align_audio (Aligner *aligner, const AlignOptions *o, const char *path, const GPtrArray *words)
+align_audio (Aligner *aligner, guint model_rate, const AlignOptions *o, const char *path,
+             const GPtrArray *words)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) labels = NULL;
@@ -167,11 +177,13 @@ align_audio (Aligner *aligner, const AlignOptions *o, const char *path, const GP
   float prior[PH_NUM_PHONES];
   double sum[PH_NUM_PHONES] = { 0 };
   PhAudio audio = { 0 };
+  ToolAudioSource source;
   PhAlignment *alignment;
   guint n_frames;
   int status = 0;
 
-  if (!ph_audio_read (path, &audio, &error))
+  /* Decoded and resampled to the model's rate by GStreamer, as for the element. */
+  if (!tool_audio_read (path, model_rate, &audio, &source, &error))
     return tool_fail ("align", error);
   posteriors = aligner_posteriors (aligner, &audio, &n_frames);
   aligner_accumulate (posteriors, n_frames, sum);
@@ -180,19 +192,20 @@ align_audio (Aligner *aligner, const AlignOptions *o, const char *path, const GP
   configure (aligner, o, prior);
   alignment = aligner_align (aligner, posteriors, n_frames, words, &error);
   if (alignment == NULL) {
-    g_prefix_error (&error, "%s (%.2f s): ", path, (double) audio.n_samples / audio.sample_rate);
+    g_prefix_error (&error, "%s (%.2f s): ", path,
+                    (double) source.source_samples / source.source_rate);
     ph_audio_clear (&audio);
     return tool_fail ("align", error);
   }
-  labels = aligner_labels_at_rate (aligner, alignment->labels, audio.sample_rate,
-                                   audio.n_samples);
+  labels = aligner_labels_at_rate (aligner, alignment->labels, source.source_rate,
+                                   source.source_samples);
   if (o->frames_out)
     print_frame_labels (alignment, words);
   else if (o->output == NULL)
     print_phn (labels);
   if (o->output && !ph_labels_write_phn (o->output, labels, &error))
     status = tool_fail ("align", error);
-  if (o->reference && !report_reference (o, labels, &audio))
+  if (o->reference && !report_reference (o, labels, source.source_rate))
     status = 1;
   fprintf (stderr, "%s: %u labels, mean confidence %.3f\n", path, labels->len,
            alignment->mean_confidence);
@@ -266,7 +279,7 @@ ph_cmd_align (int argc, char **argv)
     print_words (words);
     status = 0;
   } else {
-    status = align_audio (aligner, &o, argv[1], words);
+    status = align_audio (aligner, model->features.sample_rate, &o, argv[1], words);
   }
 out:
   aligner_free (aligner);

@@ -3,6 +3,8 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "decoder_options.h"
+#include "tool_common.h"
 #include "train_data.h"
 
 static void
@@ -69,6 +71,8 @@ ph_cmd_eval (int argc, char **argv)
   g_auto (GStrv) corpora = NULL;
   gboolean json = FALSE, core_test = FALSE, keep_sa = FALSE;
   gint min_segment_frames = PH_DEFAULT_MIN_SEGMENT_FRAMES;
+  ToolDecoderOptions decoder;
+  tool_decoder_options_init (&decoder);
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
       "Model file (default: the built-in model)", "FILE" },
@@ -80,6 +84,7 @@ ph_cmd_eval (int argc, char **argv)
     { "timit-keep-sa", 0, 0, G_OPTION_ARG_NONE, &keep_sa, "TIMIT: keep SA1/SA2", NULL },
     { "min-segment-frames", 0, 0, G_OPTION_ARG_INT, &min_segment_frames,
       "Segment smoothing, as in `phonemes label` (default 3)", "N" },
+    TOOL_DECODER_OPTION_ENTRIES (&decoder),
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -107,6 +112,13 @@ ph_cmd_eval (int argc, char **argv)
   }
   labeller = ph_labeller_new (model, CLAMP (min_segment_frames, 1, PH_MAX_MIN_SEGMENT_FRAMES), &error);
   g_assert_no_error (error);
+  if (!tool_decoder_options_apply (&decoder, labeller, &error)) {
+    ph_labeller_free (labeller);
+    ph_model_unref (model);
+    tool_decoder_options_clear (&decoder);
+    return tool_fail ("eval", error);
+  }
+  tool_decoder_options_clear (&decoder);
   ph_score_init (score);
   tool_progress_start (&progress, "scoring", utts->len);
   for (guint i = 0; i < utts->len; i++) {

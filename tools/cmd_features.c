@@ -1,8 +1,34 @@
 /* cmd_features.c: `phonemes features`: the feature frames a model sees. */
 #include <stdio.h>
+#include <string.h>
 
 #include "commands.h"
+#include "tool_audio.h"
 #include "tool_common.h"
+#include "tool_options.h"
+
+/* The feature configuration: the --config model's, the defaults at --rate, the built-in
+ * model's, or (no model at all) the defaults at the file's rate, 0 here: decided once
+ * the file is read. FALSE when the --config model does not load. */
+static gboolean
+choose_config (const char *config_path, gint rate, PhFeatureConfig *config)
+{
+  PhModel *model = NULL;
+
+  memset (config, 0, sizeof *config);
+  if (rate) {
+    ph_feature_config_init (config, (guint) rate);
+    return TRUE;
+  }
+  model = config_path ? tool_load_model (config_path) : ph_model_load_default (NULL);
+  if (config_path && !model)
+    return FALSE;
+  if (model) {
+    *config = model->features;
+    ph_model_unref (model);
+  }
+  return TRUE;
+}
 
 int
 ph_cmd_features (int argc, char **argv)
@@ -25,30 +51,27 @@ ph_cmd_features (int argc, char **argv)
   guint n_frames, dim;
 
   tool_parse_options ("features", "AUDIO",
-                      "print one feature frame per line (raw, before the model's normalisation)",
+                      "print one feature frame per line (raw, before the model's normalisation); "
+                      "AUDIO is any file GStreamer's decodebin reads, or - for standard input",
                       entries, &argc, &argv);
   if (argc != 2) {
     fprintf (stderr, "phonemes features: expected one AUDIO file (see --help)\n");
     return 2;
   }
-  if (!ph_audio_read (argv[1], &audio, &error))
-    return tool_fail ("features", error);
-  if (config_path || rate == 0) {
-    PhModel *model = config_path ? tool_load_model (config_path) : ph_model_load_default (NULL);
-    if (config_path && !model) {
-      ph_audio_clear (&audio);
-      return 1;
-    }
-    if (model) {
-      config = model->features;
-      ph_model_unref (model);
-    } else {
-      ph_feature_config_init (&config, audio.sample_rate);
-    }
-  } else {
-    ph_feature_config_init (&config, rate);
+  if (!tool_options_exclusive ("features", (ToolOptionUse[]) {
+        { "--config", config_path != NULL }, { "--rate", rate != 0 } }, 2))
+    return 2;
+  if (rate < 0) {
+    fprintf (stderr, "phonemes features: --rate must be positive\n");
+    return 2;
   }
-  ph_audio_resample (&audio, config.sample_rate);
+  if (!choose_config (config_path, rate, &config))
+    return 1;
+  /* Decoded and resampled by GStreamer, as in front of the element. */
+  if (!tool_audio_read (argv[1], config.sample_rate, &audio, NULL, &error))
+    return tool_fail ("features", error);
+  if (config.sample_rate == 0)
+    ph_feature_config_init (&config, audio.sample_rate);
   features = ph_features_compute_f32 (&config, audio.samples, audio.n_samples, &n_frames, &error);
   ph_audio_clear (&audio);
   if (!features)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "tool_options.h"
 #include "train_data.h"
 
 typedef struct {
@@ -331,7 +332,7 @@ ph_cmd_train (int argc, char **argv)
     .lr = 1e-3, .momentum = 0.9, .clip = 1.0, .batch = 8, .hidden = 128, .layers = 1,
     .delay = 2, .epochs = 10, .threads = 1, .patience = 3, .seed = 1,
     .augment = g_strdup ("none"), .speed_range = g_strdup (AUGMENT_DEFAULT_SPEED_RANGE),
-    .rate = 16000, .valid_fraction = 0.05,
+    .rate = 16000, .valid_fraction = -1, /* unset: 0.05 without --valid */
   };
   GOptionEntry entries[] = {
     { "corpus", 'c', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.corpora,
@@ -395,6 +396,14 @@ ph_cmd_train (int argc, char **argv)
     fprintf (stderr, "phonemes train: --corpus DIR and --out MODEL are required (see --help)\n");
     return 2;
   }
+  if (!tool_options_exclusive ("train", (ToolOptionUse[]) {
+        { "--init", o.init != NULL }, { "--resume", o.resume } }, 2) ||
+      !tool_options_exclusive ("train", (ToolOptionUse[]) {
+        { "--valid", o.valid_dir != NULL }, { "--valid-fraction", o.valid_fraction != -1 } },
+        2))
+    return 2;
+  if (o.valid_fraction == -1)
+    o.valid_fraction = 0.05;
   if (o.epochs < 1 || o.patience < 1 || o.valid_fraction < 0 || o.valid_fraction >= 1) {
     fprintf (stderr, "phonemes train: --epochs and --patience must be >= 1, "
              "--valid-fraction in [0, 1)\n");

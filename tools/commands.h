@@ -9,3 +9,4 @@ int ph_cmd_align (int argc, char **argv);
 int ph_cmd_train (int argc, char **argv);
 int ph_cmd_eval (int argc, char **argv);
 int ph_cmd_round_weights (int argc, char **argv);
+int ph_cmd_lm (int argc, char **argv);

@@ -27,6 +27,7 @@ typedef struct {
   double prior_scale;
   gboolean compare;
   double tolerance_ms;
+  gboolean list_split;
 } ImportOptions;
 
 /* One recording found under a source. */
@@ -479,6 +480,22 @@ compute_prior (Import *imp, GPtrArray *items)
 
 /* ---- the run ---- */
 
+/* --list-split: "train|test<TAB>audio path<TAB>text" for every recording with speech,
+ * the split the import would make, without aligning (benchmarks read the test side). */
+static int
+list_split (Import *imp, GPtrArray *items)
+{
+  for (guint i = 0; i < items->len; i++) {
+    const ImportItem *item = g_ptr_array_index (items, i);
+    g_autofree char *raw = transcript_for (imp, item);
+    g_autofree char *text = raw ? clean_transcript (raw) : NULL;
+    if (text)
+      printf ("%s\t%s\t%s\n", is_held_out (text, imp->options->held_out) ? "test" : "train",
+              item->audio_path, text);
+  }
+  return 0;
+}
+
 static void
 count_missing_audio (Import *imp)
 {
@@ -545,7 +562,7 @@ options_valid (const ImportOptions *o, int argc)
 {
   const char *problem = NULL;
 
-  if (o->out_dir == NULL)
+  if (o->out_dir == NULL && !o->list_split)
     problem = "--out DIR is required";
   else if (argc < 2)
     problem = "expected at least one SRC directory or audio file";
@@ -629,6 +646,9 @@ ph_corpus_import_main (int argc, char **argv)
       "(e.g. a synthetic corpus) and report boundary agreement", NULL },
     { "tolerance-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.tolerance_ms,
       "Boundary tolerance for --compare (default 20)", "MS" },
+    { "list-split", 0, 0, G_OPTION_ARG_NONE, &o.list_split,
+      "Only list the recordings with speech, one line each: 'train|test<TAB>path<TAB>text' "
+      "(the split --held-out-fraction makes; no alignment, no --out)", NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;
@@ -662,6 +682,10 @@ ph_corpus_import_main (int argc, char **argv)
       status = tool_fail ("corpus import", error);
       goto out;
     }
+  if (o.list_split) {
+    status = list_split (&imp, items);
+    goto out;
+  }
   if (!(model = tool_load_model (o.model_path)))
     goto out;
   if (!(imp.aligner = aligner_new (model, o.lexicon_path, &error))) {

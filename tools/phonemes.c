@@ -13,10 +13,10 @@ typedef struct {
 
 static const Command commands[] = {
 #ifdef HAVE_CMD_LABEL
-  { "label", ph_cmd_label, "label a WAV file with phones (TIMIT .PHN, frames or posteriors)" },
+  { "label", ph_cmd_label, "label audio with phones as the element does (.PHN, TextGrid, JSON, subtitles...)" },
 #endif
 #ifdef HAVE_CMD_FEATURES
-  { "features", ph_cmd_features, "print the feature frames of a WAV file" },
+  { "features", ph_cmd_features, "print the feature frames of an audio file" },
 #endif
 #ifdef HAVE_CMD_CORPUS
   { "corpus", ph_cmd_corpus, "make a corpus: synthesize speech or import recordings" },
@@ -30,6 +30,9 @@ static const Command commands[] = {
 #ifdef HAVE_CMD_EVAL
   { "eval", ph_cmd_eval, "score a model on a labelled corpus" },
 #endif
+#ifdef HAVE_CMD_LM
+  { "lm", ph_cmd_lm, "estimate the phone-LM decoder's bigram from text, into a model" },
+#endif
 #ifdef HAVE_CMD_ROUND_WEIGHTS
   { "round-weights", ph_cmd_round_weights, "round a model's recurrent weights to bfloat16" },
 #endif
@@ -38,7 +41,8 @@ static const Command commands[] = {
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: phonemes COMMAND [OPTIONS] ...\n\nCommands:\n");
+  fprintf (out, "Usage: phonemes COMMAND [OPTIONS] ...\n       phonemes --version\n\n"
+           "Commands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nRun 'phonemes COMMAND --help' for the options of a command.\n");
@@ -53,6 +57,10 @@ main (int argc, char **argv)
   }
   if (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h") || !strcmp (argv[1], "help")) {
     print_usage (stdout);
+    return 0;
+  }
+  if (!strcmp (argv[1], "--version") || !strcmp (argv[1], "-V")) {
+    printf ("phonemes %s\n", PH_VERSION);
     return 0;
   }
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)

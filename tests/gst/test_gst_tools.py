@@ -48,7 +48,9 @@ MESSAGE = re.compile(
     r'\(element\): phoneme, timestamp=\(guint64\)(\d+), stream-time=\(guint64\)(\d+), '
     r'running-time=\(guint64\)(\d+), duration=\(guint64\)(\d+), '
     r'phone=\(string\)("(?:[^"\\]|\\.)*"|[^,;]+), phone39=\(string\)("(?:[^"\\]|\\.)*"|[^,;]*), '
-    r'confidence=\(double\)([0-9.eE+-]+);')
+    r'confidence=\(double\)([0-9.eE+-]+), viseme=\(string\)([^,;]+);')
+VISEMES = {"sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh",
+           "ou"}
 
 
 def unquote(value):
@@ -73,7 +75,8 @@ def test_e2e():
         if not segments:
             fail("no phoneme messages in:\n" + out.stdout)
         at = 0
-        for ts, stream_time, running_time, duration, phone, phone39, confidence in segments:
+        for ts, stream_time, running_time, duration, phone, phone39, confidence, viseme \
+                in segments:
             ts, duration = int(ts), int(duration)
             if ts != at:
                 fail("segment at %d ns, expected %d ns (segments must tile)" % (ts, at))
@@ -81,6 +84,8 @@ def test_e2e():
                 fail("running-time/stream-time differ from timestamp at %d" % ts)
             if duration <= 0 or not unquote(phone) or not 0 < float(confidence) <= 1:
                 fail("bad segment: %s %s %s" % (duration, phone, confidence))
+            if viseme not in VISEMES:
+                fail("segment at %d ns: viseme %r is not an Oculus viseme" % (ts, viseme))
             at = ts + duration
         # audioresample may round the length by a sample at 16 kHz.
         if abs(at - wav_duration_ns) > 200000:

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "phonemes.h"
+#include "../test_common.h"
 
 #define RATE 16000
 #define HOP 160
@@ -556,28 +557,6 @@ test_passthrough (void)
   signal_clear (&sig);
 }
 
-/* Metas but no lstmphonemes to be found (not upstream, no model-name): audio still
- * flows, one clear warning, nothing adapted. */
-static void
-test_no_labeller (void)
-{
-  Run *labeller = single_new_labeller ("");
-  Run *adapt = single_new ("lstmadapt mode=self confidence-threshold=0");
-  Signal sig = make_signal (2.0, 2);
-  guint buffers = push_through (labeller, adapt, &sig);
-
-  push_eos (adapt);
-  g_assert_cmpuint (buffers, >, 10);
-  g_assert_cmpuint (gst_harness_buffers_received (adapt->h), ==, buffers);
-  g_assert_cmpuint (adapt->errors, ==, 0);
-  g_assert_cmpuint (adapt->warnings, ==, 1);
-  g_assert_nonnull (strstr (adapt->warning_text->str, "No lstmphonemes"));
-  g_assert_cmpuint (adapt->adapt_msgs->len, ==, 0);
-  run_free (adapt);
-  run_free (labeller);
-  signal_clear (&sig);
-}
-
 /* Supervised adaptation from a .PHN file: the independent offline loss of the saved
  * model drops well below the initial model's, the labeller's posteriors change after
  * the first publication (and not before), and the labeller gets more frames right
@@ -907,14 +886,83 @@ test_self_mode (void)
   Run *run = chain_new ("mode=self confidence-threshold=0 anchor-weight=0.1 publish-interval=1");
   Run *none = chain_new ("mode=self confidence-threshold=1");
 
+  Run *still = chain_new ("mode=self confidence-threshold=0 learning-rate=1e-9 "
+                          "publish-interval=1");
+
   push_range (run, &sig, 0, sig.n);
   push_eos (run);
   g_assert_cmpuint (msg_u64 (last_msg (run), "updates"), >, 10);
   push_range (none, &sig, 0, sig.n);
   push_eos (none);
   g_assert_cmpuint (none->adapt_msgs->len, ==, 0);
+
+  /* Progress in self mode: no accuracy (it would be measured against the model's own
+   * targets: always 1), but the agreement of the labeller with the frozen starting
+   * model, which is 1 while the weights hardly move. */
+  push_range (still, &sig, 0, sig.n);
+  push_eos (still);
+  g_assert_cmpuint (still->adapt_msgs->len, >, 10);
+  for (guint i = 0; i < still->adapt_msgs->len; i++) {
+    const GstStructure *m = g_ptr_array_index (still->adapt_msgs, i);
+    double agreement = -1;
+
+    g_assert_false (gst_structure_has_field (m, "accuracy"));
+    if (msg_u64 (m, "compared-frames") == 0) {
+      g_assert_false (gst_structure_has_field (m, "agreement"));
+      continue;
+    }
+    g_assert_true (gst_structure_get_double (m, "agreement", &agreement));
+    g_assert_cmpfloat (agreement, >=, 0.99);
+  }
+  for (guint i = 0; i < run->adapt_msgs->len; i++)
+    g_assert_false (gst_structure_has_field (g_ptr_array_index (run->adapt_msgs, i),
+                                             "accuracy"));
   run_free (run);
   run_free (none);
+  run_free (still);
+  signal_clear (&sig);
+}
+
+/* mode=self with a model that carries a phone LM takes its targets from the labeller's
+ * decoder, not from the per-frame argmax: the adapted weights differ from those the
+ * argmax targets give, and every frame is still trained on once the stream ends (the
+ * frames the decoder holds back are decided at EOS). */
+static void
+test_self_mode_decodes (void)
+{
+  Signal sig = make_signal (3.0, 9);
+  gchar *with_lm = g_build_filename (fx.dir, "with-lm.phm", NULL);
+  gchar *saved_lm = g_build_filename (fx.dir, "self-lm.phm", NULL);
+  gchar *saved_plain = g_build_filename (fx.dir, "self-plain.phm", NULL);
+  const char *props = "mode=self confidence-threshold=0 anchor-weight=0.1 publish-interval=1";
+  gchar *p1 = g_strdup_printf ("%s save-location=%s", props, saved_lm);
+  gchar *p2 = g_strdup_printf ("%s save-location=%s", props, saved_plain);
+  test_copy_model_with_lm (fx.model, with_lm);
+  Run *decoded = chain_new_with_model (with_lm, p1);
+  Run *plain = chain_new_with_model (fx.model, p2);
+
+  push_range (decoded, &sig, 0, sig.n);
+  push_eos (decoded);
+  push_range (plain, &sig, 0, sig.n);
+  push_eos (plain);
+  g_assert_cmpuint (msg_u64 (last_msg (decoded), "frames-trained"), ==,
+                    msg_u64 (last_msg (plain), "frames-trained"));
+  g_assert_cmpuint (msg_u64 (last_msg (decoded), "frames-trained"), >, 250);
+  PhModel *a = load_model (saved_lm), *b = load_model (saved_plain);
+  g_assert_nonnull (a->lm);
+  g_assert_true (memcmp (a->flat, b->flat, a->n_params * sizeof (float)) != 0);
+  ph_model_unref (a);
+  ph_model_unref (b);
+  run_free (decoded);
+  run_free (plain);
+  g_remove (saved_lm);
+  g_remove (saved_plain);
+  g_remove (with_lm);
+  g_free (saved_lm);
+  g_free (saved_plain);
+  g_free (with_lm);
+  g_free (p1);
+  g_free (p2);
   signal_clear (&sig);
 }
 
@@ -937,6 +985,28 @@ test_prompted_mode (void)
   g_assert_cmpfloat (confidence, >=, 0);
   g_assert_cmpuint (msg_u64 (s, "updates"), >, 5);
   g_assert_cmpuint (msg_u64 (s, "targeted-frames"), >, 200);
+  run_free (run);
+
+  /* Published after every update: the message after the last update has measured
+   * nothing, and says so by having no accuracy (not -1). */
+  run = chain_new ("mode=prompted prompt-text=\"hh ax l ow / w er l d\" publish-interval=1");
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  g_assert_cmpuint (run->adapt_msgs->len, >, 5);
+  s = last_msg (run);
+  g_assert_cmpuint (msg_u64 (s, "targeted-frames"), ==, 0);
+  for (guint i = 0; i < run->adapt_msgs->len; i++) {
+    const GstStructure *m = g_ptr_array_index (run->adapt_msgs, i);
+    double accuracy = -1;
+
+    if (msg_u64 (m, "targeted-frames") == 0) {
+      g_assert_false (gst_structure_has_field (m, "accuracy"));
+    } else {
+      g_assert_true (gst_structure_get_double (m, "accuracy", &accuracy));
+      g_assert_cmpfloat (accuracy, >=, 0.0);
+      g_assert_cmpfloat (accuracy, <=, 1.0);
+    }
+  }
   run_free (run);
   signal_clear (&sig);
 }
@@ -1074,25 +1144,388 @@ test_bad_labels_while_playing (void)
   signal_clear (&sig);
 }
 
-/* Labels beyond the audio's end warn at EOS. */
+/* Labels that run far beyond the audio's end, or end far before it, are refused with an
+ * error at EOS (when the audio's duration was not known before) and the adapted model
+ * is not written. */
 static void
 test_labels_past_end (void)
 {
   Signal sig = make_signal (2.0, 9), longer = make_signal (6.0, 9);
   gchar *phn = write_phn (&longer, "long.PHN");
-  gchar *props = g_strdup_printf ("labels-location=%s", phn);
+  gchar *saved = temp_path ("past-end.phm");
+  gchar *props = g_strdup_printf ("labels-location=%s save-location=%s", phn, saved);
   Run *run = chain_new (props);
 
   push_range (run, &sig, 0, sig.n);
   push_eos (run);
+  g_assert_cmpuint (run->errors, ==, 1);
+  g_assert_nonnull (strstr (run->error_text->str, "audio ended"));
+  g_assert_false (g_file_test (saved, G_FILE_TEST_EXISTS));
+  run_free (run);
+  g_free (props);
+
+  /* Labels for the first 2 s of 6 s of audio. */
+  props = g_strdup_printf ("labels-location=%s/short.PHN", fx.dir);
+  g_free (phn);
+  phn = write_phn (&sig, "short.PHN");
+  run = chain_new (props);
+  push_range (run, &longer, 0, longer.n);
+  push_eos (run);
+  g_assert_cmpuint (run->errors, ==, 1);
+  g_assert_nonnull (strstr (run->error_text->str, "end at 2.00 s"));
+  run_free (run);
+  g_remove (phn);
+  g_free (saved);
+  g_free (phn);
+  g_free (props);
+  signal_clear (&sig);
+  signal_clear (&longer);
+}
+
+/* `labels` at `rate` Hz (scaled from 16 kHz; the boundaries are multiples of 320
+ * samples, so exact at 22050 Hz). */
+static gchar *
+write_phn_at_rate (const Signal *sig, const char *name, guint rate)
+{
+  GArray *labels = g_array_new (FALSE, FALSE, sizeof (PhLabel));
+  gchar *path = g_build_filename (fx.dir, name, NULL);
+  GError *error = NULL;
+
+  for (guint i = 0; i < sig->labels->len; i++) {
+    PhLabel label = g_array_index (sig->labels, PhLabel, i);
+
+    label.start = label.start / 320 * 320 * rate / RATE;
+    label.end = (i + 1 == sig->labels->len ? sig->n : label.end / 320 * 320) * rate / RATE;
+    g_array_append_val (labels, label);
+  }
+  g_assert_true (ph_labels_write_phn (path, labels, &error));
+  g_assert_no_error (error);
+  g_array_unref (labels);
+  return path;
+}
+
+/* A 16-bit mono WAV file of `sig`. */
+static gchar *
+write_wav (const Signal *sig, const char *name)
+{
+  gchar *path = temp_path (name);
+  guint32 data_size = (guint32) (sig->n * 2);
+  GByteArray *bytes = g_byte_array_new ();
+  guint32 u32;
+  guint16 u16;
+
+#define PUT(value, type, var) (var = (type) (value), g_byte_array_append (bytes, (const guint8 *) &var, sizeof var))
+  g_byte_array_append (bytes, (const guint8 *) "RIFF", 4);
+  PUT (GUINT32_TO_LE (36 + data_size), guint32, u32);
+  g_byte_array_append (bytes, (const guint8 *) "WAVEfmt ", 8);
+  PUT (GUINT32_TO_LE (16), guint32, u32);
+  PUT (GUINT16_TO_LE (1), guint16, u16);
+  PUT (GUINT16_TO_LE (1), guint16, u16);
+  PUT (GUINT32_TO_LE (RATE), guint32, u32);
+  PUT (GUINT32_TO_LE (RATE * 2), guint32, u32);
+  PUT (GUINT16_TO_LE (2), guint16, u16);
+  PUT (GUINT16_TO_LE (16), guint16, u16);
+  g_byte_array_append (bytes, (const guint8 *) "data", 4);
+  PUT (GUINT32_TO_LE (data_size), guint32, u32);
+#undef PUT
+  g_byte_array_append (bytes, (const guint8 *) sig->samples, data_size);   /* little-endian host */
+  g_assert_true (g_file_set_contents (path, (const gchar *) bytes->data, bytes->len, NULL));
+  g_byte_array_unref (bytes);
+  return path;
+}
+
+/* Runs `desc` (a whole pipeline) to EOS or error; the error text or NULL, and the
+ * number of "lstmadapt" messages. */
+static gchar *
+run_pipeline (const char *desc, guint *adapt_messages)
+{
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gchar *text = NULL;
+  gboolean done = FALSE;
+
+  *adapt_messages = 0;
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while (!done) {
+    GstMessage *msg = gst_bus_timed_pop (bus, 60 * GST_SECOND);
+
+    g_assert_nonnull (msg);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *error = NULL;
+
+      gst_message_parse_error (msg, &error, NULL);
+      text = g_strdup (error->message);
+      g_error_free (error);
+      done = TRUE;
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+      done = TRUE;
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+               gst_structure_has_name (gst_message_get_structure (msg), "lstmadapt")) {
+      (*adapt_messages)++;
+    }
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return text;
+}
+
+/* Labels written at another rate than the audio's (`phonemes align` writes the file's
+ * rate, lstmadapt sees 16 kHz after audioresample): with labels-rate they mean the same
+ * times, and the adapted model is the one 16 kHz labels give; without it they are
+ * refused with an error that names labels-rate, at the first buffer when the duration
+ * is known, else at EOS; nothing is written. */
+static void
+test_labels_rate (void)
+{
+  Signal sig = make_signal (4.0, 21);
+  gchar *phn16 = write_phn_at_rate (&sig, "rate16.PHN", 16000);
+  gchar *phn22 = write_phn_at_rate (&sig, "rate22.PHN", 22050);
+  gchar *saved16 = temp_path ("rate16.phm"), *saved22 = temp_path ("rate22.phm");
+  gchar *saved_bad = temp_path ("rate-bad.phm");
+  gchar *props16 = g_strdup_printf ("labels-location=%s save-location=%s", phn16, saved16);
+  gchar *props22 = g_strdup_printf ("labels-location=%s labels-rate=22050 save-location=%s",
+                                    phn22, saved22);
+  gchar *props_bad = g_strdup_printf ("labels-location=%s save-location=%s", phn22,
+                                      saved_bad);
+  gchar *wav = write_wav (&sig, "rate.wav");
+  gchar *desc, *text, *c16 = NULL, *c22 = NULL;
+  gsize n16 = 0, n22 = 0;
+  guint rate = 0, messages = 0;
+  Run *run;
+
+  run = chain_new (props16);
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
   g_assert_cmpuint (run->errors, ==, 0);
-  g_assert_nonnull (strstr (run->warning_text->str, "audio ended"));
+  run_free (run);
+  run = chain_new (props22);
+  g_object_get (run->adapt, "labels-rate", &rate, NULL);
+  g_assert_cmpuint (rate, ==, 22050);
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  g_assert_cmpuint (run->errors, ==, 0);
+  run_free (run);
+  g_assert_true (g_file_get_contents (saved16, &c16, &n16, NULL));
+  g_assert_true (g_file_get_contents (saved22, &c22, &n22, NULL));
+  g_assert_cmpmem (c16, n16, c22, n22);
+
+  /* Unknown duration (the harness): refused at EOS. */
+  run = chain_new (props_bad);
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  g_assert_cmpuint (run->errors, ==, 1);
+  g_assert_nonnull (strstr (run->error_text->str, "labels-rate=22050"));
+  g_assert_false (g_file_test (saved_bad, G_FILE_TEST_EXISTS));
+  run_free (run);
+
+  /* A file: refused at the first buffer, before anything is trained. */
+  desc = g_strdup_printf ("filesrc location=%s ! wavparse ! lstmphonemes model=%s ! "
+                          "lstmadapt publish-interval=1 %s ! fakesink", wav, fx.model, props_bad);
+  text = run_pipeline (desc, &messages);
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "labels-rate=22050"));
+  g_assert_cmpuint (messages, ==, 0);
+  g_assert_false (g_file_test (saved_bad, G_FILE_TEST_EXISTS));
+  g_free (text);
+  g_free (desc);
+
+  g_free (c16);
+  g_free (c22);
+  g_remove (phn16);
+  g_remove (phn22);
+  g_remove (saved16);
+  g_remove (saved22);
+  g_remove (wav);
+  g_free (phn16);
+  g_free (phn22);
+  g_free (saved16);
+  g_free (saved22);
+  g_free (saved_bad);
+  g_free (props16);
+  g_free (props22);
+  g_free (props_bad);
+  g_free (wav);
+  signal_clear (&sig);
+}
+
+/* Log lines of the lstmadapt category. */
+typedef struct {
+  guint update_lines;    /* DEBUG: one per weight update */
+  guint publish_lines;   /* DEBUG: one per publication */
+  guint buffer_lines;    /* LOG: one per buffer with a meta */
+} AdaptLog;
+
+/* Where count_adapt_log counts, or NULL. The log function is added in a subprocess of
+ * the test: GStreamer keeps the lists of log functions it replaces, which valgrind
+ * reports as leaks. */
+static AdaptLog *adapt_log;
+
+static void
+count_adapt_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+                 const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+                 gpointer user_data)
+{
+  AdaptLog *count = g_atomic_pointer_get (&adapt_log);
+  const gchar *text;
+
+  (void) file, (void) function, (void) line, (void) object, (void) user_data;
+  if (!count || g_strcmp0 (gst_debug_category_get_name (category), "lstmadapt") != 0)
+    return;
+  text = gst_debug_message_get (message);
+  if (level == GST_LEVEL_DEBUG && g_str_has_prefix (text, "update ") && strstr (text, "loss"))
+    g_atomic_int_inc (&count->update_lines);
+  if (level == GST_LEVEL_DEBUG && g_str_has_prefix (text, "published"))
+    g_atomic_int_inc (&count->publish_lines);
+  if (level == GST_LEVEL_LOG && strstr (text, "buffer pts") && strstr (text, "frames"))
+    g_atomic_int_inc (&count->buffer_lines);
+}
+
+/* GST_DEBUG=lstmadapt:5 shows every update and publication, :6 every buffer. */
+static void
+test_debug_levels (void)
+{
+  Signal sig = make_signal (3.0, 23);
+  gchar *phn = write_phn (&sig, "debug.PHN");
+  gchar *props = g_strdup_printf ("labels-location=%s publish-interval=2", phn);
+  AdaptLog count = { 0, 0, 0 };
+  Run *run;
+
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_remove (phn);
+    g_free (phn);
+    g_free (props);
+    signal_clear (&sig);
+    return;
+  }
+  gst_debug_add_log_function (count_adapt_log, NULL, NULL);
+  gst_debug_remove_log_function (gst_debug_log_default);   /* quiet */
+  gst_debug_set_active (TRUE);
+  g_atomic_pointer_set (&adapt_log, &count);
+  gst_debug_set_threshold_for_name ("lstmadapt", GST_LEVEL_LOG);
+  run = chain_new (props);
+  push_range (run, &sig, 0, sig.n);
+  push_eos (run);
+  gst_debug_unset_threshold_for_name ("lstmadapt");
+  g_atomic_pointer_set (&adapt_log, NULL);
+  g_assert_cmpuint (count.update_lines, ==, msg_u64 (last_msg (run), "updates"));
+  g_assert_cmpuint (count.publish_lines, ==, run->adapt_msgs->len);
+  g_assert_cmpuint (count.buffer_lines, >=, sig.n / CHUNK - 2);
   run_free (run);
   g_remove (phn);
   g_free (phn);
   g_free (props);
   signal_clear (&sig);
-  signal_clear (&longer);
+}
+
+/* Sets `desc` (a whole pipeline) to PAUSED; the state change result, the first error
+ * and the warnings posted meanwhile. */
+static GstStateChangeReturn
+start_pipeline (const char *desc, gchar **error_text, GString *warnings)
+{
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstStateChangeReturn ret = gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  GstMessage *msg;
+
+  if (ret == GST_STATE_CHANGE_ASYNC)
+    ret = gst_element_get_state (pipeline, NULL, NULL, 30 * GST_SECOND);
+  *error_text = NULL;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))) {
+    GError *error = NULL;
+
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      gst_message_parse_error (msg, &error, NULL);
+      if (!*error_text)
+        *error_text = g_strdup (error->message);
+    } else {
+      gst_message_parse_warning (msg, &error, NULL);
+      g_string_append_printf (warnings, "%s\n", error->message);
+    }
+    g_error_free (error);
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return ret;
+}
+
+/* lstmadapt that could only do nothing fails at start with an error naming the fix:
+ * no lstmphonemes upstream, one with attach-meta=false, a model-name no lstmphonemes
+ * has, a save-location that cannot be written. mode=prompted without prompt-text
+ * (which may still be set while playing) warns at start. */
+static void
+test_start_checks (void)
+{
+  struct {
+    const char *adapt;
+    const char *labeller;    /* NULL: no lstmphonemes */
+    const char *error;       /* NULL: starts, with a warning naming `warning` */
+    const char *warning;
+  } cases[] = {
+    { "mode=self", NULL, "downstream of lstmphonemes", NULL },
+    { "mode=self", "attach-meta=false", "attach-meta=true", NULL },
+    { "mode=self model-name=beta", "model-name=alpha", "model-name=beta", NULL },
+    { "mode=self save-location=/nonexistent-folder/me.phm", "", "/nonexistent-folder", NULL },
+    { "mode=prompted", "", NULL, "prompt-text" },
+    { "mode=self", "", NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *labeller = cases[i].labeller
+        ? g_strdup_printf ("lstmphonemes model=%s %s !", fx.model, cases[i].labeller)
+        : g_strdup ("");
+    gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=5 ! %s lstmadapt %s ! fakesink",
+                                   labeller, cases[i].adapt);
+    GString *warnings = g_string_new (NULL);
+    gchar *text = NULL;
+    GstStateChangeReturn ret = start_pipeline (desc, &text, warnings);
+
+    g_test_message ("%s: %s / %s", desc, text, warnings->str);
+    if (cases[i].error) {
+      g_assert_cmpint (ret, ==, GST_STATE_CHANGE_FAILURE);
+      g_assert_nonnull (text);
+      g_assert_nonnull (strstr (text, cases[i].error));
+      if (i == 2)
+        g_assert_nonnull (strstr (text, "alpha"));
+    } else {
+      g_assert_cmpint (ret, !=, GST_STATE_CHANGE_FAILURE);
+      g_assert_null (text);
+      if (cases[i].warning)
+        g_assert_nonnull (strstr (warnings->str, cases[i].warning));
+      else
+        g_assert_cmpuint (warnings->len, ==, 0);
+    }
+    g_free (text);
+    g_string_free (warnings, TRUE);
+    g_free (desc);
+    g_free (labeller);
+  }
+}
+
+/* Buffers without the phoneme meta (here pushed past the labeller, found by
+ * model-name): a warning after the first second of audio, naming the fix. */
+static void
+test_no_meta_warns (void)
+{
+  Signal sig = make_signal (1.5, 22);
+  Run *labeller = single_new_labeller ("model-name=no-meta");
+  Run *adapt = single_new ("lstmadapt model-name=no-meta mode=self");
+
+  push_range (adapt, &sig, 0, RATE / 2);
+  g_assert_cmpuint (adapt->warnings, ==, 0);
+  push_range (adapt, &sig, RATE / 2, sig.n);
+  push_eos (adapt);
+  g_assert_cmpuint (adapt->warnings, ==, 1);
+  g_assert_nonnull (strstr (adapt->warning_text->str, "meta"));
+  g_assert_nonnull (strstr (adapt->warning_text->str, "attach-meta=true"));
+  run_free (adapt);
+  run_free (labeller);
+  signal_clear (&sig);
 }
 
 /* k1 / k2 of 0 are refused by the property, the old value stays; the largest values
@@ -1340,13 +1773,13 @@ main (int argc, char **argv)
   make_fixture ();
 
   g_test_add_func ("/lstmadapt/passthrough", test_passthrough);
-  g_test_add_func ("/lstmadapt/no-labeller", test_no_labeller);
   g_test_add_func ("/lstmadapt/supervised-learns", test_supervised_learns);
   g_test_add_func ("/lstmadapt/labels-pad", test_labels_pad);
   g_test_add_func ("/lstmadapt/drops-when-behind", test_drops_when_behind);
   g_test_add_func ("/lstmadapt/save-and-reload", test_save_and_reload);
   g_test_add_func ("/lstmadapt/keeps-bf16-storage", test_keeps_bf16_storage);
   g_test_add_func ("/lstmadapt/self-mode", test_self_mode);
+  g_test_add_func ("/lstmadapt/self-mode-decodes", test_self_mode_decodes);
   g_test_add_func ("/lstmadapt/prompted-mode", test_prompted_mode);
   g_test_add_func ("/lstmadapt/bad-labels-file", test_bad_labels_file);
   g_test_add_func ("/lstmadapt/labels-past-end", test_labels_past_end);
@@ -1357,6 +1790,10 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt/properties-while-playing", test_properties_while_playing);
   g_test_add_func ("/lstmadapt/null-while-training", test_null_while_training);
   g_test_add_func ("/lstmadapt/eos-mid-window", test_eos_mid_window);
+  g_test_add_func ("/lstmadapt/labels-rate", test_labels_rate);
+  g_test_add_func ("/lstmadapt/start-checks", test_start_checks);
+  g_test_add_func ("/lstmadapt/no-meta-warns", test_no_meta_warns);
+  g_test_add_func ("/lstmadapt/debug-levels", test_debug_levels);
   ret = g_test_run ();
 
   g_remove (fx.model);

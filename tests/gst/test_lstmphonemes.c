@@ -13,12 +13,15 @@
 #include <string.h>
 
 #include "phonemes.h"
+#include "../test_common.h"
+#include "phonemes-meta.h"
 
 #define RATE 16000
 #define HOP 160
 #define CAPS_S16 "audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved"
 #define CAPS_F32 "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved"
 #define CAPS_S16_8K "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved"
+#define CAPS_S16_44K "audio/x-raw,format=S16LE,rate=44100,channels=1,layout=interleaved"
 
 /* Model files made once in main(), read-only afterwards. */
 typedef struct {
@@ -26,6 +29,7 @@ typedef struct {
   gchar *model_a;     /* 16 kHz, seed 1 */
   gchar *model_b;     /* 16 kHz, seed 2, same layout */
   gchar *model_8k;    /* 8 kHz */
+  gchar *model_lm;    /* model_a with a phone LM (version 2): decoded by default */
   gchar *bad_model;   /* not a model file */
   gchar *plugin_dir;
 } Models;
@@ -83,6 +87,7 @@ typedef struct {
   guint64 timestamp, duration, stream_time, running_time;
   gint phone;
   gchar phone39[8];
+  gchar viseme[8];
   double confidence;
 } Seg;
 
@@ -98,6 +103,8 @@ typedef struct {
   guint metas;
   guint warnings;
   gchar *last_warning;
+  guint errors;
+  gchar *last_error;
 } Result;
 
 typedef struct {
@@ -133,6 +140,7 @@ result_clear (Result *r)
   g_byte_array_unref (r->posteriors);
   g_byte_array_unref (r->features);
   g_free (r->last_warning);
+  g_free (r->last_error);
 }
 
 static guint64
@@ -213,6 +221,14 @@ collect_messages (Run *run)
       run->res.last_warning = g_strdup (error->message);
       run->res.warnings++;
       g_error_free (error);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *error = NULL;
+
+      gst_message_parse_error (msg, &error, NULL);
+      g_free (run->res.last_error);
+      run->res.last_error = g_strdup (error->message);
+      run->res.errors++;
+      g_error_free (error);
     } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
                gst_structure_has_name (s, "phoneme")) {
       Seg seg = { 0 };
@@ -225,6 +241,8 @@ collect_messages (Run *run)
       g_assert_cmpint (seg.phone, >=, 0);
       g_strlcpy (seg.phone39, gst_structure_get_string (s, "phone39"), sizeof seg.phone39);
       g_assert_true (gst_structure_get_double (s, "confidence", &seg.confidence));
+      g_assert_nonnull (gst_structure_get_string (s, "viseme"));
+      g_strlcpy (seg.viseme, gst_structure_get_string (s, "viseme"), sizeof seg.viseme);
       g_array_append_val (run->res.segs, seg);
     } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
                gst_structure_has_name (s, "phoneme-frame")) {
@@ -368,21 +386,29 @@ load_model (const char *path)
   return model;
 }
 
+static Reference *
+reference_alloc (void)
+{
+  Reference *ref = g_new0 (Reference, 1);
+
+  ref->segs = g_array_new (FALSE, TRUE, sizeof (PhSegment));
+  ref->phones = g_array_new (FALSE, TRUE, sizeof (gint));
+  ref->posteriors = g_byte_array_new ();
+  ref->features = g_byte_array_new ();
+  return ref;
+}
+
 /* Labels x[0..n) with `model`; with `switch_to`, switches to it after `switch_at`
  * samples. */
 static Reference *
 reference_new (const char *model_path, guint min_frames, const float *x, gsize n,
                const char *switch_to, gsize switch_at)
 {
-  Reference *ref = g_new0 (Reference, 1);
+  Reference *ref = reference_alloc ();
   PhModel *model = load_model (model_path);
   PhLabeller *labeller = ph_labeller_new (model, min_frames, NULL);
   gsize first = switch_to ? switch_at : n;
 
-  ref->segs = g_array_new (FALSE, TRUE, sizeof (PhSegment));
-  ref->phones = g_array_new (FALSE, TRUE, sizeof (gint));
-  ref->posteriors = g_byte_array_new ();
-  ref->features = g_byte_array_new ();
   ph_labeller_push_f32 (labeller, x, first, &ref_callbacks, ref);
   if (switch_to) {
     PhModel *other = load_model (switch_to);
@@ -391,6 +417,25 @@ reference_new (const char *model_path, guint min_frames, const float *x, gsize n
     ph_model_unref (other);
     ph_labeller_push_f32 (labeller, x + first, n - first, &ref_callbacks, ref);
   }
+  ph_labeller_flush (labeller, &ref_callbacks, ref);
+  ph_labeller_free (labeller);
+  ph_model_unref (model);
+  return ref;
+}
+
+/* Labels x[0..n) with the model's phone-LM decoder and `insertion_penalty`. */
+static Reference *
+reference_decoded (const char *model_path, const float *x, gsize n, float insertion_penalty)
+{
+  Reference *ref = reference_alloc ();
+  PhModel *model = load_model (model_path);
+  PhLabeller *labeller = ph_labeller_new (model, 3, NULL);
+  PhDecoderConfig config;
+
+  ph_decoder_config_init (&config);
+  config.insertion_penalty = insertion_penalty;
+  g_assert_true (ph_labeller_set_segmenter (labeller, PH_SEGMENTER_DECODER, &config, NULL));
+  ph_labeller_push_f32 (labeller, x, n, &ref_callbacks, ref);
   ph_labeller_flush (labeller, &ref_callbacks, ref);
   ph_labeller_free (labeller);
   ph_model_unref (model);
@@ -834,6 +879,7 @@ test_message_fields (void)
     g_assert_cmpuint (seg->stream_time, ==, seg->timestamp);
     g_assert_cmpuint (seg->running_time, ==, seg->timestamp);
     g_assert_cmpstr (seg->phone39, ==, folded >= 0 ? ph_phone39_name (folded) : "");
+    g_assert_cmpstr (seg->viseme, ==, ph_viseme_name_of_phone (PH_VISEME_SET_OCULUS, seg->phone));
     g_assert_cmpfloat (seg->confidence, >, 0.0);
     g_assert_cmpfloat (seg->confidence, <=, 1.0);
   }
@@ -872,11 +918,19 @@ test_latency_query (void)
   Run *run = run_new (models.model_a, CAPS_S16, NULL);
   gint16 *x = make_audio (RATE / 10, 18);
   GstClockTime own;
+  gboolean report = TRUE;
 
-  g_object_get (run->element, "latency", &own, NULL);
+  /* By default the element holds no audio back, so it adds no latency to the
+   * pipeline's; `latency` still says how late its messages and metas are. */
+  g_object_get (run->element, "latency", &own, "report-latency", &report, NULL);
+  g_assert_false (report);
   g_assert_cmpuint (own, ==, expected_latency (models.model_a, 3));
   g_assert_cmpuint (own, >, 0);
   gst_harness_set_upstream_latency (run->h, 20 * GST_MSECOND);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND);
+
+  /* report-latency=true: upstream's plus the element's own. */
+  g_object_set (run->element, "report-latency", TRUE, NULL);
   g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
 
   /* More smoothing: more latency, announced with a latency message. */
@@ -885,6 +939,8 @@ test_latency_query (void)
   g_object_get (run->element, "latency", &own, NULL);
   g_assert_cmpuint (own, ==, expected_latency (models.model_a, 10));
   g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
+  g_object_set (run->element, "report-latency", FALSE, NULL);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND);
   run_free (run);
   g_free (x);
 }
@@ -900,7 +956,7 @@ test_latency_message (void)
   GstMessage *msg;
 
   /* Watch the bus directly, before drain() empties it. */
-  g_object_set (element, "min-segment-frames", 5, NULL);
+  g_object_set (element, "report-latency", TRUE, "min-segment-frames", 5, NULL);
   g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, RATE / 10 * 2, 0,
                                                           GST_MSECOND * 100, TRUE)),
                    ==, GST_FLOW_OK);
@@ -1379,6 +1435,380 @@ test_meta_survives_passthrough_elements (void)
   }
 }
 
+/* Audio at another rate than the model's: an error that names the fix, not a bare
+ * not-negotiated; a converter in front still gets the model's rate. */
+static void
+test_wrong_rate_names_the_fix (void)
+{
+  const char *good[] = {
+    "audiotestsrc num-buffers=5 ! audio/x-raw,rate=44100 ! audioresample ! lstmphonemes "
+    "model=\"%s\" name=ph ! fakesink",
+    "audiotestsrc num-buffers=5 ! lstmphonemes model=\"%s\" name=ph ! fakesink",
+  };
+  gint16 *x = make_audio (4410, 27);
+  Run *run = run_new (models.model_a, CAPS_S16_44K, NULL);
+  gchar *desc, *text = NULL;
+  GstElement *pipeline;
+  GstMessage *msg;
+  GstBus *bus;
+
+  g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, 4410 * 2, 0, 100 * GST_MSECOND,
+                                                          TRUE)), ==, GST_FLOW_NOT_NEGOTIATED);
+  drain (run);
+  g_assert_cmpuint (run->res.errors, ==, 1);
+  g_assert_nonnull (strstr (run->res.last_error, "needs 16000 Hz audio"));
+  g_assert_nonnull (strstr (run->res.last_error, "44100 Hz"));
+  g_assert_nonnull (strstr (run->res.last_error, "put audioresample before it"));
+  run_free (run);
+
+  /* The usual mistake, a converter that cannot change the rate (audioconvert without
+   * audioresample): the same error, not a failed link. */
+  desc = g_strdup_printf ("audiotestsrc num-buffers=5 ! audio/x-raw,rate=44100 ! "
+                          "audioconvert ! lstmphonemes model=\"%s\" ! fakesink", models.model_a);
+  pipeline = gst_parse_launch (desc, NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_ERROR);
+  {
+    GError *error = NULL;
+
+    gst_message_parse_error (msg, &error, NULL);
+    text = g_strdup (error->message);
+    g_error_free (error);
+  }
+  g_assert_nonnull (strstr (text, "put audioresample before it"));
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (text);
+  g_free (desc);
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    gchar *desc = g_strdup_printf (good[i], models.model_a);
+    GstElement *pipeline = gst_parse_launch (desc, NULL);
+    GstElement *ph = gst_bin_get_by_name (GST_BIN (pipeline), "ph");
+    GstPad *pad = gst_element_get_static_pad (ph, "sink");
+    GstBus *bus = gst_element_get_bus (pipeline);
+    GstMessage *msg;
+    GstCaps *caps;
+    gint rate = 0;
+
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+                                      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+    caps = gst_pad_get_current_caps (pad);
+    g_assert_true (gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate", &rate));
+    g_assert_cmpint (rate, ==, RATE);
+    gst_caps_unref (caps);
+    gst_message_unref (msg);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (pad);
+    gst_object_unref (ph);
+    gst_object_unref (pipeline);
+    g_free (desc);
+  }
+  g_free (x);
+}
+
+/* Log lines of the lstmphonemes category, by level. */
+typedef struct {
+  guint lines[GST_LEVEL_COUNT];
+  guint buffer_lines;    /* LOG lines that describe a buffer */
+  guint segment_lines;   /* DEBUG lines that describe a segment */
+} LogCount;
+
+/* Where count_log counts, or NULL. The log function is added in a subprocess of the
+ * test: GStreamer keeps the lists of log functions it replaces, which valgrind reports
+ * as leaks. */
+static LogCount *log_count;
+
+static void
+count_log (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
+           const gchar *function, gint line, GObject *object, GstDebugMessage *message,
+           gpointer user_data)
+{
+  LogCount *count = g_atomic_pointer_get (&log_count);
+  const gchar *text;
+
+  (void) file, (void) function, (void) line, (void) object, (void) user_data;
+  if (!count || g_strcmp0 (gst_debug_category_get_name (category), "lstmphonemes") != 0)
+    return;
+  text = gst_debug_message_get (message);
+  count->lines[level]++;
+  if (level == GST_LEVEL_LOG && strstr (text, "buffer pts") && strstr (text, "frames"))
+    count->buffer_lines++;
+  if (level == GST_LEVEL_DEBUG && strstr (text, "segment") && strstr (text, "confidence"))
+    count->segment_lines++;
+}
+
+/* GST_DEBUG=lstmphonemes:6 shows every buffer (LOG) and every segment (DEBUG);
+ * lstmphonemes:5 only the segments, not the buffers. */
+static void
+test_debug_levels (void)
+{
+  const gsize n = RATE;
+  gint16 *x = make_audio (n, 28);
+  GstDebugLevel levels[] = { GST_LEVEL_LOG, GST_LEVEL_DEBUG };
+
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_free (x);
+    return;
+  }
+  gst_debug_add_log_function (count_log, NULL, NULL);
+  gst_debug_remove_log_function (gst_debug_log_default);   /* quiet */
+  gst_debug_set_active (TRUE);
+  for (guint l = 0; l < G_N_ELEMENTS (levels); l++) {
+    LogCount count = { { 0 }, 0, 0 };
+    Run *run;
+
+    g_atomic_pointer_set (&log_count, &count);
+    gst_debug_set_threshold_for_name ("lstmphonemes", levels[l]);
+    run = run_new (models.model_a, CAPS_S16, NULL);
+    push_audio (run, x, 2, n, 1600, 0, TRUE);   /* 10 buffers */
+    push_eos (run);
+    gst_debug_unset_threshold_for_name ("lstmphonemes");
+    g_atomic_pointer_set (&log_count, NULL);
+    g_assert_cmpuint (run->res.segs->len, >, 5);
+    g_assert_cmpuint (count.segment_lines, ==, run->res.segs->len);
+    if (levels[l] == GST_LEVEL_LOG)
+      g_assert_cmpuint (count.buffer_lines, ==, 10);
+    else
+      g_assert_cmpuint (count.lines[GST_LEVEL_LOG], ==, 0);
+    run_free (run);
+  }
+  g_free (x);
+}
+
+/* frame-interval: one phoneme-frame message per interval, carrying the mean of the
+ * interval's posteriors; its phone and confidence are that mean's argmax. */
+static void
+test_frame_interval (void)
+{
+  const gsize n = RATE / 2 + 480;   /* 53 frames: the last message covers 3 */
+  gint16 *x = make_audio (n, 29);
+  Run *every = run_new (models.model_a, CAPS_S16, "frame-messages", TRUE, NULL);
+  Run *run = run_new (models.model_a, CAPS_S16, "frame-messages", TRUE,
+                      "frame-interval", (guint64) (50 * GST_MSECOND), NULL);
+  GstClockTime end = gst_util_uint64_scale (n, GST_SECOND, RATE);
+  guint64 interval = 0;
+  guint frames;
+
+  g_object_get (run->element, "frame-interval", &interval, NULL);
+  g_assert_cmpuint (interval, ==, 50 * GST_MSECOND);
+  push_audio (every, x, 2, n, 441, 0, TRUE);
+  push_eos (every);
+  push_audio (run, x, 2, n, 441, 0, TRUE);
+  push_eos (run);
+  frames = every->res.frame_msgs->len;
+  g_assert_cmpuint (frames, ==, 53);
+  g_assert_cmpuint (run->res.frame_msgs->len, ==, (frames + 4) / 5);
+  for (guint m = 0; m < run->res.frame_msgs->len; m++) {
+    const GstStructure *s = g_array_index (run->res.frame_msgs, GstStructure *, m);
+    const GValue *post = gst_structure_get_value (s, "posteriors");
+    guint first = m * 5, count = MIN (5, frames - first), n_frames = 0;
+    double mean[PH_NUM_PHONES] = { 0 }, confidence;
+    guint best = 0;
+
+    g_assert_true (gst_structure_get_uint (s, "n-frames", &n_frames));
+    g_assert_cmpuint (n_frames, ==, count);
+    g_assert_cmpuint (get_u64 (s, "timestamp"), ==, frame_start (0, first));
+    g_assert_cmpuint (get_u64 (s, "duration"), ==,
+                      MIN (frame_start (0, first + count), end) - frame_start (0, first));
+    for (guint i = first; i < first + count; i++) {
+      const GstStructure *f = g_array_index (every->res.frame_msgs, GstStructure *, i);
+      const GValue *p = gst_structure_get_value (f, "posteriors");
+
+      for (guint k = 0; k < PH_NUM_PHONES; k++)
+        mean[k] += g_value_get_double (gst_value_array_get_value (p, k)) / count;
+    }
+    for (guint k = 0; k < PH_NUM_PHONES; k++) {
+      g_assert_cmpfloat_with_epsilon (g_value_get_double (gst_value_array_get_value (post, k)),
+                                      mean[k], 1e-6);
+      best = mean[k] > mean[best] ? k : best;
+    }
+    g_assert_cmpint (ph_phone_index (gst_structure_get_string (s, "phone")), ==, best);
+    g_assert_true (gst_structure_get_double (s, "confidence", &confidence));
+    g_assert_cmpfloat_with_epsilon (confidence, mean[best], 1e-6);
+  }
+  /* The segments are the same whatever the interval. */
+  assert_same_segments (every->res.segs, run->res.segs);
+  run_free (every);
+  run_free (run);
+  g_free (x);
+}
+
+/* The typed C API of phonemes-meta.h reads what the GstStructure holds: the same
+ * frames, posteriors and features, for every buffer of a run. */
+static void
+test_meta_typed_api (void)
+{
+  const gsize n = RATE / 2;
+  gint16 *x = make_audio (n, 30);
+  Run *run = run_new (models.model_a, CAPS_S16, NULL);
+  GstBuffer *buffer;
+  guint metas = 0, frames_seen = 0;
+
+  g_assert_null (gst_phoneme_meta_get_structure (NULL));
+  for (gsize off = 0; off < n; off += 800) {
+    g_assert_cmpint (gst_harness_push (run->h, make_buffer (x + off, 1600,
+        gst_util_uint64_scale (off, GST_SECOND, RATE), 50 * GST_MSECOND, off == 0)), ==,
+        GST_FLOW_OK);
+    while ((buffer = gst_harness_try_pull (run->h))) {
+      const GstStructure *s = gst_phoneme_meta_get_structure (buffer);
+      guint n_frames = 0, n_post = 0, n_feat = 0, dim = 0;
+      GstPhonemeFrame *frames = gst_phoneme_meta_get_frames (buffer, &n_frames);
+      const gfloat *post = gst_phoneme_meta_get_posteriors (buffer, &n_post);
+      const gfloat *feat = gst_phoneme_meta_get_features (buffer, &n_feat, &dim);
+      guint first = run->res.frame_ts->len;
+
+      collect_meta (&run->res, buffer);
+      if (!s) {
+        g_assert_null (frames);
+        g_assert_null (post);
+        g_assert_null (feat);
+        g_assert_cmpuint (n_frames + n_post + n_feat, ==, 0);
+        gst_buffer_unref (buffer);
+        continue;
+      }
+      metas++;
+      g_assert_cmpuint (n_frames, ==, run->res.frame_ts->len - first);
+      g_assert_cmpuint (n_post, ==, n_frames);
+      g_assert_cmpuint (n_feat, ==, n_frames);
+      g_assert_cmpuint (dim, ==, run->res.dim);
+      for (guint i = 0; i < n_frames; i++) {
+        g_assert_cmpuint (frames[i].timestamp, ==,
+                          g_array_index (run->res.frame_ts, guint64, first + i));
+        g_assert_cmpuint (frames[i].duration, ==, 10 * GST_MSECOND);
+        g_assert_cmpint (frames[i].phone, ==, g_array_index (run->res.frame_phone, gint, first + i));
+        g_assert_cmpstr (frames[i].phone_name, ==, ph_phone_name (frames[i].phone));
+        g_assert_cmpfloat (frames[i].confidence, ==,
+                           g_array_index (run->res.frame_conf, double, first + i));
+        g_assert_cmpfloat (post[(gsize) i * GST_PHONEME_META_NUM_PHONES + frames[i].phone], ==,
+                           (float) frames[i].confidence);
+      }
+      g_assert_cmpmem (post, (gsize) n_frames * GST_PHONEME_META_NUM_PHONES * sizeof (float),
+                       run->res.posteriors->data + (gsize) first * PH_NUM_PHONES * sizeof (float),
+                       (gsize) n_frames * PH_NUM_PHONES * sizeof (float));
+      g_assert_cmpmem (feat, (gsize) n_frames * dim * sizeof (float),
+                       run->res.features->data + (gsize) first * dim * sizeof (float),
+                       (gsize) n_frames * dim * sizeof (float));
+      frames_seen += n_frames;
+      g_free (frames);
+      gst_buffer_unref (buffer);
+    }
+  }
+  g_assert_cmpuint (metas, >, 5);
+  g_assert_cmpuint (frames_seen, >, 30);
+  run_free (run);
+  g_free (x);
+}
+
+/* A model with a phone LM is decoded (decoder=auto): the element's segments are the
+ * core labeller's, which `phonemes label` prints, for any buffer size; the per-frame
+ * meta stays what the network says. (No insertion penalty: a random model's phones
+ * would otherwise rarely change.) */
+static void
+test_decoder_matches_labeller (void)
+{
+  const gsize n = RATE;
+  gint16 *x = make_audio (n, 12);
+  float *f = to_float (x, n);
+  Reference *ref = reference_decoded (models.model_lm, f, n, 0.0f);
+  Reference *greedy = reference_new (models.model_a, 3, f, n, NULL, 0);
+  const gsize chunks[] = { 1, 441, 16000 };
+
+  g_assert_cmpuint (ref->segs->len, >, 1);
+  for (guint c = 0; c < G_N_ELEMENTS (chunks); c++) {
+    Run *run = run_new (models.model_lm, CAPS_S16, "insertion-penalty", 0.0f, NULL);
+
+    push_audio (run, x, 2, n, chunks[c], 0, TRUE);
+    push_eos (run);
+    assert_segments_match (run->res.segs, 0, ref, 0, n);
+    g_assert_cmpuint (run->res.segs->len, ==, ref->segs->len);
+    assert_tiling (run->res.segs, 0, GST_SECOND);
+    assert_meta_matches (&run->res, greedy, 0);
+    run_free (run);
+  }
+  /* decoder=greedy on the same model gives the greedy segments */
+  Run *run = run_new (models.model_lm, CAPS_S16, "decoder", PH_SEGMENTER_GREEDY, NULL);
+  push_audio (run, x, 2, n, 441, 0, TRUE);
+  push_eos (run);
+  assert_segments_match (run->res.segs, 0, greedy, 0, n);
+  g_assert_cmpuint (run->res.segs->len, ==, greedy->segs->len);
+  run_free (run);
+  reference_free (ref);
+  reference_free (greedy);
+  g_free (x);
+  g_free (f);
+}
+
+/* decoder=lm with a model that has no phone LM fails the start with an error that
+ * says so; set while playing, it posts a warning and labelling goes on. */
+static void
+test_decoder_needs_lm (void)
+{
+  GstElement *element = gst_element_factory_make ("lstmphonemes", NULL);
+  GstBus *bus = gst_bus_new ();
+  gchar *text;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, "model", models.model_a, "decoder", PH_SEGMENTER_DECODER, NULL);
+  g_assert_cmpint (start_element (element, bus, &text), ==, GST_STATE_CHANGE_FAILURE);
+  g_assert_nonnull (strstr (text, "no phone LM"));
+  g_free (text);
+  gst_element_set_state (element, GST_STATE_NULL);
+  gst_element_set_bus (element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+
+  gint16 *x = make_audio (RATE / 2, 13);
+  Run *run = run_new (models.model_a, CAPS_S16, NULL);
+  push_audio (run, x, 2, RATE / 4, 441, 0, TRUE);
+  g_object_set (run->element, "decoder", PH_SEGMENTER_DECODER, NULL);
+  g_assert_cmpint (gst_harness_push (run->h, make_buffer (x, RATE / 2, 0, 0, FALSE)), ==,
+                   GST_FLOW_OK);
+  GstMessage *msg = gst_bus_pop_filtered (run->bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  GError *error = NULL;
+  gst_message_parse_warning (msg, &error, NULL);
+  g_assert_nonnull (strstr (error->message, "no phone LM"));
+  g_error_free (error);
+  gst_message_unref (msg);
+  push_eos (run);
+  g_assert_cmpuint (run->res.segs->len, >, 0);
+  run_free (run);
+  g_free (x);
+}
+
+/* With the decoder, segments wait for max-lag + 1 frames at most: that is the
+ * smoothing part of the latency, and changing max-lag changes the latency (which
+ * report-latency adds to queries). */
+static void
+test_decoder_latency (void)
+{
+  Run *run = run_new (models.model_lm, CAPS_S16, "report-latency", TRUE, NULL);
+  gint16 *x = make_audio (RATE / 10, 18);
+  GstClockTime own;
+
+  g_object_get (run->element, "latency", &own, NULL);
+  g_assert_cmpuint (own, ==, expected_latency (models.model_lm,
+                                               PH_DECODER_DEFAULT_MAX_LAG + 1));
+  g_object_set (run->element, "max-lag", 50, NULL);
+  push_audio (run, x, 2, RATE / 10, 441, 0, TRUE);
+  g_object_get (run->element, "latency", &own, NULL);
+  g_assert_cmpuint (own, ==, expected_latency (models.model_lm, 51));
+  gst_harness_set_upstream_latency (run->h, 20 * GST_MSECOND);
+  g_assert_cmpuint (gst_harness_query_latency (run->h), ==, 20 * GST_MSECOND + own);
+  run_free (run);
+  g_free (x);
+}
+
 /* ---- setup ---- */
 
 static gchar *
@@ -1410,6 +1840,8 @@ make_models (void)
   models.model_a = write_model ("a.phm", 16000, 1);
   models.model_b = write_model ("b.phm", 16000, 2);
   models.model_8k = write_model ("c8k.phm", 8000, 3);
+  models.model_lm = g_build_filename (models.dir, "lm.phm", NULL);
+  test_copy_model_with_lm (models.model_a, models.model_lm);
   models.bad_model = g_build_filename (models.dir, "bad.phm", NULL);
   g_assert_true (g_file_set_contents (models.bad_model, "not a model", -1, NULL));
 }
@@ -1417,7 +1849,8 @@ make_models (void)
 static void
 remove_models (void)
 {
-  const gchar *files[] = { models.model_a, models.model_b, models.model_8k, models.bad_model };
+  const gchar *files[] = { models.model_a, models.model_b, models.model_8k, models.model_lm,
+                           models.bad_model };
 
   for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
     g_remove (files[i]);
@@ -1466,8 +1899,15 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmphonemes/format-change", test_format_change);
   g_test_add_func ("/lstmphonemes/gap-is-silence", test_gap_is_silence);
   g_test_add_func ("/lstmphonemes/reset-signal", test_reset_signal);
+  g_test_add_func ("/lstmphonemes/decoder-matches-labeller", test_decoder_matches_labeller);
+  g_test_add_func ("/lstmphonemes/decoder-needs-lm", test_decoder_needs_lm);
+  g_test_add_func ("/lstmphonemes/decoder-latency", test_decoder_latency);
   g_test_add_func ("/lstmphonemes/meta-survives-passthrough-elements",
                    test_meta_survives_passthrough_elements);
+  g_test_add_func ("/lstmphonemes/wrong-rate-names-the-fix", test_wrong_rate_names_the_fix);
+  g_test_add_func ("/lstmphonemes/debug-levels", test_debug_levels);
+  g_test_add_func ("/lstmphonemes/frame-interval", test_frame_interval);
+  g_test_add_func ("/lstmphonemes/meta-typed-api", test_meta_typed_api);
   ret = g_test_run ();
   remove_models ();
   return ret;

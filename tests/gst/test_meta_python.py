@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Reads the GstPhonemeMeta from Python (PyGObject) with nothing but GStreamer's own
 introspection data: no library of this project is loaded besides the plugin itself.
+Then the same through pipelines/phonemes_meta.py, the helper that gives the frames as
+tuples and the posteriors and features as float32 memoryviews: they must agree.
 Exits 77 (skipped) when PyGObject or the GStreamer typelib is not importable."""
 import os
 import struct
@@ -19,6 +21,11 @@ except (ImportError, ValueError) as error:
 
 NUM_PHONES = 61
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "pipelines"))
+import phonemes_meta  # noqa: E402
+
 
 def array_field(structure, name):
     """A GstValueArray field as a list. Plain PyGObject cannot convert GstValueArray
@@ -29,6 +36,28 @@ def array_field(structure, name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)   # GValueArray is deprecated
         return [array.get_nth(i) for i in range(array.n_values)]
+
+
+def check_helper(structure, timestamps, phones, indices, confidence, posteriors, features,
+                 n, dim):
+    """pipelines/phonemes_meta.py gives the same frames, posteriors and features."""
+    frames = phonemes_meta.frames(structure)
+    assert frames == [(timestamps[i], 10 * Gst.MSECOND, phones[i], indices[i], confidence[i])
+                      for i in range(n)], frames
+    post = phonemes_meta.posteriors(structure)
+    feat = phonemes_meta.features(structure)
+    assert post.format == "f" and post.shape == (n, NUM_PHONES), (post.format, post.shape)
+    assert feat.format == "f" and feat.shape == (n, dim), (feat.format, feat.shape)
+    assert post.tolist() == [list(struct.unpack_from("<%df" % NUM_PHONES, posteriors,
+                                                     i * NUM_PHONES * 4)) for i in range(n)]
+    assert feat.tobytes() == bytes(features) or sys.byteorder != "little"
+    try:
+        import numpy
+    except ImportError:
+        return
+    array = numpy.asarray(post)
+    assert array.shape == (n, NUM_PHONES) and array.dtype == numpy.float32
+    assert list(array.argmax(axis=1)) == indices
 
 
 def check_meta(structure, seen):
@@ -45,7 +74,10 @@ def check_meta(structure, seen):
     posteriors = structure.get_value("posteriors").get_data()
     features = structure.get_value("features").get_data()
     assert len(posteriors) == n * NUM_PHONES * 4
+    assert phonemes_meta.get(None) is None
     assert len(features) == n * dim * 4
+    check_helper(structure, timestamps, phones, indices, confidence, posteriors, features,
+                 n, dim)
     for i in range(n):
         row = struct.unpack_from("<%df" % NUM_PHONES, posteriors, i * NUM_PHONES * 4)
         assert abs(sum(row) - 1.0) < 1e-3, sum(row)
@@ -74,8 +106,11 @@ def main():
 
         def probe(pad, info):
             try:
-                meta = info.get_buffer().get_custom_meta("GstPhonemeMeta")
+                buffer = info.get_buffer()
+                meta = buffer.get_custom_meta("GstPhonemeMeta")
                 if meta is not None:
+                    assert phonemes_meta.get(buffer).to_string() == \
+                        meta.get_structure().to_string()
                     check_meta(meta.get_structure(), seen)
             except Exception as error:  # reported after the run, not lost in a thread
                 seen["errors"].append(repr(error))

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `meson install` as users and other projects see it, into a scratch DESTDIR:
-#  - the plugin lands in GStreamer's plugin directory (for the prefixes /usr and
-#    /usr/local; another prefix needs GST_PLUGIN_PATH, said in the log) and
-#    gst-inspect-1.0 finds lstmphonemes there;
+#  - the plugin lands under the prefix, in PREFIX/LIBDIR/gstreamer-1.0 (GStreamer's
+#    own directory for prefix /usr; another prefix needs GST_PLUGIN_PATH, said in the
+#    log) and gst-inspect-1.0 finds lstmphonemes there;
+#  - phonemes-meta.h (the typed C API of the phoneme meta) is installed and compiles
+#    with GStreamer's flags alone;
 #  - phonemes-core.pc and the headers are installed, and a small C program using the
 #    engine compiles against them with pkg-config alone (the .pc relocated into DESTDIR)
 #    and labels a second of audio: 100 frames;
@@ -33,17 +35,16 @@ meson install -C "$build" --no-rebuild --destdir "$dest/root" > "$dest/install.l
   { cat "$dest/install.log"; fail "meson install failed"; }
 root="$dest/root"
 
-# -- the plugin, where GStreamer looks --
+# -- the plugin, under the prefix (PREFIX/LIBDIR/gstreamer-1.0, as GStreamer's own
+# plugins install), never outside it --
 plugin="$(find "$root" -name libgstphonemes.so)"
 [[ -n "$plugin" && $(wc -l <<< "$plugin") -eq 1 ]] || fail "libgstphonemes.so installed $(wc -l <<< "$plugin") times"
 plugin_dir="$(dirname "${plugin#"$root"}")"
+[[ "$plugin_dir" == "$libdir/gstreamer-1.0" ]] ||
+  fail "prefix $prefix: the plugin goes to $plugin_dir, not under the prefix ($libdir/gstreamer-1.0)"
 gst_dir="$(pkg-config --variable=pluginsdir gstreamer-1.0)"
-if [[ "$prefix" == /usr || "$prefix" == /usr/local ]]; then
-  [[ "$plugin_dir" == "$gst_dir" ]] ||
-    fail "prefix $prefix: the plugin goes to $plugin_dir, but GStreamer loads plugins from $gst_dir"
-else
-  echo "note: prefix $prefix: the plugin goes to $plugin_dir; GStreamer needs GST_PLUGIN_PATH=$plugin_dir"
-fi
+[[ "$plugin_dir" == "$gst_dir" ]] ||
+  echo "note: prefix $prefix: the plugin goes to $plugin_dir; GStreamer loads plugins from $gst_dir, so it needs GST_PLUGIN_PATH=$plugin_dir"
 echo "plugin: $plugin_dir/libgstphonemes.so"
 export LD_LIBRARY_PATH="$root$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 GST_PLUGIN_PATH="$root$plugin_dir" GST_PLUGIN_SYSTEM_PATH="$root$plugin_dir" \
@@ -118,6 +119,32 @@ out="$("$dest/engine-demo")" || fail "engine-demo failed: $out"
 [[ "$out" == "100 frames, "* ]] || fail "engine-demo: expected 100 frames for 1 s, got: $out"
 echo "engine-demo against the installed phonemes-core.pc: $out"
 unset PKG_CONFIG_PATH
+
+# -- the typed C API of the phoneme meta: a header needing GStreamer only --
+[[ -f "$root$prefix/include/phonemes/phonemes-meta.h" ]] ||
+  fail "phonemes-meta.h not installed in $prefix/include/phonemes"
+cat > "$dest/meta-demo.c" <<'EOF'
+#include <phonemes/phonemes-meta.h>
+
+int
+main (void)
+{
+  GstBuffer *buffer;
+  guint n = 1;
+
+  gst_init (NULL, NULL);
+  buffer = gst_buffer_new ();
+  g_free (gst_phoneme_meta_get_frames (buffer, &n));
+  gst_buffer_unref (buffer);
+  return n == 0 ? 0 : 1;
+}
+EOF
+# shellcheck disable=SC2046  # flags are words
+cc -std=c11 -Wall -Wextra -Werror -o "$dest/meta-demo" "$dest/meta-demo.c" \
+  -I"$root$prefix/include" $(pkg-config --cflags --libs gstreamer-1.0) ||
+  fail "a C program does not compile against the installed phonemes-meta.h"
+"$dest/meta-demo" || fail "meta-demo: a buffer without meta has frames"
+echo "phonemes-meta.h: installed, compiles with GStreamer alone"
 
 # -- pipelines/embed as a stand-alone project, on the installed plugin --
 if ! { meson setup "$dest/embed-build" "$source_root/pipelines/embed" &&

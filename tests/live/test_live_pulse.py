@@ -5,9 +5,11 @@ fakesink sync=true` listens, exactly as a microphone would be read. Checks:
 
   - the played audio reaches lstmphonemes (silence before, signal while it plays);
   - "phoneme" messages are posted while the audio plays, each one between the
-    element's own segment latency and the latency the pipeline reports (latency
-    query) after the end of its phone, with room for scheduling on a busy machine;
-  - the latency query is live and includes the element's `latency`;
+    element's own segment latency and the capture latency the pipeline reports (latency
+    query) plus the element's `latency` after the end of its phone, with room for
+    scheduling on a busy machine;
+  - the latency query is live and, the element holding no audio back (report-latency
+    is off by default), does not include the element's `latency`;
   - no buffer is late at the synced sink: no QoS message, nothing dropped;
   - every frame of a buffer's meta lies within `latency` before that buffer;
   - pipelines/label-live.sh (autoaudiosrc) labels the same source with a lag column.
@@ -20,6 +22,7 @@ silent stream into the null sink, as a microphone always delivers) avoids the bu
 of buffered audio a pulsesrc gets when it starts reading an idle null sink's monitor.
 """
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -45,6 +48,11 @@ except (ImportError, ValueError) as import_error:
 WATCHDOG_S = 90            # the whole test, before meson's own timeout
 SCHEDULING_SLACK = 100 * Gst.MSECOND
 TIMESTAMP_SLACK = 40 * Gst.MSECOND   # pulsesrc's clock slaving shifts timestamps a little
+# A buffer later than this at the synced sink counts as late. The element holds no audio
+# and reports no latency, so the pipeline runs with the capture latency alone (30 ms):
+# on a loaded shared machine (load 5 on 2 cores) the scheduler alone delays some buffers
+# by more than 20 ms, with or without lstmphonemes in the pipeline.
+MAX_LATENESS = 60 * Gst.MSECOND
 
 
 class Failure(Exception):
@@ -159,7 +167,7 @@ class Recorder:
         self.pipeline = Gst.parse_launch(
             "pulsesrc device=virt.monitor provide-clock=false ! audioconvert ! audioresample ! "
             "lstmphonemes name=labeller model=\"%s\" ! queue ! "
-            "fakesink name=sink sync=true qos=true max-lateness=20000000" % model)
+            "fakesink name=sink sync=true qos=true max-lateness=%d" % (model, MAX_LATENESS))
         self.labeller = self.pipeline.get_by_name("labeller")
         self.sink = self.pipeline.get_by_name("sink")
         self.lock = threading.Lock()
@@ -264,7 +272,10 @@ def check_live_run(recorder, play_start, play_end, segment_latency):
     print("latency: element %.1f ms, pipeline (query) %.1f ms, live=%s" % (
         own / 1e6, reported / 1e6, live))
     check(live, "the latency query does not say live")
-    check(own > 0 and reported >= own, "the pipeline latency does not include the element's")
+    check(own > 0 and not recorder.labeller.get_property("report-latency"),
+          "the element's latency is unknown, or reported by default")
+    check(reported < own, "the pipeline latency includes the element's, which holds no audio")
+    reported += own   # messages come the element's latency after the captured audio
 
     with recorder.lock:
         levels, phonemes = list(recorder.levels), list(recorder.phonemes)
@@ -320,8 +331,10 @@ def run_label_live_script(model, wav):
     lines = out.splitlines()
     check(any(line.startswith("# latency") and "(live)" in line for line in lines),
           "label-live.sh: no live latency header:\n" + out)
-    rows = [line.split() for line in lines if not line.startswith("#")]
-    check(rows and all(len(r) == 6 for r in rows), "label-live.sh: no lag column:\n" + out)
+    # start end phone phone39 confidence lag; phone39 is empty for "q" (it folds to none)
+    row = re.compile(r"\s*\d+\.\d{3}\s+\d+\.\d{3}\s+\S+\s+\S*\s+\d\.\d\d\s+-?\d+\.\d$")
+    rows = [line for line in lines if not line.startswith("#")]
+    check(rows and all(row.match(r) for r in rows), "label-live.sh: no lag column:\n" + out)
     check(lines[-1].startswith("# ") and "lag" in lines[-1], "label-live.sh: no summary")
     print("label-live.sh: %d phones; %s" % (len(rows), lines[-1]))
 

@@ -3,15 +3,23 @@
 what they write, against each other and against the file:
 
   label-file.sh        the timeline tiles the file
-  write-phn.sh         the .PHN tiles the file in 16 kHz samples, same phones as above
+  write-phn.sh         the .PHN tiles the file in samples at its rate, same phones as above
   write-subtitles.sh   SRT (one cue per non-silent phone, with its confidence) and
                        WebVTT word groups (the same phones, at most 6 per cue)
   watch-phonemes.py    on a file: the same timeline; live: the latency header and a
                        lag column
   label-live.sh        live (an audiotestsrc stands in for the microphone)
-  visualize.py --png   one 640x360 PNG per video frame, the picture changing
+  visualize.py --png   one 640x360 PNG per video frame at --fps, the picture changing,
+                       with the default scope and with each installed one; without
+                       a display (no --png) a clear error, not a crash
   adapt-*.sh           when the lstmadapt element exists: each writes a model that
-                       label-file.sh then uses (otherwise reported as skipped)
+                       label-file.sh then uses (otherwise reported as skipped); labels
+                       at the file's rate (as `phonemes align` writes them) are read at
+                       that rate, labels at another rate are refused with the fix, the
+                       element's warnings reach the user, self mode reports agreement
+  failures             label-file.sh on a file that is not audio, or with a model that
+                       does not exist, says what failed (the pipeline's error) and exits
+                       non-zero
 
 Environment (tests/gst/meson.build): GST_PLUGIN_PATH, PH_MAKE_TEST_MODEL, PH_SOURCE_ROOT.
 """
@@ -37,15 +45,34 @@ def fail(message):
     sys.exit(1)
 
 
+def run_script(name, *args, env=None, timeout=120):
+    """Runs pipelines/NAME; the completed process."""
+    command = [os.path.join(PIPELINES, name)] + list(args)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
 def script(name, *args, env=None, timeout=120):
     """Runs pipelines/NAME; its stdout. Fails the test on a non-zero exit."""
-    command = [os.path.join(PIPELINES, name)] + list(args)
-    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                         env=dict(os.environ, **(env or {})))
+    out = run_script(name, *args, env=env, timeout=timeout)
     if out.returncode != 0:
-        fail("%s failed (%d):\n%s%s" % (" ".join(command), out.returncode, out.stdout,
-                                        out.stderr))
+        fail("%s %s failed (%d):\n%s%s" % (name, " ".join(args), out.returncode, out.stdout,
+                                           out.stderr))
     return out.stdout
+
+
+def script_fails(name, *args, env=None, expect=()):
+    """Runs pipelines/NAME, which must fail and say each of `expect` on stderr, and
+    not blame a missing plugin."""
+    out = run_script(name, *args, env=env)
+    if out.returncode == 0:
+        fail("%s %s succeeded:\n%s%s" % (name, " ".join(args), out.stdout, out.stderr))
+    for text in expect:
+        if text not in out.stderr:
+            fail("%s %s: %r not said on stderr:\n%s" % (name, " ".join(args), text, out.stderr))
+    if "is the plugin built" in out.stderr:
+        fail("%s %s blames the plugin:\n%s" % (name, " ".join(args), out.stderr))
+    return out
 
 
 def parse_timeline(text, name):
@@ -65,11 +92,11 @@ def check_tiles(segments, duration, name):
         fail("%s: ends at %.3f s, the file lasts %.3f s" % (name, at, duration))
 
 
-def check_phn(path, timeline, duration):
+def check_phn(path, timeline, duration, rate):
     with open(path) as f:
         rows = [line.split() for line in f]
     samples = [(int(a), int(b), p) for a, b, p in rows]
-    check_tiles([(a / 16000, b / 16000, p) for a, b, p in samples], duration, "PHN")
+    check_tiles([(a / rate, b / rate, p) for a, b, p in samples], duration, "PHN")
     if [p for _a, _b, p in samples] != [p for _s, _e, p in timeline]:
         fail("the PHN phones differ from the timeline's")
     print("write-phn.sh: %d phones, %d samples" % (len(samples), samples[-1][1]))
@@ -126,41 +153,106 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
-def check_visualize(wav, model, tmp, duration):
-    frames_dir = os.path.join(tmp, "frames")
-    script("visualize.py", wav, "--model", model, "--png", frames_dir, "--fps", "10")
+def element_exists(name):
+    return subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0.0",
+                           name]).returncode == 0
+
+
+def check_visualize_frames(wav, model, frames_dir, duration, scope_args):
+    name = "visualize.py " + " ".join(scope_args or ["(default scope)"])
+    script("visualize.py", wav, "--model", model, "--png", frames_dir, "--fps", "10",
+           *scope_args)
     names = sorted(os.listdir(frames_dir))
     expected = int(duration * 10)
     if not expected - 2 <= len(names) <= expected + 2:
-        fail("visualize.py: %d frames for %.2f s at 10 fps" % (len(names), duration))
+        fail("%s: %d frames for %.2f s at 10 fps" % (name, len(names), duration))
     if any(png_size(os.path.join(frames_dir, n)) != (640, 360) for n in names):
-        fail("visualize.py: frames are not 640x360")
+        fail("%s: frames are not 640x360" % name)
     contents = {open(os.path.join(frames_dir, n), "rb").read() for n in names}
     if len(contents) < len(names) // 2:
-        fail("visualize.py: the picture hardly changes")
-    print("visualize.py: %d frames, 640x360" % len(names))
+        fail("%s: the picture hardly changes" % name)
+    print("%s: %d frames, 640x360" % (name, len(names)))
+
+
+def check_visualize_without_display(wav, model):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run([os.path.join(PIPELINES, "visualize.py"), wav, "--model", model],
+                         capture_output=True, text=True, timeout=60, env=env)
+    if out.returncode != 1 or "no display: use --png" not in out.stderr:
+        fail("visualize.py without a display: exit %d, %r (expected 1 and 'no display: use "
+             "--png')" % (out.returncode, out.stderr))
+    print("visualize.py without a display: %s" % out.stderr.strip())
+
+
+def check_visualize(wav, model, tmp, duration):
+    """The default scope and every installed one hold --fps (scopes from gst-plugins-bad
+    choose their own rate without the videorate)."""
+    runs = [[]] + [["--scope", s] for s in ("monoscope", "spectrascope", "wavescope",
+                                             "synaescope") if element_exists(s)]
+    for i, scope_args in enumerate(runs):
+        check_visualize_frames(wav, model, os.path.join(tmp, "frames-%d" % i), duration,
+                               scope_args)
+    check_visualize_without_display(wav, model)
 
 
 def lstmadapt_available():
-    return subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0.0",
-                           "lstmadapt"]).returncode == 0
+    return element_exists("lstmadapt")
+
+
+def phn_at_rate(phn, from_rate, rate, path):
+    """The labels of `phn` (samples at `from_rate`) in samples at `rate`."""
+    with open(phn) as f, open(path, "w") as out:
+        for line in f:
+            start, end, phone = line.split()
+            out.write("%d %d %s\n" % (int(start) * rate // from_rate,
+                                      int(end) * rate // from_rate, phone))
+    return path
 
 
 def check_adaptation(wav, phn, model, tmp):
     if not lstmadapt_available():
         print("SKIPPED PART: adaptation scripts (the lstmadapt element is not built yet)")
         return
+    with wave.open(wav, "rb") as w:
+        rate = w.getframerate()
+    # write-phn.sh writes samples at the file's rate, as `phonemes align` does; the same
+    # labels in 16 kHz samples stand for labels written at another rate.
+    at_file_rate = phn
+    at_16k = phn_at_rate(phn, rate, 16000, os.path.join(tmp, "16k.PHN"))
+    fast = {"MODEL": model, "PACE": "fast"}
+    # Labels at another rate than the file's, without labels-rate: read at the file's
+    # rate, they do not fit, and are refused with the fix; nothing is written.
+    if rate != 16000:
+        refused = os.path.join(tmp, "refused.phm")
+        script_fails("adapt-supervised.sh", wav, at_16k, refused, env=fast,
+                     expect=("ERROR", "labels-rate=16000"))
+        if os.path.exists(refused):
+            fail("adapt-supervised.sh wrote a model from labels it refused")
+        print("adapt-supervised.sh: labels at another rate refused")
+    # The element's warnings reach the user: nothing trained at confidence 1.
+    out = run_script("adapt-self.sh", os.path.join(tmp, "none.phm"), wav,
+                     "confidence-threshold=1.0", env=fast)
+    if "WARNING" not in out.stderr or "Nothing was adapted" not in out.stderr:
+        fail("adapt-self.sh does not show the element's warning:\n%s%s" % (out.stdout,
+                                                                           out.stderr))
     runs = {   # real time (as live) once, PACE=fast twice
-        "adapt-supervised.sh": ((wav, phn, os.path.join(tmp, "supervised.phm"), "k1=10",
-                                 "k2=20"), "fast"),
+        "adapt-supervised.sh": ((wav, at_16k, os.path.join(tmp, "supervised.phm"), "k1=10",
+                                 "k2=20", "labels-rate=16000"), "fast"),
         "adapt-prompted.sh": ((TEXT, os.path.join(tmp, "prompted.phm"), wav), ""),
         "adapt-self.sh": ((os.path.join(tmp, "self.phm"), wav, "confidence-threshold=0.0"),
                           "fast"),
     }
+    runs["adapt-supervised.sh (labels at the file's rate)"] = (
+        (wav, at_file_rate, os.path.join(tmp, "supervised-file-rate.phm")), "fast")
     for name, (args, pace) in runs.items():
-        out = script(name, *args, env={"MODEL": model, "PACE": pace})
+        out = script(name.split()[0], *args, env={"MODEL": model, "PACE": pace})
         if "dropped    0" not in out.splitlines()[-1]:
             fail("%s dropped training windows:\n%s" % (name, out))
+        if "-1.000" in out:
+            fail("%s reports a measure of -1:\n%s" % (name, out))
+        measure = "agreement" if name == "adapt-self.sh" else "accuracy"
+        if not all(measure in line for line in out.splitlines()):
+            fail("%s does not report its %s:\n%s" % (name, measure, out))
         adapted = [a for a in args if a.endswith(".phm")][0]
         if not os.path.getsize(adapted):
             fail("%s wrote an empty model" % name)
@@ -176,7 +268,7 @@ def main():
         subprocess.run([os.environ["PH_MAKE_TEST_MODEL"], model, "16000", "13"], check=True)
         wav = make_wav(tmp)
         with wave.open(wav, "rb") as w:
-            duration = w.getnframes() / w.getframerate()
+            rate, duration = w.getframerate(), w.getnframes() / w.getframerate()
 
         timeline = parse_timeline(script("label-file.sh", wav, "model=" + model),
                                   "label-file.sh")
@@ -185,7 +277,7 @@ def main():
 
         phn = os.path.join(tmp, "speech.PHN")
         script("write-phn.sh", wav, phn, "model=" + model)
-        check_phn(phn, timeline, duration)
+        check_phn(phn, timeline, duration, rate)
 
         srt, vtt = os.path.join(tmp, "phones.srt"), os.path.join(tmp, "words.vtt")
         script("write-subtitles.sh", wav, srt, "model=" + model)
@@ -208,6 +300,12 @@ def main():
 
         check_visualize(wav, model, tmp, duration)
         check_adaptation(wav, phn, model, tmp)
+
+        readme = os.path.join(os.environ.get("PH_SOURCE_ROOT", "."), "README.md")
+        script_fails("label-file.sh", readme, "model=" + model, expect=("ERROR",))
+        missing = os.path.join(tmp, "no-such-model.phm")
+        script_fails("label-file.sh", wav, "model=" + missing, expect=("ERROR", missing))
+        print("label-file.sh: a file that is not audio and a missing model say what failed")
     return 0
 
 
