@@ -5,10 +5,14 @@
 #
 #   models/train-default.sh [WORKDIR]      (default WORKDIR: work-data/default-model)
 #
-# 1. synthetic corpora: flite and espeak-ng voices (36 of 37; flite-slt is left out
-#    entirely, to measure a voice never seen in training), training texts only;
-#    a validation corpus (training texts, other renderings); a test corpus of held-out
-#    texts; a corpus of the left-out voice;
+# 1. synthetic corpora: flite, Festival and espeak-ng voices (38 of 39; flite-slt is left
+#    out entirely, to measure a voice never seen in training), training texts only, the
+#    minutes weighted by naturalness: the 6 diphone and unit-selection voices (flite
+#    kal16, kal, awb, rms; Festival kal, ked) take three quarters, the 32 espeak-ng
+#    variants (one formant synthesizer) a quarter, as augmentation; a validation corpus
+#    (training texts, other renderings); a test corpus of held-out texts; a corpus of the
+#    left-out voice; per-voice corpora of held-out text that is not fortunes (WordNet's
+#    example sentences) for the natural voices;
 # 2. bootstrap: train on the synthetic corpus with augmentation (gain, noise,
 #    telephone band, reverberation) and streaming cepstral mean normalisation;
 # 3. real speech: force-align the Asterisk prompts (one professional speaker, 8 kHz)
@@ -20,7 +24,7 @@
 # 5. keep the seed whose model scores best on the validation corpus, round its
 #    recurrent weights to bfloat16 values (phonemes round-weights), and add the phone LM
 #    of the segment decoder, estimated from the training texts (phonemes lm);
-# 6. evaluate on the three held-out sets, write models/default-eval.txt.
+# 6. evaluate on the held-out sets, write models/default-eval.txt (per-voice table first).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$root/work-data/default-model}"
@@ -28,7 +32,8 @@ phonemes="${PHONEMES:-$root/build/tools/phonemes}"   # PHONEMES: another build o
 asterisk=/usr/share/asterisk/sounds/en_US_f_Allison
 transcripts=/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 
-for pkg in asterisk-core-sounds-en-wav asterisk-core-sounds-en fortunes fortunes-min; do
+for pkg in asterisk-core-sounds-en-wav asterisk-core-sounds-en fortunes fortunes-min \
+           festival festvox-kallpc16k festvox-kdlpc16k wordnet-base; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
     { echo "train-default: installing $pkg"; apt-get install -y -qq "$pkg" >/dev/null; }
 done
@@ -42,6 +47,10 @@ cd "$work"
 # (models/README.md, "Where the unseen voice loses"). Two random seeds train side by side
 # (one core each); the one with the better validation accuracy is kept.
 synth_minutes=240
+# Each natural voice weighs 16 espeak-ng variants: 6 x 16 against 32 x 1.
+voice_weights='flite-*=16,festival-*=16'
+# The voices of the per-voice held-out table: those trained on, and flite-slt (unseen).
+heldout_voices=(flite-awb flite-rms flite-kal16 flite-kal festival-kal festival-ked flite-slt)
 real_repeat=8
 read -r -a seeds <<< "${SEEDS:-1 2}"
 train_opts=(--hidden 128 --layers 2 --delay 3 --cmn-window 300 --k1 20 --k2 20
@@ -53,10 +62,38 @@ echo "== 1. synthetic corpora"
 synth () {  # DIR MINUTES SEED ARGS...
   [[ -d "$1" ]] || "$phonemes" corpus synth --out "$1" --minutes "$2" --seed "$3" "${@:4}"
 }
-synth synth-train "$synth_minutes" 1 --exclude-voice flite-slt --text-split train
-synth synth-valid 10 4 --exclude-voice flite-slt --text-split train
-synth synth-test 10 2 --exclude-voice flite-slt --text-split test
+weighted=(--exclude-voice flite-slt --voice-weights "$voice_weights")
+synth synth-train "$synth_minutes" 1 "${weighted[@]}" --text-split train
+synth synth-valid 10 4 "${weighted[@]}" --text-split train
+synth synth-test 10 2 "${weighted[@]}" --text-split test
 synth unseen-voice 5 3 --voices flite-slt --text-split test
+
+# WordNet's example sentences (Debian wordnet-base): held-out text that is not fortunes.
+# One in 12 of those of 4 words or more, less every sentence whose letters occur in the
+# training texts (fortune entries and sentences.txt, compared on their letters only).
+heldout_text () {  # OUT
+  local LC_ALL=C
+  for pos in noun verb adj adv; do sed -n 's/^[^|]*| //p' "/usr/share/wordnet/data.$pos"; done |
+    grep -o '"[^"]*"' | tr -d '"' | awk 'NF >= 4' | sort -u | awk 'NR % 12 == 0' > "$1.all"
+  awk 'BEGIN { RS = "\n%\n" } { s = tolower($0); gsub(/[^a-z]/, "", s); print s }' \
+    /usr/share/games/fortunes/* "$root/tools/data/sentences.txt" > "$1.training-letters"
+  awk '{ s = tolower($0); gsub(/[^a-z]/, "", s); print s }' "$1.all" > "$1.letters"
+  # grep -o reports non-overlapping matches only: repeat until no sentence is found.
+  : > "$1.found"
+  while grep -o -F -f <(grep -v -x -F -f "$1.found" "$1.letters") "$1.training-letters" |
+        sort -u > "$1.new" && [[ -s "$1.new" ]]; do
+    cat "$1.new" >> "$1.found"
+  done
+  paste -d '\t' "$1.letters" "$1.all" | awk -F '\t' 'NR == FNR { found[$0] = 1; next }
+    !($1 in found) { print $2 }' "$1.found" - > "$1"
+  echo "held-out text: $(wc -l < "$1") WordNet example sentences" \
+       "($(wc -l < "$1.found") found in the training texts, left out)"
+  rm -f "$1".{all,training-letters,letters,found,new}
+}
+[[ -s heldout-text.txt ]] || heldout_text heldout-text.txt
+for voice in "${heldout_voices[@]}"; do
+  synth "heldout-$voice" 3 7 --voices "$voice" --text heldout-text.txt --text-split all
+done
 
 # Training keeps only confidently aligned prompts; the evaluation keeps every one.
 align_real () {  # MODEL OUTDIR MIN_CONFIDENCE
@@ -98,9 +135,11 @@ for seed in "${seeds[@]}"; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
+json_field () {  # FIELD: from `phonemes eval --json` on stdin
+  sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p"
+}
 accuracy39 () {  # MODEL CORPUS
-  "$phonemes" eval --model "$1" --corpus "$2" --json |
-    sed -n 's/.*"frame_accuracy39": \([0-9.]*\).*/\1/p'
+  "$phonemes" eval --model "$1" --corpus "$2" --json | json_field frame_accuracy39
 }
 echo "== 5. keep the seed with the best validation accuracy (synth-valid), round it"
 best_seed="" best_accuracy=-1
@@ -120,7 +159,19 @@ done
 
 echo "== 6. evaluate on held-out data"
 align_real final.phm real-eval 0
+# One row per voice: 39-class frame accuracy and phone error rate on held-out text that
+# is not fortunes (flite-slt: never trained on).
+per_voice_table () {  # MODEL
+  echo "## per voice, held-out WordNet sentences (3 min each): voice, frame accuracy (39 classes), phone error rate (39)"
+  for voice in "${heldout_voices[@]}"; do
+    local json
+    json=$("$phonemes" eval --model "$1" --corpus "heldout-$voice" --json)
+    printf '%-14s %s %s\n' "$voice" "$(json_field frame_accuracy39 <<< "$json")" \
+      "$(json_field phone_error_rate <<< "$json")"
+  done
+}
 evaluate () {  # MODEL
+  per_voice_table "$1"
   echo "## synthetic speech, held-out texts, voices seen in training"
   "$phonemes" eval --model "$1" --corpus synth-test --json
   echo "## a synthetic voice never seen in training (flite-slt)"

@@ -329,6 +329,97 @@ label_frames_accuracy (const char *frames_text, const char *phn_path)
   return n ? (double) correct / n : 0;
 }
 
+/* Seconds of audio in the WAV files of corpus subfolder `voice`. */
+static double
+voice_seconds (const char *corpus, const char *voice)
+{
+  g_autofree char *dir = g_build_filename (corpus, voice, NULL);
+  g_autoptr (GPtrArray) list = ph_corpus_list (dir, 0, NULL);
+  double seconds = 0;
+
+  g_assert_nonnull (list);
+  for (guint i = 0; i < list->len; i++) {
+    PhUtterance *u = g_ptr_array_index (list, i);
+    PhAudio audio = { 0 };
+    g_assert_true (ph_audio_read (u->audio_path, &audio, NULL));
+    seconds += (double) audio.n_samples / audio.sample_rate;
+    ph_audio_clear (&audio);
+  }
+  return seconds;
+}
+
+/* --voice-weights shares the minutes in proportion to the weights (within an utterance
+ * of at most 6 s per voice), and refuses malformed or unmatched items. */
+static void
+test_voice_weights (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "weighted", NULL);
+  g_autofree char *o = NULL, *e = NULL;
+  const char *bad[] = { "flite-kal16=-1", "flite-kal16", "=2", "nosuchvoice=2",
+                        "flite-kal*=0", "flite-kal16=x" };
+  double heavy, light;
+
+  g_assert_cmpint (run_tool (&o, &e, "corpus", "synth", "--out", corpus, "--minutes", "0.5",
+                             "--voices", "flite-kal16,flite-kal", "--voice-weights",
+                             "flite-kal16=4", NULL), ==, 0);
+  heavy = voice_seconds (corpus, "flite-kal16");
+  light = voice_seconds (corpus, "flite-kal");
+  g_test_message ("flite-kal16 (weight 4): %.1f s, flite-kal (weight 1): %.1f s", heavy, light);
+  g_assert_cmpfloat (fabs (heavy - 24), <, 6.5);
+  g_assert_cmpfloat (fabs (light - 6), <, 6.5);
+  g_assert_cmpfloat (heavy, >, 2 * light);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *o2 = NULL, *e2 = NULL;
+    g_autofree char *out = g_build_filename (workdir, "weighted-bad", NULL);
+    g_assert_cmpint (run_tool (&o2, &e2, "corpus", "synth", "--out", out, "--minutes", "0.1",
+                               "--voices", "flite-kal16,flite-kal", "--voice-weights", bad[i],
+                               NULL), !=, 0);
+    g_assert_nonnull (strstr (e2, "--voice-weights"));
+  }
+}
+
+/* A Festival voice, when installed: one short sentence, its phones labelled in TIMIT
+ * symbols, the labels tiling the audio. */
+static void
+test_festival_voice (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "festival", NULL);
+  g_autofree char *text = g_build_filename (workdir, "festival.txt", NULL);
+  g_autofree char *o = NULL, *e = NULL, *list_out = NULL, *list_err = NULL;
+  g_autofree char *dir = g_build_filename (corpus, "festival-kal", NULL);
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GArray) labels = NULL;
+  g_autoptr (GString) phones = g_string_new (" ");
+  PhAudio audio = { 0 };
+  PhUtterance *u;
+
+  g_assert_cmpint (run_tool (&list_out, &list_err, "corpus", "synth", "--list-voices", NULL),
+                   ==, 0);
+  if (!strstr (list_out, "festival-kal")) {
+    g_test_skip ("needs festival and festvox-kallpc16k");
+    return;
+  }
+  g_assert_true (g_file_set_contents (text, "She sells seven shiny shells.\n", -1, NULL));
+  g_assert_cmpint (run_tool (&o, &e, "corpus", "synth", "--out", corpus, "--minutes", "0.01",
+                             "--voices", "festival-kal", "--text", text, "--text-split", "all",
+                             NULL), ==, 0);
+  list = ph_corpus_list (dir, 0, NULL);
+  g_assert_nonnull (list);
+  g_assert_cmpuint (list->len, ==, 1);
+  u = g_ptr_array_index (list, 0);
+  g_assert_true (ph_audio_read (u->audio_path, &audio, NULL));
+  g_assert_cmpuint (audio.sample_rate, ==, 16000);
+  labels = ph_labels_read_phn (u->label_path, audio.n_samples, NULL);
+  g_assert_nonnull (labels);
+  g_assert_cmpuint (g_array_index (labels, PhLabel, labels->len - 1).end, ==, audio.n_samples);
+  for (guint i = 0; i < labels->len; i++)
+    g_string_append_printf (phones, "%s ",
+                            ph_phone_name (g_array_index (labels, PhLabel, i).phone));
+  g_test_message ("festival-kal: %s", phones->str);
+  g_assert_nonnull (strstr (phones->str, " h# sh iy s eh l z s eh v "));
+  ph_audio_clear (&audio);
+}
+
 static void
 test_end_to_end (void)
 {
@@ -987,6 +1078,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/unreadable-inputs", test_unreadable_inputs);
   g_test_add_func ("/cli/text-and-messages", test_text_and_messages);
   g_test_add_func ("/cli/end-to-end", test_end_to_end);
+  g_test_add_func ("/cli/voice-weights", test_voice_weights);
+  g_test_add_func ("/cli/festival-voice", test_festival_voice);
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);
   g_test_add_func ("/cli/label-matches-element", test_label_matches_element);

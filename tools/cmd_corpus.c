@@ -1,5 +1,5 @@
 /* cmd_corpus.c: `phonemes corpus`: make labelled corpora. `synth` speaks sentences with
- * flite and espeak-ng voices and writes TIMIT-style WAV + .PHN + .TXT with the exact
+ * flite, espeak-ng and Festival voices and writes TIMIT-style WAV + .PHN + .TXT with the exact
  * phone timings the synthesizers report. */
 #include <errno.h>
 #include <math.h>
@@ -54,6 +54,7 @@ typedef struct {
   gint64 seed;
   char *voices;
   char **exclude;
+  char *voice_weights;
   gint rate;
   double noise_db;
   char *text_split;
@@ -73,7 +74,8 @@ typedef struct {
 typedef struct {
   const SynthOptions *options;
   const CorpusText *text;
-  double seconds_per_voice;
+  double *weights;      /* per chosen voice, from --voice-weights */
+  double *target_ends;  /* seconds the corpus holds once voice v is done */
   SkipCounts skips;
   guint utterances;
   guint voices_used;
@@ -104,7 +106,7 @@ static const struct {
   int (*run) (int argc, char **argv);
   const char *summary;
 } corpus_commands[] = {
-  { "synth", corpus_synth, "synthesize a labelled corpus with flite and espeak-ng voices" },
+  { "synth", corpus_synth, "synthesize a labelled corpus with flite, espeak-ng and Festival voices" },
   { "import", ph_corpus_import_main,
     "align real recordings with their transcripts into a labelled corpus" },
 };
@@ -127,6 +129,7 @@ all_voices (void)
 
   synth_flite_list_voices (voices);
   synth_espeak_list_voices (voices);
+  synth_festival_list_voices (voices);
   return voices;
 }
 
@@ -200,8 +203,91 @@ list_voices (void)
 static Synth *
 open_voice (const SynthVoice *voice, GError **error)
 {
-  return voice->engine == SYNTH_ENGINE_FLITE ? synth_flite_open (voice, error)
-                                             : synth_espeak_open (voice, error);
+  switch (voice->engine) {
+  case SYNTH_ENGINE_FLITE:
+    return synth_flite_open (voice, error);
+  case SYNTH_ENGINE_ESPEAK:
+    return synth_espeak_open (voice, error);
+  case SYNTH_ENGINE_FESTIVAL:
+    return synth_festival_open (voice, error);
+  }
+  g_assert_not_reached ();
+}
+
+/* ---- how the minutes are shared ---- */
+
+/* Parses one "GLOB=WEIGHT" item of --voice-weights. */
+static gboolean
+parse_weight_item (const char *item, char **pattern, double *weight, GError **error)
+{
+  const char *eq = strrchr (item, '=');
+  char *end = NULL;
+
+  if (eq)
+    *weight = g_ascii_strtod (eq + 1, &end);
+  if (!eq || eq == item || end == eq + 1 || *end != '\0' || !isfinite (*weight)
+      || *weight < 0) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                 "--voice-weights item '%s' is not PATTERN=WEIGHT with a weight >= 0", item);
+    return FALSE;
+  }
+  *pattern = g_strndup (item, (gsize) (eq - item));
+  return TRUE;
+}
+
+/* Each chosen voice's weight: that of the first --voice-weights pattern matching its id,
+ * or 1. Every pattern must match a chosen voice, and some weight must be > 0. */
+static double *
+voice_weights (const char *spec, const GArray *voices, GError **error)
+{
+  g_auto (GStrv) items = spec ? g_strsplit (spec, ",", -1) : NULL;
+  g_autofree double *weights = g_new (double, voices->len);
+  g_autofree gboolean *set = g_new0 (gboolean, voices->len);
+  double total = 0;
+
+  for (guint v = 0; v < voices->len; v++)
+    weights[v] = 1.0;
+  for (guint i = 0; items && items[i]; i++) {
+    g_autofree char *pattern = NULL;
+    double weight;
+    gboolean hit = FALSE;
+    if (!parse_weight_item (g_strstrip (items[i]), &pattern, &weight, error))
+      return NULL;
+    for (guint v = 0; v < voices->len; v++)
+      if (g_pattern_match_simple (pattern, g_array_index (voices, SynthVoice, v).id)) {
+        hit = TRUE;
+        if (!set[v])
+          weights[v] = weight;
+        set[v] = TRUE;
+      }
+    if (!hit) {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "--voice-weights pattern '%s' matches no chosen voice", pattern);
+      return NULL;
+    }
+  }
+  for (guint v = 0; v < voices->len; v++)
+    total += weights[v];
+  if (!(total > 0)) {
+    g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "--voice-weights leaves every voice at 0");
+    return NULL;
+  }
+  return g_steal_pointer (&weights);
+}
+
+/* Cumulative seconds after each voice, the minutes shared in proportion to the weights. */
+static double *
+target_ends (double minutes, const double *weights, guint n)
+{
+  double *ends = g_new (double, n), total = 0, sum = 0;
+
+  for (guint v = 0; v < n; v++)
+    total += weights[v];
+  for (guint v = 0; v < n; v++) {
+    sum += weights[v];
+    ends[v] = minutes * 60.0 * sum / total;
+  }
+  return ends;
 }
 
 /* ---- one utterance ---- */
@@ -494,14 +580,15 @@ pick_sentence (const CorpusText *text, GRand *rand)
 }
 
 /* Synthesizes utterances with voice number `v` until the corpus has the first v + 1
- * shares of the minutes, so the total stays within one utterance of the request even
- * when a share is shorter than an utterance. */
+ * shares of the minutes (shares in proportion to the voices' weights), so the total
+ * stays within one utterance of the request even when a share is shorter than an
+ * utterance. */
 static gboolean
 synthesize_voice (SynthRun *run, guint v, const SynthVoice *voice, GError **error)
 {
   g_autofree char *dir = g_build_filename (run->options->out_dir, voice->id, NULL);
   g_autoptr (GRand) rand = voice_rand (run->options->seed, voice->id);
-  double target = (v + 1) * run->seconds_per_voice;
+  double target = run->target_ends[v];
   Synth *synth;
   guint index = 0, failures = 0;
   gboolean ok = TRUE;
@@ -556,14 +643,15 @@ write_info (const SynthRun *run, const GArray *voices, CorpusTextSplit split, GE
                           "text: %s (%u sentences)\n"
                           "utterances: %u\naudio-seconds: %.1f\nskipped-unmapped: %u\n"
                           "skipped-duration: %u\nskipped-misaligned: %u\nskipped-long-text: %u\n"
-                          "voices:",
+                          "voices (weight):",
                           run->options->seed, run->options->minutes, run->options->rate,
                           run->options->noise_db,
                           split_name (split), run->text->sources, run->text->sentences->len,
                           run->utterances, run->seconds_done, run->skips.unmapped,
                           run->skips.duration, run->skips.misaligned, run->skips.long_text);
   for (guint i = 0; i < voices->len; i++)
-    g_string_append_printf (info, " %s", g_array_index (voices, SynthVoice, i).id);
+    g_string_append_printf (info, " %s(%g)", g_array_index (voices, SynthVoice, i).id,
+                            run->weights[i]);
   g_string_append_c (info, '\n');
   return ph_file_write_atomic (path, info->str, info->len, "corpus description", error);
 }
@@ -603,13 +691,15 @@ synthesize_corpus (const SynthOptions *options, GError **error)
   gboolean ok = TRUE;
 
   if (!check_options (options, &split, error) || !(voices = select_voices (options, error))
+      || !(run.weights = voice_weights (options->voice_weights, voices, error))
       || !(run.text = corpus_text_load ((const char *const *) options->text_files, split,
                                         error))
       || !make_dir (options->out_dir, error)) {
     corpus_text_free ((CorpusText *) run.text);
+    g_free (run.weights);
     return FALSE;
   }
-  run.seconds_per_voice = options->minutes * 60.0 / voices->len;
+  run.target_ends = target_ends (options->minutes, run.weights, voices->len);
   tool_progress_start (&run.progress, "synth", (guint64) (options->minutes * 60000));
   for (guint i = 0; i < voices->len && ok; i++)
     ok = synthesize_voice (&run, i, &g_array_index (voices, SynthVoice, i), error);
@@ -622,6 +712,8 @@ synthesize_corpus (const SynthOptions *options, GError **error)
                 (g_get_monotonic_time () - start_us) / 1e6, run.skips.unmapped,
                 run.skips.duration, run.skips.misaligned, run.skips.long_text);
   corpus_text_free ((CorpusText *) run.text);
+  g_free (run.weights);
+  g_free (run.target_ends);
   return ok;
 }
 
@@ -636,7 +728,8 @@ corpus_synth (int argc, char **argv)
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &options.out_dir,
       "Write the corpus to DIR/<voice>/<utterance>.{wav,PHN,TXT}", "DIR" },
     { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &options.minutes,
-      "Minutes of audio in all, split evenly across the voices (default 1)", "N" },
+      "Minutes of audio in all, split across the voices by their weights (default: evenly)",
+      "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &options.seed,
       "Seed for text, tempo, pitch and speed choices (default 1)", "S" },
     { "voices", 0, 0, G_OPTION_ARG_STRING, &options.voices,
@@ -644,6 +737,10 @@ corpus_synth (int argc, char **argv)
       "LIST" },
     { "exclude-voice", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.exclude,
       "Leave out voices matching this glob pattern (repeatable)", "NAME" },
+    { "voice-weights", 0, 0, G_OPTION_ARG_STRING, &options.voice_weights,
+      "Share the minutes in proportion to weights, e.g. 'flite-*=16,festival-*=16' "
+      "(a voice takes the first pattern matching its id; unmatched voices weigh 1)",
+      "LIST" },
     { "rate", 'r', 0, G_OPTION_ARG_INT, &options.rate, "Output sample rate (default 16000)",
       "HZ" },
     { "noise-db", 0, 0, G_OPTION_ARG_DOUBLE, &options.noise_db,
@@ -673,6 +770,7 @@ corpus_synth (int argc, char **argv)
   g_free (options.out_dir);
   g_free (options.voices);
   g_strfreev (options.exclude);
+  g_free (options.voice_weights);
   g_free (options.text_split);
   g_strfreev (options.text_files);
   return status;

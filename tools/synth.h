@@ -1,4 +1,5 @@
-/* synth.h: speech synthesizers that report exact phone timings (flite, espeak-ng), for
+/* synth.h: speech synthesizers that report exact phone timings (flite, espeak-ng,
+ * Festival), for
  * building synthetic training corpora. */
 #pragma once
 
@@ -10,6 +11,7 @@ G_BEGIN_DECLS
 typedef enum {
   SYNTH_ENGINE_FLITE,
   SYNTH_ENGINE_ESPEAK,
+  SYNTH_ENGINE_FESTIVAL,
 } SynthEngine;
 
 /* One voice a corpus can be made with. */
@@ -59,5 +61,17 @@ Synth *synth_espeak_open (const SynthVoice *voice, GError **error);
  * the segment given to the first of two phones. */
 gint synth_espeak_map_phoneme (const char *lang, const char *mnemonic, const char *next,
                                gint phones[2], double *first_fraction);
+
+/* Appends the Festival voices that are installed (the `festival` program and the
+ * voice's directory, Debian festvox-kallpc16k / festvox-kdlpc16k) to `voices`. */
+void synth_festival_list_voices (GArray *voices);
+
+/* Opens a Festival voice: starts one `festival --pipe` process, ended by free(). */
+Synth *synth_festival_open (const SynthVoice *voice, GError **error);
+
+/* Maps Festival "radio" phone `name`, following `previous` (NULL at the start), to a
+ * TIMIT phone: writes its index to `phone` and returns 1; returns 0 when the segment is
+ * merged into the previous phone (r after er), -1 when it has no TIMIT equivalent. */
+gint synth_festival_map_phone (const char *name, const char *previous, gint *phone);
 
 G_END_DECLS
