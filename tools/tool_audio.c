@@ -5,6 +5,8 @@
  * decoder waits for the caller instead of filling memory). */
 #include "tool_audio.h"
 
+#include "ph_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -82,12 +84,11 @@ on_no_more_pads (GstElement *decodebin, gpointer user_data)
 }
 
 /* The source element: filesrc for a path (random access for any container), fdsrc on
- * standard input for "-". A path that cannot be opened fails here with errno's words. */
+ * standard input for "-". A path that is not a readable regular file fails here. */
 static GstElement *
 make_source (const char *path, GError **error)
 {
   GstElement *src;
-  int fd;
 
   if (g_strcmp0 (path, "-") == 0) {
     src = gst_element_factory_make ("fdsrc", NULL);
@@ -95,13 +96,11 @@ make_source (const char *path, GError **error)
       g_object_set (src, "fd", 0, NULL);
     return src;
   }
-  fd = open (path, O_RDONLY);
-  if (fd < 0) {
-    int saved = errno;
-    g_set_error (error, PH_ERROR, PH_ERROR_IO, "cannot open %s: %s", path, g_strerror (saved));
+  /* Only regular files: a FIFO or device would block filesrc (and open) forever. */
+  GMappedFile *checked = ph_file_map_regular (path, "audio file", error);
+  if (!checked)
     return NULL;
-  }
-  close (fd);
+  g_mapped_file_unref (checked);
   src = gst_element_factory_make ("filesrc", NULL);
   if (src)
     g_object_set (src, "location", path, NULL);
