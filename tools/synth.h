@@ -41,6 +41,29 @@ struct Synth {
   void (*free) (Synth *synth);
 };
 
+/* Turns a synthesizer's segments, each a phone and its end time, into labels tiling its
+ * audio: each label starts where the previous one ended, ends are clipped to the audio,
+ * and "pau" covers what is left after the last segment. */
+typedef struct {
+  GArray *labels;       /* PhLabel, appended to */
+  guint rate;
+  gsize n_samples;
+  guint64 start;        /* where the next label starts */
+  const char *engine;   /* "flite", "festival": for messages */
+  const char *text;
+} SynthLabels;
+
+void synth_labels_init (SynthLabels *l, GArray *labels, guint rate, gsize n_samples,
+                        const char *engine, const char *text);
+
+/* Appends the segment of `phone` (written `symbol` by the synthesizer) ending at end_s;
+ * FALSE + PH_ERROR_UNSUPPORTED when a phone other than pau ends past the audio. */
+gboolean synth_labels_add (SynthLabels *l, gint phone, const char *symbol, double end_s,
+                           GError **error);
+
+/* Appends the pau after the last segment. */
+void synth_labels_finish (SynthLabels *l);
+
 /* Appends the flite voices of this build to `voices` (SynthVoice). */
 void synth_flite_list_voices (GArray *voices);
 

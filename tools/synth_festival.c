@@ -15,7 +15,6 @@
 /* Where Debian's festvox packages install the English voices. */
 #define FESTIVAL_VOICE_DIR "/usr/share/festival/voices/english"
 /* A label may end past the wave by this much (seconds) before the utterance is refused. */
-#define MAX_OVERRUN_S 0.02
 #define MAX_LINE 256
 
 typedef struct {
@@ -166,14 +165,12 @@ static gboolean
 segments_to_labels (const GArray *segments, guint rate, gsize n_samples, const char *text,
                     GArray *labels, GError **error)
 {
-  const gint pau = ph_phone_index ("pau");
-  double overrun_limit = n_samples + MAX_OVERRUN_S * rate;
-  guint64 start = 0;
+  SynthLabels out;
 
+  synth_labels_init (&out, labels, rate, n_samples, "festival", text);
   for (guint i = 0; i < segments->len; i++) {
     const FestivalSegment *s = &g_array_index (segments, FestivalSegment, i);
     const char *previous = i ? g_array_index (segments, FestivalSegment, i - 1).name : NULL;
-    double end = round (s->end_s * rate);
     gint phone = -1, n = synth_festival_map_phone (s->name, previous, &phone);
     if (n < 0) {
       g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED,
@@ -182,16 +179,10 @@ segments_to_labels (const GArray *segments, guint rate, gsize n_samples, const c
     }
     if (n == 0 && labels->len > 0)
       phone = g_array_index (labels, PhLabel, labels->len - 1).phone;
-    if (phone != pau && end > overrun_limit) {
-      g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED,
-                   "festival phone '%s' in \"%s\" ends at %.3f s, past the audio (%.3f s)",
-                   s->name, text, s->end_s, (double) n_samples / rate);
+    if (!synth_labels_add (&out, phone, s->name, s->end_s, error))
       return FALSE;
-    }
-    ph_labels_append (labels, start, MIN ((guint64) end, n_samples), phone);
-    start = MAX (start, MIN ((guint64) end, n_samples));
   }
-  ph_labels_append (labels, start, n_samples, pau); /* audio past the last segment */
+  synth_labels_finish (&out);
   return TRUE;
 }
 

@@ -18,7 +18,6 @@ void unregister_cmu_us_slt (cst_voice *voice);
 
 /* A label may end past the wave by this much (seconds) before the utterance is refused:
  * the diphone voices render their final pause shorter than its segment says. */
-#define MAX_OVERRUN_S 0.02
 
 typedef struct {
   const char *name;
@@ -95,30 +94,23 @@ static gboolean
 segments_to_labels (const cst_utterance *utt, guint rate, gsize n_samples, const char *text,
                     GArray *labels, GError **error)
 {
-  guint64 start = 0;
-  double overrun_limit = n_samples + MAX_OVERRUN_S * rate;
   const gint pau = ph_phone_index ("pau");
+  SynthLabels out;
 
+  synth_labels_init (&out, labels, rate, n_samples, "flite", text);
   for (const cst_item *s = relation_head (utt_relation (utt, "Segment")); s; s = item_next (s)) {
     const char *name = item_feat_string (s, "name");
     double end_s = item_feat_float (s, "end");
     gint phone = strcmp (name, "pau") == 0 ? pau : ph_phone_from_arpabet (name);
-    double end = round (end_s * rate);
     if (phone < 0) {
       g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED,
                    "flite phone '%s' in \"%s\" has no TIMIT equivalent", name, text);
       return FALSE;
     }
-    if (phone != pau && end > overrun_limit) {
-      g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED,
-                   "flite phone '%s' in \"%s\" ends at %.3f s, past the audio (%.3f s)", name,
-                   text, end_s, (double) n_samples / rate);
+    if (!synth_labels_add (&out, phone, name, end_s, error))
       return FALSE;
-    }
-    ph_labels_append (labels, start, MIN ((guint64) end, n_samples), phone);
-    start = MAX (start, MIN ((guint64) end, n_samples));
   }
-  ph_labels_append (labels, start, n_samples, pau); /* audio past the last segment */
+  synth_labels_finish (&out);
   return TRUE;
 }
 
