@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Measures whether the Asterisk prompts in other languages (other real speakers) help
 # the shipped model on real English voices it never heard (issue 13, lever 2): the
-# experiment behind models/README.md, "Real speech of more speakers". About 40 minutes
+# experiment behind models/README.md, "Real speech of more speakers". About 45 minutes
 # on the shared 2-core machine (two fine-tunes at a time, 6-8 minutes each).
 #
 #   models/measure-multilingual.sh [WORKDIR]     (default WORKDIR: work-data/multilingual)
+#   SEED=2 models/measure-multilingual.sh WORKDIR2   (the fine-tunes with another seed)
 #
 # 1. data: a 40-minute synthetic corpus (the recipe's voices and weights, training
 #    texts), the English Asterisk prompts aligned by the shipped model as the recipe
@@ -19,7 +20,8 @@
 # 2. fine-tunes of models/default.phm with the recipe's training options, 3 epochs at
 #    lr 3e-4: the control (synthetic + English, the English listed twice) and, with the
 #    same recipe, + each language source listed twice, + all four core-sounds languages
-#    listed once; each then rounded and given its phone LM as step 5 of
+#    listed once, and Russian and all four again with every vowel left unlabelled
+#    (consonants only: --vowels-align-only); each then rounded and given its phone LM as step 5 of
 #    models/train-default.sh does;
 # 3. each scored by bench/real/run (validation: pocketsphinx-testdata; test: Asterisk
 #    English held-out) and on flite-slt (synthetic, never trained on): WORKDIR/table.txt.
@@ -62,6 +64,11 @@ for source in "${sources[@]}"; do
   [[ -s "phones/$lang.txt" ]] || "$root/tools/phonemize-transcripts" --voice "$voice" \
     "/usr/share/doc/asterisk-core-sounds-$lang/core-sounds-$lang.txt.gz" > "phones/$lang.txt"
   import "real-$lang" "$dir" --phones --transcripts "phones/$lang.txt"
+  # the same alignment, vowels left unlabelled: consonants only are trained on
+  [[ -s "phones/$lang-cons.txt" ]] || "$root/tools/phonemize-transcripts" --voice "$voice" \
+    --vowels-align-only "/usr/share/doc/asterisk-core-sounds-$lang/core-sounds-$lang.txt.gz" \
+    > "phones/$lang-cons.txt"
+  import "real-$lang-cons" "$dir" --phones --transcripts "phones/$lang-cons.txt"
 done
 # Menardi's Italian conflicts with nothing but is not needed installed: unpacked here.
 if [[ ! -d menardi ]]; then
@@ -94,7 +101,10 @@ runs=("control ${english[*]}"
       "plus-it ${english[*]} real-it/train real-it/train"
       "plus-ru ${english[*]} real-ru/train real-ru/train"
       "plus-it-menardi ${english[*]} real-it-menardi/train real-it-menardi/train"
-      "plus-all ${english[*]} real-es/train real-fr/train real-it/train real-ru/train")
+      "plus-all ${english[*]} real-es/train real-fr/train real-it/train real-ru/train"
+      "plus-ru-cons ${english[*]} real-ru-cons/train real-ru-cons/train"
+      "plus-all-cons ${english[*]} real-es-cons/train real-fr-cons/train real-it-cons/train"\
+" real-ru-cons/train")
 for ((i = 0; i < ${#runs[@]}; i += 2)); do   # two at a time
   finetune ${runs[i]} &
   [[ -z "${runs[i + 1]:-}" ]] || finetune ${runs[i + 1]} &
