@@ -20,9 +20,9 @@
 # 2. fine-tunes of models/default.phm with the recipe's training options, 3 epochs at
 #    lr 3e-4: the control (synthetic + English, the English listed twice) and, with the
 #    same recipe, + each language source listed twice, + all four core-sounds languages
-#    listed once, and Russian and all four again with every vowel left unlabelled
-#    (consonants only: --vowels-align-only); each then rounded and given its phone LM as step 5 of
-#    models/train-default.sh does;
+#    listed once, Russian listed once, and Russian and all four with every vowel
+#    unlabelled (consonants only: --vowels-align-only); each then rounded and given its
+#    phone LM as step 5 of models/train-default.sh does;
 # 3. each scored by bench/real/run (validation: pocketsphinx-testdata; test: Asterisk
 #    English held-out) and on flite-slt (synthetic, never trained on): WORKDIR/table.txt.
 set -euo pipefail
@@ -100,6 +100,7 @@ runs=("control ${english[*]}"
       "plus-fr ${english[*]} real-fr/train real-fr/train"
       "plus-it ${english[*]} real-it/train real-it/train"
       "plus-ru ${english[*]} real-ru/train real-ru/train"
+      "plus-ru-x1 ${english[*]} real-ru/train"
       "plus-it-menardi ${english[*]} real-it-menardi/train real-it-menardi/train"
       "plus-all ${english[*]} real-es/train real-fr/train real-it/train real-ru/train"
       "plus-ru-cons ${english[*]} real-ru-cons/train real-ru-cons/train"
