@@ -91,7 +91,8 @@ void ph_model_weights_changed (PhModel *model);
 /* Rounds the recurrent matrices' weights (w_h of every layer) to the nearest bfloat16
  * values, floats whose low 16 bits are zero: on CPUs with AVX-512 the step then reads
  * them as 16-bit values, half the bytes, with the same arithmetic (ph_lstm.c). Each
- * weight moves by at most 2^-9 of itself. Only while no one else holds the model. */
+ * weight moves by at most 2^-8 of itself (8 significant bits: half a step), a subnormal
+ * one by at most 2^-134. Only while no one else holds the model. */
 void ph_model_round_recurrent_to_bf16 (PhModel *model);
 
 /* TRUE when every recurrent weight of the model is a bfloat16 value (as after
