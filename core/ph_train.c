@@ -114,6 +114,7 @@ struct _PhTrainer {
   guint n_streams;
   float *grad, *opt_m, *opt_v, *anchor;
   guint64 adam_steps;
+  guint64 total_updates; /* over the trainer's life (stats.updates can be reset) */
   guint chunk_fed;       /* feeds since the last update */
   Worker *workers;
   guint n_workers;
@@ -1039,7 +1040,15 @@ apply_update (PhTrainer *tr)
     }
   ph_model_weights_changed (tr->model);
   tr->stats.updates++;
+  tr->total_updates++;
   return TRUE;
+}
+
+/* TRUE once config.max_updates updates are done: later chunks are not trained. */
+static gboolean
+update_limit_reached (const PhTrainer *tr)
+{
+  return tr->config.max_updates > 0 && tr->total_updates >= tr->config.max_updates;
 }
 
 /* Backward over every stream's pending chunk, then one update. */
@@ -1052,7 +1061,7 @@ trainer_update (PhTrainer *tr)
   tr->chunk_fed = 0;
   for (guint b = 0; b < tr->n_streams; b++)
     n_targets += stream_count_targets (&tr->streams[b]);
-  if (n_targets > 0)
+  if (n_targets > 0 && !update_limit_reached (tr))
     {
       tr->job.kind = JOB_BACKWARD;
       tr->job.scale = (float) (1.0 / (double) n_targets);
@@ -1360,14 +1369,14 @@ ph_trainer_train_sequences (PhTrainer *trainer, const PhSequence *sequences, gui
         ph_trainer_end_sequence (tr);
         break;
       }
-  for (guint first = 0; first < n; first += B)
+  for (guint first = 0; first < n && !update_limit_reached (tr); first += B)
     {
       const PhSequence *seq = sequences + first;
       guint m = MIN (B, n - first), longest = 0;
 
       for (guint b = 0; b < m; b++)
         longest = MAX (longest, seq[b].n_frames);
-      for (guint t = 0; t < longest; t++)
+      for (guint t = 0; t < longest && !update_limit_reached (tr); t++)
         {
           for (guint b = 0; b < B; b++)
             {

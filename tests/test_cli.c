@@ -502,6 +502,32 @@ run_small_training (const char *corpus, const char *out_path, const char *epochs
   return run_tool_argv (out, err, args);
 }
 
+/* --max-updates N stops after exactly N weight updates, even inside a batch whose
+ * utterances hold many chunks (issue 15: the limit was checked after each batch, and
+ * --max-updates 1 did 9 updates). */
+static void
+test_train_max_updates_exact (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "max-updates-corpus", NULL);
+  g_autofree char *model = g_build_filename (workdir, "max-updates.phm", NULL);
+  g_autofree char *synth_out = NULL, *synth_err = NULL;
+
+  g_assert_cmpint (run_tool (&synth_out, &synth_err, "corpus", "synth", "--out", corpus, "--minutes",
+                             "0.1", "--voices", "flite-kal16", "--seed", "6", NULL), ==, 0);
+  for (guint i = 0; i < 2; i++) {
+    const char *limit = i == 0 ? "1" : "7";
+    g_autofree char *o = NULL, *e = NULL;
+    g_autofree char *expected = g_strdup_printf ("epoch 1: %s updates,", limit);
+
+    g_assert_cmpint (run_tool (&o, &e, "train", "--corpus", corpus, "--out", model,
+                               "--hidden", "8", "--batch", "4", "--k1", "5", "--k2", "5",
+                               "--epochs", "3", "--valid-fraction", "0", "--max-updates",
+                               limit, NULL), ==, 0);
+    g_assert_nonnull (strstr (o, expected));
+    g_assert_null (strstr (o, "epoch 2:"));
+  }
+}
+
 /* The same seed and thread count give the same model, byte for byte; --resume picks up
  * at the epoch the checkpoint reached. */
 static void
@@ -1081,6 +1107,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/voice-weights", test_voice_weights);
   g_test_add_func ("/cli/festival-voice", test_festival_voice);
   g_test_add_func ("/cli/train-deterministic-resumable", test_train_deterministic_and_resumable);
+  g_test_add_func ("/cli/train-max-updates-exact", test_train_max_updates_exact);
   g_test_add_func ("/cli/alignment-accuracy", test_alignment_accuracy);
   g_test_add_func ("/cli/label-matches-element", test_label_matches_element);
   g_test_add_func ("/cli/phone-lm", test_phone_lm);

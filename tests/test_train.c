@@ -1228,6 +1228,38 @@ test_non_finite_input (void)
   ph_model_unref (m);
 }
 
+/* config.max_updates stops training after exactly that many updates, however many
+ * chunks a call holds: the weights are those right after the last allowed update of
+ * the same run without a limit (issue 15: `train --max-updates 1` did 9). */
+static void
+test_max_updates_exact (void)
+{
+  Data data = random_data (13, 40, 4, 1700);
+  PhSequence seq = as_sequence (&data);
+  PhModel *limited = make_model (13, 9, 1, 2, 1701);
+  PhModel *reference = ph_model_copy (limited);
+  PhTrainConfig c;
+
+  sgd_config (&c, PH_SCHEDULE_TRUNCATED, 3, 5, 0.3f);
+  PhTrainer *free_run = trainer_new_ok (reference, &c);
+  for (guint t = 0; ph_trainer_stats (free_run)->updates < 4; t++)
+    ph_trainer_feed (free_run, data.features + (gsize) t * 13, data.targets + t, NULL);
+
+  c.max_updates = 4;
+  PhTrainer *tr = trainer_new_ok (limited, &c);
+  g_assert_cmpuint (ph_trainer_train_sequences (tr, &seq, 1), ==, 4);
+  g_assert_cmpuint (ph_trainer_train_sequences (tr, &seq, 1), ==, 0);
+  g_assert_cmpuint (ph_trainer_stats (tr)->updates, ==, 4);
+  g_assert_cmpmem (limited->flat, limited->n_params * sizeof (float), reference->flat,
+                   reference->n_params * sizeof (float));
+
+  ph_trainer_free (tr);
+  ph_trainer_free (free_run);
+  ph_model_unref (limited);
+  ph_model_unref (reference);
+  data_free (&data);
+}
+
 static PhModel *
 train_batch (guint threads, float dropout, guint32 seed, const Data *data)
 {
@@ -1529,6 +1561,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/reset", test_reset_drops_pending);
   g_test_add_func ("/train/non-finite-input", test_non_finite_input);
   g_test_add_func ("/train/threads", test_threads);
+  g_test_add_func ("/train/max-updates-exact", test_max_updates_exact);
   g_test_add_func ("/train/dropout-gradient", test_dropout_gradient);
   g_test_add_func ("/train/forward-matches-step", test_forward_matches_step);
   g_test_add_func ("/train/learns-latch", test_learns_latch);

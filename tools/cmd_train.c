@@ -70,6 +70,7 @@ make_train_config (const TrainOptions *o, PhTrainConfig *config, GError **error)
   config->seed = (guint32) o->seed;
   config->batch_size = MAX (o->batch, 0);
   config->threads = MAX (o->threads, 0);
+  config->max_updates = (guint64) MAX (o->max_updates, 0);
   return ph_train_config_validate (config, error);
 }
 
