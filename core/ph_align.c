@@ -8,7 +8,7 @@
  * state: 0 = stayed, 1 = came from the previous state of the same unit, d >= 1 in a
  * unit's first state = came from the last state of the unit d places back. */
 #include "ph_align.h"
-#include "ph_corpus.h"
+#include "ph_labels.h"
 #include "ph_error.h"
 
 #include <math.h>
