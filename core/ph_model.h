@@ -48,6 +48,8 @@ typedef struct {
   float *b_out; /* [output_dim] */
 } PhLstmParams;
 
+/* The parameter layout and shape limits (ph_lstm.c). */
+
 /* Number of floats in the flat parameter block for `shape`. */
 gsize ph_lstm_param_count (const PhLstmShape *shape);
 
@@ -94,6 +96,15 @@ void ph_model_weights_changed (PhModel *model);
  * weight moves by at most 2^-8 of itself (8 significant bits: half a step), a subnormal
  * one by at most 2^-134. Only while no one else holds the model. */
 void ph_model_round_recurrent_to_bf16 (PhModel *model);
+
+/* TRUE when x is a bfloat16 value: a float whose low 16 bits are zero. */
+static inline gboolean
+ph_float_is_bf16 (float x)
+{
+  union { float f; guint32 bits; } v = { x };
+
+  return (v.bits & 0xffff) == 0;
+}
 
 /* TRUE when every recurrent weight of the model is a bfloat16 value (as after
  * ph_model_round_recurrent_to_bf16). */
