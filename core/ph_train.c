@@ -214,8 +214,8 @@ run_job (PhTrainer *tr, Worker *w)
         {
           if (tr->job.active == NULL || tr->job.active[b])
             ph_train_stream_step (st, tr->model, &tr->layout, tr->config.dropout,
-                         tr->job.features + (gsize) b * shape->input_dim,
-                         tr->job.targets != NULL ? tr->job.targets[b] : -1);
+                                  tr->job.features + (gsize) b * shape->input_dim,
+                                  tr->job.targets != NULL ? tr->job.targets[b] : -1);
           continue;
         }
       ph_train_stream_loss_stats (st, &tr->layout, shape->output_dim, w);

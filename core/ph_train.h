@@ -116,6 +116,6 @@ guint ph_trainer_train_sequences (PhTrainer *trainer, const PhSequence *sequence
  * its gradient added (+=) into `grad_flat` (ph_lstm_param_count floats). Used by the
  * tests and as the k1 = k2 = T reference. */
 double ph_train_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
-                                   float *grad_flat);
+                                    float *grad_flat);
 
 G_END_DECLS

@@ -403,8 +403,8 @@ ph_train_stream_loss_stats (const Stream *st, const SlotLayout *layout, guint ou
 
 /* The truncated backward of one stream's pending chunk (see the file comment). */
 void
-ph_train_stream_backward (const Stream *st, const PhModel *model, const SlotLayout *layout, Worker *w,
-                 guint k1, guint k2, float scale)
+ph_train_stream_backward (const Stream *st, const PhModel *model, const SlotLayout *layout,
+                          Worker *w, guint k1, guint k2, float scale)
 {
   guint n = st->n_stored, first_loss = n - st->n_new;
 
@@ -424,7 +424,7 @@ ph_train_stream_backward (const Stream *st, const PhModel *model, const SlotLayo
 /* Full-sequence backprop from a zero state; see ph_train.h. */
 double
 ph_train_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
-                            float *grad_flat)
+                             float *grad_flat)
 {
   g_return_val_if_fail (model != NULL && sequence != NULL && grad_flat != NULL, NAN);
   g_return_val_if_fail (sequence->n_frames == 0 || sequence->features != NULL, NAN);
@@ -447,8 +447,9 @@ ph_train_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
       return NAN;
     }
   for (guint t = 0; t < n_steps; t++)
-    ph_train_stream_step (&st, model, &layout, 0.0f, sequence->features + (gsize) MIN (t, T - 1) * in,
-                 t < T && sequence->targets != NULL ? sequence->targets[t] : -1);
+    ph_train_stream_step (&st, model, &layout, 0.0f,
+                          sequence->features + (gsize) MIN (t, T - 1) * in,
+                          t < T && sequence->targets != NULL ? sequence->targets[t] : -1);
 
   guint n_targets = ph_train_stream_count_targets (&st);
   if (n_targets > 0)

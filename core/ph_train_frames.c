@@ -59,8 +59,8 @@ drop_units (Stream *st, float p, const float *h, float *dropped, float *keep, gs
 }
 
 gboolean
-ph_train_stream_init (Stream *st, const PhLstmShape *shape, const SlotLayout *layout, guint capacity,
-             guint max_capacity)
+ph_train_stream_init (Stream *st, const PhLstmShape *shape, const SlotLayout *layout,
+                      guint capacity, guint max_capacity)
 {
   memset (st, 0, sizeof *st);
   st->capacity = capacity;
@@ -155,7 +155,7 @@ stream_delay_target (Stream *st, guint delay, gint target)
  * arithmetic is ph_lstm_step's, kernel for kernel (with dropout, plus the masks). */
 void
 ph_train_stream_step (Stream *st, const PhModel *model, const SlotLayout *layout, float dropout,
-             const float *features, gint target)
+                      const float *features, gint target)
 {
   const PhLstmShape *shape = &model->shape;
   gsize H = shape->hidden_size;
