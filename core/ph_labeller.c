@@ -118,10 +118,11 @@ ph_labeller_new (PhModel *model, guint min_segment_frames, GError **error)
   self->segmenter = PH_SEGMENTER_AUTO;
   ph_decoder_config_init (&self->decoder_config);
   self->segmenter_stale = TRUE;
-  if (!build_model_parts (self, error)) {
-    ph_labeller_free (self);
-    return NULL;
-  }
+  if (!build_model_parts (self, error))
+    {
+      ph_labeller_free (self);
+      return NULL;
+    }
   ph_labeller_reset (self);
   return self;
 }
@@ -164,18 +165,20 @@ ph_labeller_set_model (PhLabeller *self, PhModel *model)
   self->model = ph_model_ref (model);
   if (!same_lm (old->lm, model->lm))
     self->segmenter_stale = TRUE;
-  if (!compatible) {
-    free_model_parts (self);
-    /* Loaded models have valid configs; should one not, keep labelling with the old. */
-    if (!build_model_parts (self, NULL)) {
-      g_warning ("ph_labeller_set_model: model with an invalid feature config ignored");
-      ph_model_unref (self->model);
-      self->model = ph_model_ref (old);
+  if (!compatible)
+    {
       free_model_parts (self);
-      build_model_parts (self, NULL);
+      /* Loaded models have valid configs; should one not, keep labelling with the old. */
+      if (!build_model_parts (self, NULL))
+        {
+          g_warning ("ph_labeller_set_model: model with an invalid feature config ignored");
+          ph_model_unref (self->model);
+          self->model = ph_model_ref (old);
+          free_model_parts (self);
+          build_model_parts (self, NULL);
+        }
+      ph_labeller_reset (self);
     }
-    ph_labeller_reset (self);
-  }
   ph_model_unref (old);
 }
 
@@ -205,12 +208,13 @@ ph_labeller_set_segmenter (PhLabeller *self, PhSegmenter segmenter,
   checked.min_duration = self->min_segment_frames;
   if (!ph_decoder_config_validate (&checked, error))
     return FALSE;
-  if (segmenter == PH_SEGMENTER_DECODER && self->model->lm == NULL) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "the model has no phone LM, so it cannot be decoded with one (add one "
-                 "with `phonemes lm`, or use the greedy segmenter)");
-    return FALSE;
-  }
+  if (segmenter == PH_SEGMENTER_DECODER && self->model->lm == NULL)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "the model has no phone LM, so it cannot be decoded with one (add one "
+                   "with `phonemes lm`, or use the greedy segmenter)");
+      return FALSE;
+    }
   if (segmenter != self->segmenter ||
       memcmp (&checked, &self->decoder_config, sizeof checked) != 0)
     self->segmenter_stale = TRUE;
@@ -284,24 +288,27 @@ segment_add_frame (PhLabeller *self, guint64 index, gint phone, const float *pos
 {
   PendingRun *run = &self->run;
 
-  if (self->segment_phone < 0) {
-    self->segment_phone = phone;
-    self->segment_start = index;
-  }
-  if (phone == self->segment_phone) {
-    if (run->length)
-      absorb_run (self);
-    self->segment_length++;
-    self->segment_sum += posteriors[phone];
-    run->phone = phone;
-    return;
-  }
-  if (phone != run->phone || run->length == 0) {
-    if (run->length)
-      absorb_run (self);
-    run->phone = phone;
-    run->start = index;
-  }
+  if (self->segment_phone < 0)
+    {
+      self->segment_phone = phone;
+      self->segment_start = index;
+    }
+  if (phone == self->segment_phone)
+    {
+      if (run->length)
+        absorb_run (self);
+      self->segment_length++;
+      self->segment_sum += posteriors[phone];
+      run->phone = phone;
+      return;
+    }
+  if (phone != run->phone || run->length == 0)
+    {
+      if (run->length)
+        absorb_run (self);
+      run->phone = phone;
+      run->start = index;
+    }
   run->length++;
   run->sum_own += posteriors[phone];
   run->sum_current += posteriors[self->segment_phone];
@@ -328,10 +335,11 @@ on_decoded_segment (const PhDecodedSegment *decoded, gpointer user_data)
 static void
 finish_segments (PhLabeller *self)
 {
-  if (self->decoder) {
-    ph_decoder_flush (self->decoder, on_decoded_segment, self);
-    return;
-  }
+  if (self->decoder)
+    {
+      ph_decoder_flush (self->decoder, on_decoded_segment, self);
+      return;
+    }
   if (self->run.length)
     absorb_run (self);
   if (self->segment_phone >= 0)
@@ -346,10 +354,11 @@ switch_segmenter (PhLabeller *self, guint64 index)
 {
   finish_segments (self);
   g_clear_pointer (&self->decoder, ph_decoder_free);
-  if (wants_decoder (self)) {
-    self->decoder_config.min_duration = self->min_segment_frames;
-    self->decoder = ph_decoder_new (self->model->lm, &self->decoder_config, NULL);
-  }
+  if (wants_decoder (self))
+    {
+      self->decoder_config.min_duration = self->min_segment_frames;
+      self->decoder = ph_decoder_new (self->model->lm, &self->decoder_config, NULL);
+    }
   self->decoder_origin = index;
   self->segmenter_stale = FALSE;
 }
@@ -386,22 +395,23 @@ report_step (PhLabeller *self, const float *features, const float *posteriors)
   float *slot = self->feature_ring + (self->steps % ring) * self->dim;
 
   memcpy (slot, features, self->dim * sizeof (float));
-  if (self->steps >= delay) {
-    guint64 index = self->steps - delay;
-    gint phone = argmax (posteriors, self->model->shape.output_dim);
-    PhFrame frame = {
-      .index = index,
-      .phone = phone,
-      .confidence = posteriors[phone],
-      .posteriors = posteriors,
-      .features = self->feature_ring + (index % ring) * self->dim,
-      .dim = self->dim,
-    };
+  if (self->steps >= delay)
+    {
+      guint64 index = self->steps - delay;
+      gint phone = argmax (posteriors, self->model->shape.output_dim);
+      PhFrame frame = {
+        .index = index,
+        .phone = phone,
+        .confidence = posteriors[phone],
+        .posteriors = posteriors,
+        .features = self->feature_ring + (index % ring) * self->dim,
+        .dim = self->dim,
+      };
 
-    if (self->callbacks && self->callbacks->frame)
-      self->callbacks->frame (&frame, self->user_data);
-    segment_frame (self, index, phone, posteriors);
-  }
+      if (self->callbacks && self->callbacks->frame)
+        self->callbacks->frame (&frame, self->user_data);
+      segment_frame (self, index, phone, posteriors);
+    }
   self->steps++;
 }
 
