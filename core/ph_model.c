@@ -876,7 +876,6 @@ ph_model_load_file (const char *path, GError **error)
 PhModel *
 ph_model_load_default (GError **error)
 {
-#ifdef PH_HAVE_DEFAULT_MODEL
   GError *local = NULL;
   GBytes *bytes = g_resources_lookup_data (PH_DEFAULT_MODEL_PATH,
                                            G_RESOURCE_LOOKUP_FLAGS_NONE, &local);
@@ -891,8 +890,4 @@ ph_model_load_default (GError **error)
                                         PH_DEFAULT_MODEL_PATH ")", error);
   g_bytes_unref (bytes);
   return model;
-#else
-  g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED, "this build has no default model");
-  return NULL;
-#endif
 }
