@@ -4,6 +4,10 @@
 
 #include <glib.h>
 
+/* A corpus is audio files with their labels: this header brings their readers too. */
+#include "ph_audio.h"
+#include "ph_labels.h"
+
 G_BEGIN_DECLS
 
 /* One utterance of a corpus: an audio file and its labels. */
