@@ -12,6 +12,8 @@
 #include "ph_phone_lm.h"
 #include "ph_decoder.h"
 #include "ph_labeller.h"
+#include "ph_adapter.h"
+#include "ph_time.h"
 #include "ph_corpus.h"
 #include "ph_score.h"
 #include "ph_align.h"
