@@ -557,6 +557,21 @@ frame_message (MessageBatch *batch, const PhFrame *frame, GstClockTime start,
     close_interval (batch, end);
 }
 
+/* Queues `frame` for the next buffer's meta; FALSE when the queue is full. Frame 0 of
+ * the labeller (since its last reset) begins a run. */
+static gboolean
+queue_meta_frame (GstLstmPhonemes *self, const PhFrame *frame, GstClockTime start)
+{
+  GstPhonemeMetaFrame meta_frame = {
+    .timestamp = start, .duration = samples_to_time (self, self->hop),
+    .phone = frame->phone, .confidence = frame->confidence,
+    .posteriors = frame->posteriors, .features = frame->features, .dim = frame->dim,
+    .run_start = frame->index == 0,
+  };
+
+  return gst_phoneme_frame_queue_push (&self->frames, &meta_frame);
+}
+
 static void
 on_frame (const PhFrame *frame, gpointer user_data)
 {
@@ -569,10 +584,7 @@ on_frame (const PhFrame *frame, gpointer user_data)
   GST_TRACE_OBJECT (self, "frame %" G_GUINT64_FORMAT " at %" GST_TIME_FORMAT ": %s %.2f",
                     frame->index, GST_TIME_ARGS (start), ph_phone_name (frame->phone),
                     frame->confidence);
-  if (self->active.attach_meta &&
-      !gst_phoneme_frame_queue_push (&self->frames, start, samples_to_time (self, self->hop),
-                                     frame->phone, frame->confidence, frame->posteriors,
-                                     frame->features, frame->dim))
+  if (self->active.attach_meta && !queue_meta_frame (self, frame, start))
     GST_LOG_OBJECT (self, "frame queue full (no buffer for a while): frame dropped");
   if (self->active.post_messages && self->active.frame_messages)
     frame_message (batch, frame, start, end);

@@ -1,5 +1,11 @@
-/* gstmodelshare.c: the model-name registry and the labeller context. */
+/* gstmodelshare.c: the model-name registry and the context that names an lstmphonemes
+ * element. */
 #include "gstmodelshare.h"
+
+#include "gstlstmphonemes.h"
+
+/* The context structure's field holding the element. */
+#define CONTEXT_FIELD "labeller"
 
 /* One registered element: a weak reference to get it safely, and its address to
  * recognise it when it unregisters from finalize (the weak reference is cleared by
@@ -38,12 +44,12 @@ prune_dead (GPtrArray *entries)
 }
 
 void
-gst_model_share_register (const gchar *name, GstElement *labeller)
+gst_model_share_register (const gchar *name, GstElement *element)
 {
   GPtrArray *entries;
   Entry *entry;
 
-  g_return_if_fail (GST_IS_ELEMENT (labeller));
+  g_return_if_fail (GST_IS_ELEMENT (element));
   if (!name || !*name)
     return;
   g_mutex_lock (&registry_lock);
@@ -57,14 +63,14 @@ gst_model_share_register (const gchar *name, GstElement *labeller)
   }
   prune_dead (entries);
   entry = g_new0 (Entry, 1);
-  g_weak_ref_init (&entry->ref, labeller);
-  entry->address = labeller;
+  g_weak_ref_init (&entry->ref, element);
+  entry->address = element;
   g_ptr_array_add (entries, entry);
   g_mutex_unlock (&registry_lock);
 }
 
 void
-gst_model_share_unregister (const gchar *name, GstElement *labeller)
+gst_model_share_unregister (const gchar *name, GstElement *element)
 {
   GPtrArray *entries;
 
@@ -76,7 +82,7 @@ gst_model_share_unregister (const gchar *name, GstElement *labeller)
     for (guint i = entries->len; i-- > 0;) {
       Entry *entry = g_ptr_array_index (entries, i);
 
-      if (entry->address == (gconstpointer) labeller)
+      if (entry->address == (gconstpointer) element)
         g_ptr_array_remove_index (entries, i);
     }
     prune_dead (entries);
@@ -139,25 +145,90 @@ gst_model_share_names (void)
 }
 
 GstContext *
-gst_model_share_context_new (GstElement *labeller)
+gst_model_share_context_new (GstElement *element)
 {
   GstContext *context = gst_context_new (GST_MODEL_SHARE_CONTEXT_TYPE, FALSE);
   GstStructure *s = gst_context_writable_structure (context);
 
-  gst_structure_set (s, "labeller", GST_TYPE_ELEMENT, labeller, NULL);
+  gst_structure_set (s, CONTEXT_FIELD, GST_TYPE_ELEMENT, element, NULL);
   return context;
 }
 
-GstElement *
-gst_model_share_context_get_labeller (GstContext *context)
+/* The element held by `context` with a new reference, or NULL. */
+static GstElement *
+context_element (GstContext *context)
 {
   const GstStructure *s;
-  GstElement *labeller = NULL;
+  GstElement *element = NULL;
 
   if (!context || !gst_context_has_context_type (context, GST_MODEL_SHARE_CONTEXT_TYPE))
     return NULL;
   s = gst_context_get_structure (context);
-  if (!gst_structure_get (s, "labeller", GST_TYPE_ELEMENT, &labeller, NULL))
+  if (!gst_structure_get (s, CONTEXT_FIELD, GST_TYPE_ELEMENT, &element, NULL))
     return NULL;
-  return labeller;
+  return element;
+}
+
+GstElement *
+gst_model_share_query_upstream (GstPad *sinkpad)
+{
+  GstQuery *query = gst_query_new_context (GST_MODEL_SHARE_CONTEXT_TYPE);
+  GstElement *element = NULL;
+
+  if (gst_pad_peer_query (sinkpad, query)) {
+    GstContext *context = NULL;
+
+    gst_query_parse_context (query, &context);
+    element = context_element (context);
+  }
+  gst_query_unref (query);
+  return element;
+}
+
+/* The element of the context set on `adapter` (new reference), or NULL. */
+static GstElement *
+element_of_set_context (GstElement *adapter)
+{
+  GstContext *context = gst_element_get_context (adapter, GST_MODEL_SHARE_CONTEXT_TYPE);
+  GstElement *element = context_element (context);
+
+  if (context)
+    gst_context_unref (context);
+  return element;
+}
+
+/* The one element upstream, or given by a context (asked for when missing), or NULL. */
+static GstElement *
+acquire_by_context (GstElement *adapter, GstPad *sinkpad)
+{
+  GstElement *element = gst_model_share_query_upstream (sinkpad);
+
+  if (!element)
+    element = element_of_set_context (adapter);
+  if (!element) {
+    gst_element_post_message (adapter, gst_message_new_need_context (GST_OBJECT (adapter),
+                                                             GST_MODEL_SHARE_CONTEXT_TYPE));
+    element = element_of_set_context (adapter);
+  }
+  return element;
+}
+
+GPtrArray *
+gst_model_share_acquire_phonemes (GstElement *adapter, GstPad *sinkpad,
+                                  const gchar *model_name)
+{
+  GPtrArray *found;
+  GstElement *element;
+
+  if (model_name && *model_name) {
+    found = gst_model_share_lookup (model_name);
+  } else {
+    found = g_ptr_array_new_with_free_func (gst_object_unref);
+    if ((element = acquire_by_context (adapter, sinkpad)))
+      g_ptr_array_add (found, element);
+  }
+  for (guint i = found->len; i-- > 0;)
+    if (!GST_IS_LSTM_PHONEMES (g_ptr_array_index (found, i)))
+      g_ptr_array_remove_index (found, i);
+  return found;
 }
