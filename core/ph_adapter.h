@@ -165,6 +165,12 @@ void ph_adapter_expect_timed_labels (PhAdapter *adapter, gboolean expect);
 gboolean ph_adapter_add_timed_label (PhAdapter *adapter, guint64 start, guint64 end,
                                      gint phone);
 
+/* Adds the timed labels of `text` (lines "START END PHONE", seconds of stream time, a
+ * TIMIT or ARPAbet phone; blank lines and # comments skipped); *overlap |= some overlap
+ * the one before. Returns the lines that are not labels (free with g_ptr_array_unref). */
+GPtrArray *ph_adapter_add_label_text (PhAdapter *adapter, const char *text, gsize length,
+                                      gboolean *overlap);
+
 /* The timed labels cover stream time up to `time`. */
 void ph_adapter_advance_timed_labels (PhAdapter *adapter, guint64 time);
 

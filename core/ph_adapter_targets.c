@@ -4,6 +4,8 @@
  * model has one), each handing labelled frames or sequences to the trainer. */
 #include "ph_adapter_private.h"
 
+#include <math.h>
+
 #include "ph_corpus.h"
 #include "ph_labeller.h"
 #include "ph_lstm.h"
@@ -152,6 +154,66 @@ ph_adapter_end_timed_labels (PhAdapter *self, gboolean ended)
   }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+}
+
+/* ---- timed labels as text ---- */
+
+/* Parses one "START END PHONE" line (seconds, a TIMIT or ARPAbet symbol) into `label`;
+ * FALSE when it is not one. */
+static gboolean
+parse_label_line (const gchar *line, TimedLabel *label)
+{
+  gchar **fields = g_strsplit_set (line, " \t", -1);
+  const gchar *parts[3];
+  guint n = 0;
+  gchar *end;
+  gdouble start_s, end_s;
+  gboolean ok = FALSE;
+
+  for (guint i = 0; fields[i]; i++)
+    if (*fields[i] && n < 3)
+      parts[n++] = fields[i];
+    else if (*fields[i])
+      n = 4;
+  if (n == 3) {
+    start_s = g_ascii_strtod (parts[0], &end);
+    ok = *end == '\0';
+    end_s = g_ascii_strtod (parts[1], &end);
+    ok = ok && *end == '\0' && isfinite (start_s) && isfinite (end_s) && start_s >= 0 &&
+        end_s > start_s && end_s < 1e9;
+    label->phone = ph_phone_index (parts[2]);
+    if (label->phone < 0)
+      label->phone = ph_phone_from_arpabet (parts[2]);
+    ok = ok && label->phone >= 0;
+    label->start = (guint64) llround (start_s * PH_NS_PER_SECOND);
+    label->end = (guint64) llround (end_s * PH_NS_PER_SECOND);
+  }
+  g_strfreev (fields);
+  return ok;
+}
+
+GPtrArray *
+ph_adapter_add_label_text (PhAdapter *self, const char *text, gsize length,
+                           gboolean *overlap)
+{
+  gchar *copy = g_strndup (text, length);
+  gchar **lines = g_strsplit (copy, "\n", -1);
+  GPtrArray *bad = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; lines[i]; i++) {
+    TimedLabel label;
+    gchar *line = g_strstrip (lines[i]);
+
+    if (!*line || *line == '#')
+      continue;
+    if (parse_label_line (line, &label))
+      *overlap |= ph_adapter_add_timed_label (self, label.start, label.end, label.phone);
+    else
+      g_ptr_array_add (bad, g_strdup (line));
+  }
+  g_strfreev (lines);
+  g_free (copy);
+  return bad;
 }
 
 /* ---- supervised: labels ---- */

@@ -1,44 +1,38 @@
 /* gstlstmadapt.c: the lstmadapt element, a thin GStreamer shell over the core adapter
  * (core/ph_adapter.h), which trains the model of an lstmphonemes element online with
- * truncated BPTT(k1, k2) and never stalls the audio.
+ * truncated BPTT(k1, k2) and never stalls the audio. This file holds properties, pads
+ * (the labels pad: gstlstmadaptlabels.c), events, messages and the discovery of the
+ * lstmphonemes elements to adapt (gstmodelshare.h).
  *
  *   sink ──► (audio passes through untouched) ──► src
  *     │ streaming thread: the frames of each buffer's phoneme meta (features, time,
- *     │ argmax, posteriors, where a run begins) go to ph_adapter_push, which copies
- *     ▼ them into its bounded backlog, or drops whole windows when it is full
- *   the adapter's training thread: targets, the trainer, snapshots; its callbacks
- *     publish each snapshot to the lstmphonemes elements (a pointer swap they pick up
- *     at their next buffer) and post the "lstmadapt" message and the warnings.
+ *     ▼ argmax, posteriors, where a run begins) go to ph_adapter_push
+ *   the adapter's bounded backlog (whole windows dropped when full) and training
+ *     thread; its callbacks publish each weight snapshot to the lstmphonemes elements
+ *     and post the "lstmadapt" message, the warnings and the errors.
  *
- * This file holds properties, pads, events, messages and discovery of the lstmphonemes
- * elements to adapt (gstmodelshare.h).
- *
- * Threads and locks: the object lock guards properties and the elements found to adapt;
- * the adapter has its own lock for what its training thread shares (no lock of this
- * element is held when calling into it). The streaming thread owns the segment and the
- * per-stream flags; the labels pad's streaming thread owns the labels segment. The save
- * action asks the training thread for a snapshot, taken between two frames.
- *
- * EOS: the streaming thread waits until the adapter has trained the queued frames
- * (at most max-backlog), published and written save-location, then passes EOS on.
- * Leaving PAUSED stops the training thread after the frame in hand. */
+ * Locks: the object lock guards properties; the adapter and the link to the elements
+ * have their own, never taken with ours held. EOS waits until the adapter has trained
+ * what is queued (at most max-backlog frames), published and written save-location. */
 #include "gstlstmadapt.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
 
+#include "gstlstmadaptlabels.h"
 #include "gstlstmphonemes.h"
 #include "gstmodelshare.h"
 #include "gstphonememeta.h"
 #include "ph_adapter.h"
 #include "ph_corpus.h"
 #include "ph_error.h"
+#include "ph_file.h"
 #include "ph_phoneset.h"
 #ifdef PH_HAVE_LEXICON
 #include "ph_lexicon.h"
 #endif
 
-GST_DEBUG_CATEGORY_STATIC (gst_lstm_adapt_debug);
+GST_DEBUG_CATEGORY (gst_lstm_adapt_debug);
 #define GST_CAT_DEFAULT gst_lstm_adapt_debug
 
 /* The defaults are the core adapter's (ph_adapter_config_init), named for gst-inspect. */
@@ -91,6 +85,7 @@ enum {
   PROP_WINDOWS_DROPPED,
   PROP_BACKLOG,
   PROP_LABELS_RATE,
+  N_PROPERTIES,
 };
 
 enum {
@@ -106,6 +101,7 @@ struct _GstLstmAdapt {
   GstPad *sinkpad, *srcpad;
   GstPad *labels_pad;          /* request pad or NULL; changed under the object lock */
   PhAdapter *adapter;          /* the engine, for the element's lifetime */
+  GstModelShareLink link;      /* the lstmphonemes elements adapted */
 
   /* Object lock: properties, and the lstmphonemes elements to adapt. */
   PhAdapterConfig config;
@@ -114,10 +110,7 @@ struct _GstLstmAdapt {
   gchar *prompt_text;
   gchar *model_name;
   gchar *save_location;
-  gboolean rediscover;         /* model-name or context changed: find the elements again */
   gboolean started;
-  GPtrArray *phonemes_elements; /* GstElement refs, immutable, replaced */
-  guint discovery_generation;  /* bumped when other elements are found */
 #ifdef PH_HAVE_LEXICON
   PhLexicon *lexicon;
 #endif
@@ -126,17 +119,10 @@ struct _GstLstmAdapt {
   GstSegment segment;
   gboolean was_enabled;
   gboolean resume_run;         /* adaptation resumed: the next frame begins a run */
-  gboolean discovered;
-  guint discovery_countdown;
   gboolean warned_no_element, warned_meta, warned_no_meta, seen_meta;
   GstClockTime first_pts;      /* of the stream's first buffer, for warned_no_meta */
   gboolean duration_asked;     /* the labels were checked against the duration, or
                                 * upstream could not say it: once per stream */
-
-  /* The labels pad's streaming thread only. */
-  GstSegment labels_segment;
-  guint64 bad_label_lines;
-  gboolean warned_overlap;
 };
 
 #define AUDIO_CAPS "audio/x-raw"
@@ -152,57 +138,35 @@ G_DEFINE_TYPE (GstLstmAdapt, gst_lstm_adapt, GST_TYPE_ELEMENT);
 
 /* ---- enums ---- */
 
-GType
-gst_lstm_adapt_mode_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
+/* Defines `func`, the GType of the enum `name` with the values that follow. */
+#define DEFINE_ENUM_TYPE(func, name, ...)                                           \
+  GType func (void)                                                               \
+  {                                                                               \
+    static GType type = 0;                                                        \
+    static const GEnumValue values[] = { __VA_ARGS__, { 0, NULL, NULL } };        \
+    if (g_once_init_enter (&type))                                                \
+      g_once_init_leave (&type, g_enum_register_static (name, values));           \
+    return type;                                                                  \
+  }
+
+DEFINE_ENUM_TYPE (gst_lstm_adapt_mode_get_type, "GstLstmAdaptMode",
     { GST_LSTM_ADAPT_MODE_SUPERVISED, "Targets from labels (labels-location or the labels pad)",
       "supervised" },
     { GST_LSTM_ADAPT_MODE_PROMPTED, "Targets from forced alignment against prompt-text",
       "prompted" },
-    { GST_LSTM_ADAPT_MODE_SELF, "Targets from the model's own confident frames", "self" },
-    { 0, NULL, NULL },
-  };
+    { GST_LSTM_ADAPT_MODE_SELF, "Targets from the model's own confident frames", "self" })
 
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstLstmAdaptMode", values));
-  return type;
-}
-
-GType
-gst_lstm_adapt_schedule_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
+DEFINE_ENUM_TYPE (gst_lstm_adapt_schedule_get_type, "GstLstmAdaptSchedule",
     { PH_SCHEDULE_TRUNCATED, "Every k1 frames, backpropagate k2 frames", "truncated" },
     { PH_SCHEDULE_FRAMEWISE, "Every frame, backpropagate to the sequence start",
       "framewise" },
-    { PH_SCHEDULE_SENTENCE, "Once per sequence (discont to discont), at its end",
-      "sentence" },
-    { 0, NULL, NULL },
-  };
+    { PH_SCHEDULE_SENTENCE, "Once per sequence (a run of the labeller's state), at its end",
+      "sentence" })
 
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstLstmAdaptSchedule", values));
-  return type;
-}
-
-GType
-gst_lstm_adapt_optimizer_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
+DEFINE_ENUM_TYPE (gst_lstm_adapt_optimizer_get_type, "GstLstmAdaptOptimizer",
     { PH_OPTIMIZER_SGD, "Plain stochastic gradient descent", "sgd" },
     { PH_OPTIMIZER_MOMENTUM, "SGD with momentum", "momentum" },
-    { PH_OPTIMIZER_ADAM, "Adam (momentum is beta1)", "adam" },
-    { 0, NULL, NULL },
-  };
-
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstLstmAdaptOptimizer", values));
-  return type;
-}
+    { PH_OPTIMIZER_ADAM, "Adam (momentum is beta1)", "adam" })
 
 /* ---- prompts ---- */
 
@@ -242,127 +206,45 @@ parse_prompt (GstLstmAdapt *self, const gchar *text, GError **error)
 
 /* ---- the lstmphonemes elements to adapt ---- */
 
-static GPtrArray *
-find_phonemes_elements (GstLstmAdapt *self)
-{
-  gchar *name;
-  GPtrArray *found;
-
-  GST_OBJECT_LOCK (self);
-  name = g_strdup (self->model_name);
-  GST_OBJECT_UNLOCK (self);
-  found = gst_model_share_acquire_phonemes (GST_ELEMENT (self), self->sinkpad, name);
-  g_free (name);
-  return found;
-}
-
-static gboolean
-same_elements (const GPtrArray *a, const GPtrArray *b)
-{
-  if (!a || !b || a->len != b->len)
-    return a == b;
-  for (guint i = 0; i < a->len; i++)
-    if (g_ptr_array_index (a, i) != g_ptr_array_index (b, i))
-      return FALSE;
-  return TRUE;
-}
-
-/* Takes `found` as the elements to adapt; other elements than before bump the
- * generation, so the adapter starts again from their model. */
-static void
-set_phonemes_elements (GstLstmAdapt *self, GPtrArray *found)
-{
-  GPtrArray *old;
-
-  GST_OBJECT_LOCK (self);
-  old = self->phonemes_elements;
-  if (!same_elements (old, found))
-    self->discovery_generation++;
-  self->phonemes_elements = found;
-  GST_OBJECT_UNLOCK (self);
-  if (old)
-    g_ptr_array_unref (old);
-}
-
-/* The elements to adapt now (new reference, may be NULL) and their generation. */
-static GPtrArray *
-current_phonemes_elements (GstLstmAdapt *self, guint *generation)
-{
-  GPtrArray *elements;
-
-  GST_OBJECT_LOCK (self);
-  elements = self->phonemes_elements ? g_ptr_array_ref (self->phonemes_elements) : NULL;
-  if (generation)
-    *generation = self->discovery_generation;
-  GST_OBJECT_UNLOCK (self);
-  return elements;
-}
-
 /* Streaming thread: looks for the elements at the start of a stream, after a
  * model-name change, and every DISCOVERY_RETRY_BUFFERS buffers while none is found. */
 static void
 discover_phonemes_elements (GstLstmAdapt *self)
 {
   GPtrArray *found;
-  gboolean rediscover;
+  gchar *name;
 
   GST_OBJECT_LOCK (self);
-  rediscover = self->rediscover;
-  self->rediscover = FALSE;
+  name = g_strdup (self->model_name);
   GST_OBJECT_UNLOCK (self);
-  if (rediscover)
-    self->discovered = FALSE;
-  if (self->discovered)
+  found = gst_model_share_link_discover (&self->link, GST_ELEMENT (self), self->sinkpad,
+                                         name, DISCOVERY_RETRY_BUFFERS);
+  g_free (name);
+  if (!found)
     return;
-  if (self->discovery_countdown > 0) {
-    self->discovery_countdown--;
-    return;
-  }
-  found = find_phonemes_elements (self);
-  if (found->len == 0) {
-    self->discovery_countdown = DISCOVERY_RETRY_BUFFERS;
-    if (!self->warned_no_element)
-      GST_ELEMENT_WARNING (self, CORE, MISSING_PLUGIN,
-          ("No lstmphonemes element to adapt: put lstmadapt downstream of lstmphonemes, "
-           "or give both elements the same model-name"), (NULL));
-    self->warned_no_element = TRUE;
-  } else {
-    self->discovered = TRUE;
+  if (found->len > 0)
     GST_INFO_OBJECT (self, "adapting the model of %" GST_PTR_FORMAT,
                      g_ptr_array_index (found, 0));
-  }
-  set_phonemes_elements (self, found);
+  else if (!self->warned_no_element)
+    GST_ELEMENT_WARNING (self, CORE, MISSING_PLUGIN,
+        ("No lstmphonemes element to adapt: put lstmadapt downstream of lstmphonemes, "
+         "or give both elements the same model-name"), (NULL));
+  self->warned_no_element |= found->len == 0;
+  g_ptr_array_unref (found);
 }
 
 /* ---- the adapter's callbacks (its training thread, no lock of ours held) ---- */
 
-/* The model of the first element to adapt; the token changes with the elements found
- * and with that element's model serial (another `model` set on it). */
 static PhModel *
 source_model (guint64 *token, gpointer user_data)
 {
-  GstLstmAdapt *self = user_data;
-  guint generation = 0, serial = 0;
-  GPtrArray *elements = current_phonemes_elements (self, &generation);
-  PhModel *model = NULL;
-
-  if (elements && elements->len > 0)
-    model = gst_lstm_phonemes_get_model (g_ptr_array_index (elements, 0), &serial);
-  if (elements)
-    g_ptr_array_unref (elements);
-  *token = (guint64) generation << 32 | serial;
-  return model;
+  return gst_model_share_link_model (&GST_LSTM_ADAPT (user_data)->link, token);
 }
 
 static void
 publish_snapshot (PhModel *snapshot, gpointer user_data)
 {
-  GPtrArray *elements = current_phonemes_elements (user_data, NULL);
-
-  for (guint i = 0; elements && i < elements->len; i++)
-    gst_lstm_phonemes_publish_model (g_ptr_array_index (elements, i), snapshot);
-  if (elements)
-    g_ptr_array_unref (elements);
+  gst_model_share_link_publish (&GST_LSTM_ADAPT (user_data)->link, snapshot);
 }
 
 /**
@@ -416,32 +298,32 @@ static void
 post_problem (PhAdaptProblem problem, const char *message, const char *detail,
               gpointer user_data)
 {
-  GstLstmAdapt *self = user_data;
+  static const struct {
+    GstMessageType type;
+    GQuark (*domain) (void);
+    gint code;
+  } kinds[] = {
+    [PH_ADAPT_WARN_SETTINGS] = { GST_MESSAGE_WARNING, gst_library_error_quark,
+                                 GST_LIBRARY_ERROR_SETTINGS },
+    [PH_ADAPT_WARN_FEATURE_DIM] = { GST_MESSAGE_WARNING, gst_stream_error_quark,
+                                    GST_STREAM_ERROR_FORMAT },
+    [PH_ADAPT_WARN_NONFINITE] = { GST_MESSAGE_WARNING, gst_stream_error_quark,
+                                  GST_STREAM_ERROR_DECODE },
+    [PH_ADAPT_WARN_DIVERGED] = { GST_MESSAGE_WARNING, gst_stream_error_quark,
+                                 GST_STREAM_ERROR_FAILED },
+    [PH_ADAPT_WARN_UNLABELLED] = { GST_MESSAGE_WARNING, gst_stream_error_quark,
+                                   GST_STREAM_ERROR_FAILED },
+    [PH_ADAPT_WARN_NOTHING_ADAPTED] = { GST_MESSAGE_WARNING, gst_resource_error_quark,
+                                        GST_RESOURCE_ERROR_WRITE },
+    [PH_ADAPT_ERROR_LABELS_MISFIT] = { GST_MESSAGE_ERROR, gst_stream_error_quark,
+                                       GST_STREAM_ERROR_FAILED },
+    [PH_ADAPT_ERROR_SAVE] = { GST_MESSAGE_ERROR, gst_resource_error_quark,
+                              GST_RESOURCE_ERROR_WRITE },
+  };
 
-  switch (problem) {
-    case PH_ADAPT_WARN_SETTINGS:
-      GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS, ("%s", message), (NULL));
-      break;
-    case PH_ADAPT_WARN_FEATURE_DIM:
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("%s", message), (NULL));
-      break;
-    case PH_ADAPT_WARN_NONFINITE:
-      GST_ELEMENT_WARNING (self, STREAM, DECODE, ("%s", message), (NULL));
-      break;
-    case PH_ADAPT_WARN_DIVERGED:
-    case PH_ADAPT_WARN_UNLABELLED:
-      GST_ELEMENT_WARNING (self, STREAM, FAILED, ("%s", message), (NULL));
-      break;
-    case PH_ADAPT_WARN_NOTHING_ADAPTED:
-      GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s", message), (NULL));
-      break;
-    case PH_ADAPT_ERROR_LABELS_MISFIT:
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", message), ("%s", detail));
-      break;
-    case PH_ADAPT_ERROR_SAVE:
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%s", message), ("%s", detail));
-      break;
-  }
+  gst_element_message_full (GST_ELEMENT (user_data), kinds[problem].type,
+                            kinds[problem].domain (), kinds[problem].code, g_strdup (message),
+                            g_strdup (detail), __FILE__, G_STRFUNC, __LINE__);
 }
 
 static void
@@ -670,8 +552,7 @@ gst_lstm_adapt_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       break;
     case GST_EVENT_STREAM_START:
       reset_stream_state (self);
-      self->discovered = FALSE;
-      self->discovery_countdown = 0;
+      gst_model_share_link_invalidate (&self->link);
       ph_adapter_begin_stream (self->adapter);
       break;
     case GST_EVENT_FLUSH_START:
@@ -692,156 +573,7 @@ gst_lstm_adapt_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
   return gst_pad_event_default (pad, parent, event);
 }
 
-/* ---- the labels pad ---- */
-
-/* A label line: stream time [start, end) of `phone`. */
-typedef struct {
-  GstClockTime start, end;
-  gint phone;
-} LabelLine;
-
-/* Parses one "start end phone" line; FALSE when it is not one. */
-static gboolean
-parse_label_line (const gchar *line, LabelLine *label)
-{
-  gchar **fields = g_strsplit_set (line, " \t", -1);
-  const gchar *parts[3];
-  guint n = 0;
-  gchar *end;
-  gdouble start_s, end_s;
-  gboolean ok = FALSE;
-
-  for (guint i = 0; fields[i]; i++)
-    if (*fields[i] && n < 3)
-      parts[n++] = fields[i];
-    else if (*fields[i])
-      n = 4;
-  if (n == 3) {
-    start_s = g_ascii_strtod (parts[0], &end);
-    ok = *end == '\0';
-    end_s = g_ascii_strtod (parts[1], &end);
-    ok = ok && *end == '\0' && isfinite (start_s) && isfinite (end_s) && start_s >= 0 &&
-        end_s > start_s && end_s < 1e9;
-    label->phone = ph_phone_index (parts[2]);
-    if (label->phone < 0)
-      label->phone = ph_phone_from_arpabet (parts[2]);
-    ok = ok && label->phone >= 0;
-    label->start = (GstClockTime) llround (start_s * GST_SECOND);
-    label->end = (GstClockTime) llround (end_s * GST_SECOND);
-  }
-  g_strfreev (fields);
-  return ok;
-}
-
-/* Warns (once, then logs) about a bad labels pad line, its bytes escaped
- * (ph_error_quote): the pad's data need not be UTF-8 nor printable. */
-static void
-warn_bad_label (GstLstmAdapt *self, const gchar *raw_line)
-{
-  gchar *line = ph_error_quote (raw_line);
-
-  if (self->bad_label_lines++ == 0)
-    GST_ELEMENT_WARNING (self, STREAM, DECODE,
-        ("Bad line on the labels pad: \"%s\"; expected \"START END PHONE\" with times in "
-         "seconds of stream time, START < END, and a TIMIT or ARPAbet phone. Bad lines "
-         "are skipped", line), (NULL));
-  else
-    GST_WARNING_OBJECT (self, "bad label line skipped: \"%s\"", line);
-  g_free (line);
-}
-
-/* Hands `label` to the adapter; warns (once) when labels overlap. */
-static void
-add_label (GstLstmAdapt *self, const LabelLine *label)
-{
-  if (ph_adapter_add_timed_label (self->adapter, label->start, label->end, label->phone) &&
-      !self->warned_overlap) {
-    self->warned_overlap = TRUE;
-    GST_WARNING_OBJECT (self, "labels overlap: where they do, the later one is used");
-  }
-}
-
-/* The labels cover stream time up to `position` (running on the labels pad). */
-static void
-advance_labels (GstLstmAdapt *self, GstClockTime position)
-{
-  GstClockTime time;
-
-  if (!GST_CLOCK_TIME_IS_VALID (position) || self->labels_segment.format != GST_FORMAT_TIME)
-    return;
-  time = gst_segment_to_stream_time (&self->labels_segment, GST_FORMAT_TIME, position);
-  if (GST_CLOCK_TIME_IS_VALID (time))
-    ph_adapter_advance_timed_labels (self->adapter, time);
-}
-
-static GstFlowReturn
-gst_lstm_adapt_labels_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
-{
-  GstLstmAdapt *self = GST_LSTM_ADAPT (parent);
-  GstMapInfo map;
-  gchar *text, **lines;
-
-  (void) pad;
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-    gst_buffer_unref (buffer);
-    return GST_FLOW_OK;
-  }
-  text = g_strndup ((const gchar *) map.data, map.size);
-  gst_buffer_unmap (buffer, &map);
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++) {
-    LabelLine label;
-    gchar *line = g_strstrip (lines[i]);
-
-    if (!*line || *line == '#')
-      continue;
-    if (!parse_label_line (line, &label)) {
-      warn_bad_label (self, line);
-      continue;
-    }
-    add_label (self, &label);
-  }
-  g_strfreev (lines);
-  g_free (text);
-  if (GST_BUFFER_PTS_IS_VALID (buffer))
-    advance_labels (self, GST_BUFFER_PTS (buffer) +
-        (GST_BUFFER_DURATION_IS_VALID (buffer) ? GST_BUFFER_DURATION (buffer) : 0));
-  gst_buffer_unref (buffer);
-  return GST_FLOW_OK;
-}
-
-static gboolean
-gst_lstm_adapt_labels_event (GstPad *pad, GstObject *parent, GstEvent *event)
-{
-  GstLstmAdapt *self = GST_LSTM_ADAPT (parent);
-
-  (void) pad;
-  switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_SEGMENT:
-      gst_event_copy_segment (event, &self->labels_segment);
-      break;
-    case GST_EVENT_GAP: {
-      GstClockTime ts, duration;
-
-      gst_event_parse_gap (event, &ts, &duration);
-      if (GST_CLOCK_TIME_IS_VALID (ts))
-        advance_labels (self, ts + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0));
-      break;
-    }
-    case GST_EVENT_EOS:
-      ph_adapter_end_timed_labels (self->adapter, TRUE);
-      break;
-    case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_STREAM_START:
-      ph_adapter_end_timed_labels (self->adapter, FALSE);
-      gst_segment_init (&self->labels_segment, GST_FORMAT_TIME);
-      break;
-    default:
-      break;
-  }
-  gst_event_unref (event);   /* the labels stop here */
-  return TRUE;
-}
+/* ---- the labels pad (gstlstmadaptlabels.c) ---- */
 
 static GstPad *
 gst_lstm_adapt_request_new_pad (GstElement *element, GstPadTemplate *templ,
@@ -858,13 +590,9 @@ gst_lstm_adapt_request_new_pad (GstElement *element, GstPadTemplate *templ,
     GST_WARNING_OBJECT (self, "there is already a labels pad");
     return NULL;
   }
-  pad = gst_pad_new_from_template (templ, "labels");
+  pad = gst_lstm_adapt_labels_pad_new (templ, self->adapter);
   self->labels_pad = pad;
   GST_OBJECT_UNLOCK (self);
-
-  gst_pad_set_chain_function (pad, GST_DEBUG_FUNCPTR (gst_lstm_adapt_labels_chain));
-  gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (gst_lstm_adapt_labels_event));
-  gst_segment_init (&self->labels_segment, GST_FORMAT_TIME);
   ph_adapter_expect_timed_labels (self->adapter, TRUE);
   gst_element_add_pad (element, pad);
   return pad;
@@ -1003,103 +731,48 @@ done:
   return ok;
 }
 
-/* Checks that save-location can be written (its folder exists and is writable, it
- * is not a folder): found at start, not at the end of the stream. */
+/* Checks that save-location can be written: found at start, not at the end of the
+ * stream. FALSE after posting an error. */
 static gboolean
 check_save_location (GstLstmAdapt *self)
 {
-  gchar *path, *dir;
-  const gchar *problem = NULL;
+  GError *error = NULL;
+  gchar *path;
   gboolean ok;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->save_location);
   GST_OBJECT_UNLOCK (self);
-  if (!path || !*path) {
-    g_free (path);
-    return TRUE;
-  }
-  dir = g_path_get_dirname (path);
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    problem = "it is a folder";
-  else if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    problem = "its folder does not exist";
-  else if (g_access (dir, W_OK | X_OK) != 0)
-    problem = "its folder is not writable";
-  else if (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0)
-    problem = "the file is not writable";
-  ok = problem == NULL;
-  if (!ok)
+  ok = !path || !*path || ph_file_check_writable (path, &error);
+  if (!ok) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Cannot write the adapted model to %s: %s; set save-location to a file in a "
-         "writable folder", path, problem), ("save-location = %s", path));
-  g_free (dir);
+         "writable folder", path, error->message), ("save-location = %s", path));
+    g_error_free (error);
+  }
   g_free (path);
   return ok;
 }
 
-/* Posts the error for no lstmphonemes element found (under `name`, or upstream). */
-static void
-error_no_element (GstLstmAdapt *self, const gchar *name)
-{
-  gchar *names;
-
-  if (!name) {
-    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
-        ("No lstmphonemes element to adapt: put lstmadapt downstream of lstmphonemes "
-         "(lstmphonemes ! lstmadapt, or on a tee branch after it), or give both "
-         "elements the same model-name"), (NULL));
-    return;
-  }
-  names = gst_model_share_names ();
-  GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
-      ("No lstmphonemes has model-name=%s in this process (%s%s): give the "
-       "lstmphonemes to adapt the same model-name", name,
-       *names ? "model-names in use: " : "no lstmphonemes has a model-name", names),
-      (NULL));
-  g_free (names);
-}
-
-/* FALSE, after posting an error, when `upstream` (may be NULL) does not attach the meta. */
-static gboolean
-check_attaches_meta (GstLstmAdapt *self, GstElement *upstream)
-{
-  gboolean attach_meta = TRUE;
-
-  if (upstream && GST_IS_LSTM_PHONEMES (upstream))
-    g_object_get (upstream, "attach-meta", &attach_meta, NULL);
-  if (!attach_meta)
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-        ("%s has attach-meta=false: lstmadapt trains on the phoneme meta it attaches; set "
-         "attach-meta=true on it", GST_OBJECT_NAME (upstream)), (NULL));
-  return attach_meta;
-}
-
-/* At start: the lstmphonemes to adapt must exist. With model-name, one registered under
- * it; else, when the sink pad is linked, one upstream (or given by a context); with
- * the pad not linked yet, the first buffer looks again (discover_phonemes_elements).
- * The upstream one must attach the meta. FALSE after posting an error naming the fix. */
+/* At start: the lstmphonemes to adapt must exist and attach the meta
+ * (gst_model_share_check). FALSE after posting an error naming the fix. */
 static gboolean
 check_phonemes_element (GstLstmAdapt *self)
 {
-  GstElement *upstream;
-  GPtrArray *found;
+  GError *error = NULL;
+  gboolean ok = TRUE;
   gchar *name;
-  gboolean linked = gst_pad_is_linked (self->sinkpad), ok;
 
   GST_OBJECT_LOCK (self);
-  name = self->model_name && *self->model_name ? g_strdup (self->model_name) : NULL;
+  name = g_strdup (self->model_name);
   GST_OBJECT_UNLOCK (self);
-  if (!name && !linked)
-    return TRUE;
-  found = find_phonemes_elements (self);
-  if (found->len == 0)
-    error_no_element (self, name);
-  upstream = found->len == 0 ? NULL : !name ? gst_object_ref (g_ptr_array_index (found, 0))
-      : linked ? gst_model_share_query_upstream (self->sinkpad) : NULL;
-  ok = found->len > 0 && check_attaches_meta (self, upstream);
-  g_clear_object (&upstream);
-  g_ptr_array_unref (found);
+  if (!gst_model_share_check (GST_ELEMENT (self), self->sinkpad, name, &error)) {
+    gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR, error->domain,
+                              error->code, g_strdup (error->message), NULL, __FILE__,
+                              G_STRFUNC, __LINE__);
+    g_error_free (error);
+    ok = FALSE;
+  }
   g_free (name);
   return ok;
 }
@@ -1126,11 +799,8 @@ gst_lstm_adapt_start (GstLstmAdapt *self)
   reset_stream_state (self);
   self->was_enabled = TRUE;
   self->resume_run = FALSE;
-  self->discovered = FALSE;
-  self->discovery_countdown = 0;
+  gst_model_share_link_forget (&self->link);
   self->warned_no_element = self->warned_meta = self->warned_no_meta = FALSE;
-  self->bad_label_lines = 0;
-  self->warned_overlap = FALSE;
   ph_adapter_start_thread (self->adapter);
   GST_OBJECT_LOCK (self);
   self->started = TRUE;
@@ -1144,7 +814,7 @@ static void
 gst_lstm_adapt_stop (GstLstmAdapt *self)
 {
   ph_adapter_reset (self->adapter);
-  set_phonemes_elements (self, NULL);
+  gst_model_share_link_forget (&self->link);
   GST_OBJECT_LOCK (self);
   self->started = FALSE;
   GST_OBJECT_UNLOCK (self);
@@ -1176,11 +846,8 @@ gst_lstm_adapt_set_context (GstElement *element, GstContext *context)
   GstLstmAdapt *self = GST_LSTM_ADAPT (element);
 
   GST_ELEMENT_CLASS (gst_lstm_adapt_parent_class)->set_context (element, context);
-  if (gst_context_has_context_type (context, GST_MODEL_SHARE_CONTEXT_TYPE)) {
-    GST_OBJECT_LOCK (self);
-    self->rediscover = TRUE;
-    GST_OBJECT_UNLOCK (self);
-  }
+  if (gst_context_has_context_type (context, GST_MODEL_SHARE_CONTEXT_TYPE))
+    gst_model_share_link_invalidate (&self->link);
 }
 
 /* ---- properties ---- */
@@ -1305,7 +972,7 @@ gst_lstm_adapt_set_property (GObject *object, guint prop_id, const GValue *value
     self->enabled = g_value_get_boolean (value);
   } else if (prop_id == PROP_MODEL_NAME) {
     replace_string (&self->model_name, value);
-    self->rediscover = TRUE;
+    gst_model_share_link_invalidate (&self->link);
   } else if (prop_id == PROP_SAVE_LOCATION) {
     replace_string (&self->save_location, value);
   } else if (!set_config_property (&self->config, prop_id, value)) {
@@ -1352,8 +1019,7 @@ gst_lstm_adapt_finalize (GObject *object)
   GstLstmAdapt *self = GST_LSTM_ADAPT (object);
 
   ph_adapter_free (self->adapter);
-  if (self->phonemes_elements)
-    g_ptr_array_unref (self->phonemes_elements);
+  gst_model_share_link_clear (&self->link);
 #ifdef PH_HAVE_LEXICON
   ph_lexicon_free (self->lexicon);
 #endif
@@ -1365,117 +1031,100 @@ gst_lstm_adapt_finalize (GObject *object)
 }
 
 static void
-install_training_properties (GObjectClass *gobject_class, GParamFlags rw)
+install_training_properties (GParamSpec **properties, GParamFlags rw)
 {
-  g_object_class_install_property (gobject_class, PROP_K1,
-      g_param_spec_uint ("k1", "k1",
+  properties[PROP_K1] = g_param_spec_uint ("k1", "k1",
           "schedule=truncated: frames between two weight updates (10 ms each)",
-          1, MAX_STEPS, DEFAULT_K1, rw));
-  g_object_class_install_property (gobject_class, PROP_K2,
-      g_param_spec_uint ("k2", "k2",
+          1, MAX_STEPS, DEFAULT_K1, rw);
+  properties[PROP_K2] = g_param_spec_uint ("k2", "k2",
           "schedule=truncated: frames each update backpropagates through (10 ms each); "
           "k1 + k2 is limited by the memory the stored activations need",
-          1, MAX_STEPS, DEFAULT_K2, rw));
-  g_object_class_install_property (gobject_class, PROP_SCHEDULE,
-      g_param_spec_enum ("schedule", "Schedule",
+          1, MAX_STEPS, DEFAULT_K2, rw);
+  properties[PROP_SCHEDULE] = g_param_spec_enum ("schedule", "Schedule",
           "When to update: truncated (every k1 frames over the last k2), framewise "
           "(every frame, back to the sequence start) or sentence (once per sequence, at "
-          "its end); a sequence runs from discont to discont, the presets keep at most "
-          "1000 frames (10 s) of it", GST_TYPE_LSTM_ADAPT_SCHEDULE, DEFAULT_SCHEDULE, rw));
-  g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
-      g_param_spec_float ("learning-rate", "Learning rate",
-          "Optimizer step size", 1e-9f, 10.0f, DEFAULT_LEARNING_RATE, rw));
-  g_object_class_install_property (gobject_class, PROP_MOMENTUM,
-      g_param_spec_float ("momentum", "Momentum",
+          "its end); a sequence is a run of the labeller's state (from a stream start, "
+          "reset or discont that zeroed it), the presets keep at most 1000 frames (10 s) "
+          "of it", GST_TYPE_LSTM_ADAPT_SCHEDULE, DEFAULT_SCHEDULE, rw);
+  properties[PROP_LEARNING_RATE] = g_param_spec_float ("learning-rate", "Learning rate",
+          "Optimizer step size", 1e-9f, 10.0f, DEFAULT_LEARNING_RATE, rw);
+  properties[PROP_MOMENTUM] = g_param_spec_float ("momentum", "Momentum",
           "Momentum of optimizer=momentum, beta1 of optimizer=adam", 0.0f, 0.999f,
-          DEFAULT_MOMENTUM, rw));
-  g_object_class_install_property (gobject_class, PROP_OPTIMIZER,
-      g_param_spec_enum ("optimizer", "Optimizer", "The update rule",
-          GST_TYPE_LSTM_ADAPT_OPTIMIZER, DEFAULT_OPTIMIZER, rw));
-  g_object_class_install_property (gobject_class, PROP_CLIP,
-      g_param_spec_float ("clip", "Gradient clip",
+          DEFAULT_MOMENTUM, rw);
+  properties[PROP_OPTIMIZER] = g_param_spec_enum ("optimizer", "Optimizer", "The update rule",
+          GST_TYPE_LSTM_ADAPT_OPTIMIZER, DEFAULT_OPTIMIZER, rw);
+  properties[PROP_CLIP] = g_param_spec_float ("clip", "Gradient clip",
           "Largest global gradient norm of an update (larger ones are scaled down); "
-          "0 = no clipping", 0.0f, 1e6f, DEFAULT_CLIP, rw));
-  g_object_class_install_property (gobject_class, PROP_ANCHOR_WEIGHT,
-      g_param_spec_float ("anchor-weight", "Anchor weight",
+          "0 = no clipping", 0.0f, 1e6f, DEFAULT_CLIP, rw);
+  properties[PROP_ANCHOR_WEIGHT] = g_param_spec_float ("anchor-weight", "Anchor weight",
           "Strength of the L2 pull of the weights back toward the labeller's weights "
           "when adaptation started (keeps mode=self from drifting); 0 = off, -1 = "
           "automatic: 5 in mode=self, 0 in the other modes",
-          -1.0f, 1e6f, DEFAULT_ANCHOR_WEIGHT, rw));
+          -1.0f, 1e6f, DEFAULT_ANCHOR_WEIGHT, rw);
 }
 
 static void
 install_properties (GObjectClass *gobject_class)
 {
+  GParamSpec *properties[N_PROPERTIES] = { NULL };
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
 
-  install_training_properties (gobject_class, rw);
-  g_object_class_install_property (gobject_class, PROP_CONFIDENCE_THRESHOLD,
-      g_param_spec_float ("confidence-threshold", "Confidence threshold",
+  install_training_properties (properties, rw);
+  properties[PROP_CONFIDENCE_THRESHOLD] = g_param_spec_float ("confidence-threshold", "Confidence threshold",
           "mode=self: a frame is trained on (toward its own argmax) when the labeller's "
           "posterior of that phone is at least this", 0.0f, 1.0f,
-          DEFAULT_CONFIDENCE_THRESHOLD, rw));
-  g_object_class_install_property (gobject_class, PROP_MODE,
-      g_param_spec_enum ("mode", "Mode",
+          DEFAULT_CONFIDENCE_THRESHOLD, rw);
+  properties[PROP_MODE] = g_param_spec_enum ("mode", "Mode",
           "Where the targets come from: supervised (labels-location or the labels pad), "
           "prompted (forced alignment of the reading of prompt-text) or self (the "
           "model's confident frames). Frames without a target carry state only",
-          GST_TYPE_LSTM_ADAPT_MODE, DEFAULT_MODE, rw));
-  g_object_class_install_property (gobject_class, PROP_LABELS_LOCATION,
-      g_param_spec_string ("labels-location", "Labels location",
+          GST_TYPE_LSTM_ADAPT_MODE, DEFAULT_MODE, rw);
+  properties[PROP_LABELS_LOCATION] = g_param_spec_string ("labels-location", "Labels location",
           "mode=supervised: a TIMIT .PHN file (\"start end phone\" in samples at "
           "labels-rate, times from stream time 0) labelling the audio; a frame's "
           "target is the label covering its centre. Missing or malformed: error at start",
-          NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_LABELS_RATE,
-      g_param_spec_uint ("labels-rate", "Labels rate",
+          NULL, rw);
+  properties[PROP_LABELS_RATE] = g_param_spec_uint ("labels-rate", "Labels rate",
           "mode=supervised: sample rate (Hz) of the samples in labels-location; 0 = the "
           "rate of the audio reaching lstmadapt. A .PHN written for the original file "
           "(`phonemes align`, TIMIT) counts samples at that file's rate, which "
           "audioresample changes: give it here. Labels that end far from the audio's "
           "end (by more than 0.25 s or a tenth of the audio) are refused with an error, "
           "at the first buffer when upstream knows the duration, else at EOS",
-          0, G_MAXINT, DEFAULT_LABELS_RATE, rw));
-  g_object_class_install_property (gobject_class, PROP_PROMPT_TEXT,
-      g_param_spec_string ("prompt-text", "Prompt text",
+          0, G_MAXINT, DEFAULT_LABELS_RATE, rw);
+  properties[PROP_PROMPT_TEXT] = g_param_spec_string ("prompt-text", "Prompt text",
           "mode=prompted: the text the speaker reads (or a phone transcription such as "
           "\"hh ax l ow / w er l d\"), from the next buffer on. Once it has been read "
           "(speech for all its phones then 0.5 s of silence, a discont, EOS, or the next "
           "prompt-text), that audio is force-aligned to it with the current model and "
           "trained on",
-          NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_MODEL_NAME,
-      g_param_spec_string ("model-name", "Model name",
+          NULL, rw);
+  properties[PROP_MODEL_NAME] = g_param_spec_string ("model-name", "Model name",
           "Adapt the lstmphonemes element(s) with this model-name in this process "
           "(across a tee or another pipeline); NULL: the lstmphonemes upstream",
-          NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_BACKLOG,
-      g_param_spec_uint ("max-backlog", "Maximum backlog",
+          NULL, rw);
+  properties[PROP_MAX_BACKLOG] = g_param_spec_uint ("max-backlog", "Maximum backlog",
           "Frames (10 ms each) waiting for the training thread at most; when it falls "
           "further behind, whole training windows are dropped (counted in "
           "windows-dropped) and the audio never waits",
-          1, MAX_BACKLOG, DEFAULT_MAX_BACKLOG, rw));
-  g_object_class_install_property (gobject_class, PROP_PUBLISH_INTERVAL,
-      g_param_spec_uint ("publish-interval", "Publish interval",
+          1, MAX_BACKLOG, DEFAULT_MAX_BACKLOG, rw);
+  properties[PROP_PUBLISH_INTERVAL] = g_param_spec_uint ("publish-interval", "Publish interval",
           "Weight updates between two publications of the adapted weights to the "
           "labeller (each followed by an \"lstmadapt\" message)",
-          1, MAX_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL, rw));
-  g_object_class_install_property (gobject_class, PROP_SAVE_LOCATION,
-      g_param_spec_string ("save-location", "Save location",
+          1, MAX_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL, rw);
+  properties[PROP_SAVE_LOCATION] = g_param_spec_string ("save-location", "Save location",
           "Model file (.phm) the adapted model is written to at EOS and by the `save` "
-          "action signal; NULL: not written", NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_ENABLED,
-      g_param_spec_boolean ("enabled", "Enabled",
+          "action signal; NULL: not written", NULL, rw);
+  properties[PROP_ENABLED] = g_param_spec_boolean ("enabled", "Enabled",
           "Adapt; FALSE pauses adaptation (frames are ignored, the audio still flows)",
-          DEFAULT_ENABLED, rw));
-  g_object_class_install_property (gobject_class, PROP_WINDOWS_DROPPED,
-      g_param_spec_uint64 ("windows-dropped", "Windows dropped",
+          DEFAULT_ENABLED, rw);
+  properties[PROP_WINDOWS_DROPPED] = g_param_spec_uint64 ("windows-dropped", "Windows dropped",
           "Training windows that lost frames because the backlog was full, since start",
-          0, G_MAXUINT64, 0, ro));
-  g_object_class_install_property (gobject_class, PROP_BACKLOG,
-      g_param_spec_uint ("backlog", "Backlog",
-          "Frames waiting for the training thread now", 0, G_MAXUINT, 0, ro));
+          0, G_MAXUINT64, 0, ro);
+  properties[PROP_BACKLOG] = g_param_spec_uint ("backlog", "Backlog",
+          "Frames waiting for the training thread now", 0, G_MAXUINT, 0, ro);
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 }
 
 static void
@@ -1540,10 +1189,10 @@ gst_lstm_adapt_init (GstLstmAdapt *self)
 
   ph_adapter_config_init (&self->config);
   self->enabled = DEFAULT_ENABLED;
+  gst_model_share_link_init (&self->link);
   self->adapter = ph_adapter_new (&self->config, &adapter_callbacks, self);
   self->first_pts = GST_CLOCK_TIME_NONE;
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
-  gst_segment_init (&self->labels_segment, GST_FORMAT_TIME);
   reset_stream_state (self);
   self->was_enabled = TRUE;
 }

@@ -2,7 +2,10 @@
  * element. */
 #include "gstmodelshare.h"
 
+#include <string.h>
+
 #include "gstlstmphonemes.h"
+#include "ph_model.h"
 
 /* The context structure's field holding the element. */
 #define CONTEXT_FIELD "labeller"
@@ -231,4 +234,185 @@ gst_model_share_acquire_phonemes (GstElement *adapter, GstPad *sinkpad,
     if (!GST_IS_LSTM_PHONEMES (g_ptr_array_index (found, i)))
       g_ptr_array_remove_index (found, i);
   return found;
+}
+
+/* ---- the link of one lstmadapt ---- */
+
+void
+gst_model_share_link_init (GstModelShareLink *link)
+{
+  memset (link, 0, sizeof *link);
+  g_mutex_init (&link->lock);
+}
+
+void
+gst_model_share_link_clear (GstModelShareLink *link)
+{
+  g_clear_pointer (&link->elements, g_ptr_array_unref);
+  g_mutex_clear (&link->lock);
+}
+
+void
+gst_model_share_link_invalidate (GstModelShareLink *link)
+{
+  g_mutex_lock (&link->lock);
+  link->stale = TRUE;
+  g_mutex_unlock (&link->lock);
+}
+
+static gboolean
+same_elements (const GPtrArray *a, const GPtrArray *b)
+{
+  if (!a || !b || a->len != b->len)
+    return a == b;
+  for (guint i = 0; i < a->len; i++)
+    if (g_ptr_array_index (a, i) != g_ptr_array_index (b, i))
+      return FALSE;
+  return TRUE;
+}
+
+/* Takes `found` (may be NULL) as the elements; other elements bump the generation. */
+static void
+link_set (GstModelShareLink *link, GPtrArray *found)
+{
+  GPtrArray *old;
+
+  g_mutex_lock (&link->lock);
+  old = link->elements;
+  if (!same_elements (old, found))
+    link->generation++;
+  link->elements = found;
+  g_mutex_unlock (&link->lock);
+  if (old)
+    g_ptr_array_unref (old);
+}
+
+void
+gst_model_share_link_forget (GstModelShareLink *link)
+{
+  link_set (link, NULL);
+  link->found = FALSE;
+  link->countdown = 0;
+}
+
+GPtrArray *
+gst_model_share_link_discover (GstModelShareLink *link, GstElement *adapter,
+                               GstPad *sinkpad, const gchar *model_name, guint retry)
+{
+  GPtrArray *found;
+
+  g_mutex_lock (&link->lock);
+  if (link->stale)
+    link->found = link->countdown = 0;
+  link->stale = FALSE;
+  g_mutex_unlock (&link->lock);
+  if (link->found)
+    return NULL;
+  if (link->countdown > 0) {
+    link->countdown--;
+    return NULL;
+  }
+  found = gst_model_share_acquire_phonemes (adapter, sinkpad, model_name);
+  link->found = found->len > 0;
+  link->countdown = link->found ? 0 : retry;
+  link_set (link, g_ptr_array_ref (found));
+  return found;
+}
+
+/* The elements now (new reference, may be NULL) and their generation. */
+static GPtrArray *
+link_elements (GstModelShareLink *link, guint *generation)
+{
+  GPtrArray *elements;
+
+  g_mutex_lock (&link->lock);
+  elements = link->elements ? g_ptr_array_ref (link->elements) : NULL;
+  *generation = link->generation;
+  g_mutex_unlock (&link->lock);
+  return elements;
+}
+
+PhModel *
+gst_model_share_link_model (GstModelShareLink *link, guint64 *token)
+{
+  guint generation = 0, serial = 0;
+  GPtrArray *elements = link_elements (link, &generation);
+  PhModel *model = NULL;
+
+  if (elements && elements->len > 0)
+    model = gst_lstm_phonemes_get_model (g_ptr_array_index (elements, 0), &serial);
+  if (elements)
+    g_ptr_array_unref (elements);
+  *token = (guint64) generation << 32 | serial;
+  return model;
+}
+
+void
+gst_model_share_link_publish (GstModelShareLink *link, PhModel *model)
+{
+  guint generation;
+  GPtrArray *elements = link_elements (link, &generation);
+
+  for (guint i = 0; elements && i < elements->len; i++)
+    gst_lstm_phonemes_publish_model (g_ptr_array_index (elements, i), model);
+  if (elements)
+    g_ptr_array_unref (elements);
+}
+
+/* The GError saying that no lstmphonemes element was found (under `name`, or upstream). */
+static GError *
+no_element_error (const gchar *name)
+{
+  gchar *names;
+  GError *error;
+
+  if (!name)
+    return g_error_new (GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "No lstmphonemes element to adapt: put lstmadapt downstream of lstmphonemes "
+        "(lstmphonemes ! lstmadapt, or on a tee branch after it), or give both "
+        "elements the same model-name");
+  names = gst_model_share_names ();
+  error = g_error_new (GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+      "No lstmphonemes has model-name=%s in this process (%s%s): give the "
+      "lstmphonemes to adapt the same model-name", name,
+      *names ? "model-names in use: " : "no lstmphonemes has a model-name", names);
+  g_free (names);
+  return error;
+}
+
+/* FALSE + GError when `upstream` (may be NULL) does not attach the meta. */
+static gboolean
+check_attaches_meta (GstElement *upstream, GError **error)
+{
+  gboolean attach_meta = TRUE;
+
+  if (upstream && GST_IS_LSTM_PHONEMES (upstream))
+    g_object_get (upstream, "attach-meta", &attach_meta, NULL);
+  if (!attach_meta)
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                 "%s has attach-meta=false: lstmadapt trains on the phoneme meta it "
+                 "attaches; set attach-meta=true on it", GST_OBJECT_NAME (upstream));
+  return attach_meta;
+}
+
+gboolean
+gst_model_share_check (GstElement *adapter, GstPad *sinkpad, const gchar *model_name,
+                       GError **error)
+{
+  const gchar *name = model_name && *model_name ? model_name : NULL;
+  gboolean linked = gst_pad_is_linked (sinkpad), ok;
+  GstElement *upstream;
+  GPtrArray *found;
+
+  if (!name && !linked)
+    return TRUE;
+  found = gst_model_share_acquire_phonemes (adapter, sinkpad, name);
+  if (found->len == 0)
+    g_propagate_error (error, no_element_error (name));
+  upstream = found->len == 0 ? NULL : !name ? gst_object_ref (g_ptr_array_index (found, 0))
+      : linked ? gst_model_share_query_upstream (sinkpad) : NULL;
+  ok = found->len > 0 && check_attaches_meta (upstream, error);
+  g_clear_object (&upstream);
+  g_ptr_array_unref (found);
+  return ok;
 }

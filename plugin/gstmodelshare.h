@@ -16,6 +16,8 @@
 
 #include <gst/gst.h>
 
+#include "ph_model.h"
+
 G_BEGIN_DECLS
 
 #define GST_MODEL_SHARE_CONTEXT_TYPE "phonemes.labeller"
@@ -48,5 +50,46 @@ GstElement *gst_model_share_query_upstream (GstPad *sinkpad);
  * `adapter` (asked for with a NEED_CONTEXT message when there is none). */
 GPtrArray *gst_model_share_acquire_phonemes (GstElement *adapter, GstPad *sinkpad,
                                              const gchar *model_name);
+
+/* At the start of an lstmadapt: FALSE + GError (GST_CORE_ERROR, naming the fix) when
+ * there is no lstmphonemes to adapt (under `model_name`, or upstream of a linked
+ * `sinkpad`), or when the one upstream does not attach the meta. An unlinked pad
+ * without a name passes: the first buffer looks again. */
+gboolean gst_model_share_check (GstElement *adapter, GstPad *sinkpad,
+                                const gchar *model_name, GError **error);
+
+/* The lstmphonemes elements one lstmadapt adapts: found (again) by the streaming thread,
+ * read by the training thread, whose model it takes and to which it publishes. */
+typedef struct {
+  GMutex lock;
+  GPtrArray *elements;       /* GstElement refs, immutable, replaced; NULL: none yet */
+  guint generation;          /* bumped when other elements are found */
+  gboolean stale;            /* look again at the next discover */
+  gboolean found;            /* streaming thread: elements were found */
+  guint countdown;           /* streaming thread: calls until the next search */
+} GstModelShareLink;
+
+void gst_model_share_link_init (GstModelShareLink *link);
+void gst_model_share_link_clear (GstModelShareLink *link);
+
+/* Looks again at the next gst_model_share_link_discover (any thread). */
+void gst_model_share_link_invalidate (GstModelShareLink *link);
+
+/* Streaming thread: finds the elements (gst_model_share_acquire_phonemes) unless they
+ * were found; while none is, looks again every `retry` calls. The elements found, with
+ * a new reference, when it just looked (NULL otherwise); empty when none. */
+GPtrArray *gst_model_share_link_discover (GstModelShareLink *link, GstElement *adapter,
+                                          GstPad *sinkpad, const gchar *model_name,
+                                          guint retry);
+
+/* Forgets the elements (stop). */
+void gst_model_share_link_forget (GstModelShareLink *link);
+
+/* The model of the first element (new reference, NULL when none) and a token that
+ * changes with the elements found and with that element's model. */
+PhModel *gst_model_share_link_model (GstModelShareLink *link, guint64 *token);
+
+/* Publishes `model` to every element found. */
+void gst_model_share_link_publish (GstModelShareLink *link, PhModel *model);
 
 G_END_DECLS
