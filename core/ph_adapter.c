@@ -737,6 +737,7 @@ training_thread (gpointer data)
   lower_thread_priority (self);
   self->training.cpu_start_ns = thread_cpu_time_ns ();
   g_mutex_lock (&self->lock);
+  self->training_thread = g_thread_self ();
   while (self->thread_running)
     if (!serve_next (self))
       g_cond_wait (&self->cond, &self->lock);
@@ -838,7 +839,7 @@ ph_adapter_snapshot (PhAdapter *self)
   SnapshotRequest request = { NULL, FALSE };
 
   g_mutex_lock (&self->lock);
-  if (self->thread_active && g_thread_self () != self->thread) {
+  if (self->thread_active && g_thread_self () != self->training_thread) {
     g_queue_push_tail (&self->snapshot_requests, &request);
     g_cond_broadcast (&self->cond);
     while (!request.served && self->thread_active)

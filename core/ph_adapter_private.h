@@ -146,6 +146,7 @@ struct _PhAdapter {
   GQueue snapshot_requests;   /* SnapshotRequest *, waiting */
   PhModel *final_model;       /* the adapted model after a reset, for snapshots */
   GThread *thread;
+  GThread *training_thread;   /* the thread itself sets it, under `lock` */
 
   Training training;
 };
