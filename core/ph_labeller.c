@@ -59,13 +59,6 @@ struct _PhLabeller {
   gpointer user_data;
 };
 
-static gboolean
-same_features_and_shape (const PhModel *a, const PhModel *b)
-{
-  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
-      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
-}
-
 static void
 clear_segmentation (PhLabeller *self)
 {
@@ -159,7 +152,7 @@ void
 ph_labeller_set_model (PhLabeller *self, PhModel *model)
 {
   PhModel *old = self->model;
-  gboolean compatible = same_features_and_shape (old, model);
+  gboolean compatible = ph_model_same_layout (old, model);
 
   self->model = ph_model_ref (model);
   if (!same_lm (old->lm, model->lm))

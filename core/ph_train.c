@@ -33,6 +33,7 @@
 #include "ph_train.h"
 #include "ph_error.h"
 #include "ph_lstm_private.h"
+#include "ph_random.h"
 
 #include <math.h>
 #include <string.h>
@@ -74,7 +75,7 @@ typedef struct {
   guint capacity, max_capacity, head, n_stored;
   guint n_new;           /* frames stepped since the last update: the loss frames */
   gint *delay_queue;     /* [delay]: targets waiting for their output step */
-  guint64 rng;           /* the dropout masks' generator (splitmix64 state) */
+  guint64 rng;           /* the dropout masks' generator (ph_random.h) */
   guint64 steps;         /* steps since the sequence start, padding included */
   float *last_features;  /* [input_dim] raw, repeated for the delay padding */
 } Stream;
@@ -300,16 +301,11 @@ layer_keep (const SlotLayout *layout, const float *slot, guint l)
   return layout->dropout ? slot + layout->keep[l] : NULL;
 }
 
-/* splitmix64 (Steele et al. 2014): the next uniform value in [0, 1) of a stream's
- * generator. */
+/* The next uniform value in [0, 1) of a stream's generator (ph_random.h). */
 static inline float
 stream_uniform (Stream *st)
 {
-  guint64 z = (st->rng += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
-
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
-  return (float) ((z ^ (z >> 31)) >> 40) * (1.0f / 16777216.0f);
+  return ph_random_float (&st->rng);
 }
 
 /* Inverted dropout of one layer's h at one frame: draws the mask into `keep` and writes

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "ph_error.h"
+#include "ph_time.h"
 #include "ph_viseme.h"
 #include "gstmodelshare.h"
 
@@ -149,14 +150,6 @@ load_model (const gchar *path, GError **error)
   if (model)
     ph_lstm_prepare (model); /* now, rather than in the first buffer's step */
   return model;
-}
-
-/* TRUE when a labeller can switch between the models without a reset. */
-static gboolean
-same_stream_layout (const PhModel *a, const PhModel *b)
-{
-  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
-      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
 }
 
 /* Makes `model` pending, unless `serial` (when nonzero) is no longer the current
@@ -370,7 +363,7 @@ load_initial_model (GstLstmPhonemes *self)
 static GstClockTime
 samples_to_time (GstLstmPhonemes *self, guint64 samples)
 {
-  return gst_util_uint64_scale (samples, GST_SECOND, self->rate);
+  return ph_samples_to_ns (samples, self->rate);
 }
 
 /* Start of frame `index` of the current run. */
@@ -719,7 +712,7 @@ update_latency (GstLstmPhonemes *self, gboolean announce)
 static void
 install_model (GstLstmPhonemes *self, PhModel *model)
 {
-  if (!same_stream_layout (ph_labeller_model (self->labeller), model))
+  if (!ph_model_same_layout (ph_labeller_model (self->labeller), model))
     end_run (self, TRUE);
   ph_labeller_set_model (self->labeller, model);
   set_current_model (self, model);
