@@ -172,36 +172,36 @@ stats_accumulate (PhTrainStats *total, const PhTrainStats *stats)
 
 /* Totals since start over every trainer. */
 static PhTrainStats
-training_stats (const Training *t)
+training_stats (const Training *training)
 {
-  PhTrainStats total = t->done_stats;
+  PhTrainStats total = training->done_stats;
 
-  if (t->trainer)
-    stats_accumulate (&total, ph_trainer_stats (t->trainer));
+  if (training->trainer)
+    stats_accumulate (&total, ph_trainer_stats (training->trainer));
   return total;
 }
 
 /* Replaces the trainer by `trainer`, keeping its statistics. */
 static void
-set_trainer (Training *t, PhTrainer *trainer)
+set_trainer (Training *training, PhTrainer *trainer)
 {
-  if (t->trainer) {
-    stats_accumulate (&t->done_stats, ph_trainer_stats (t->trainer));
-    ph_trainer_free (t->trainer);
+  if (training->trainer) {
+    stats_accumulate (&training->done_stats, ph_trainer_stats (training->trainer));
+    ph_trainer_free (training->trainer);
   }
-  t->trainer = trainer;
-  t->bf16_storage = trainer && ph_model_recurrent_is_bf16 (t->initial);
-  memset (&t->watch, 0, sizeof t->watch);
+  training->trainer = trainer;
+  training->bf16_storage = trainer && ph_model_recurrent_is_bf16 (training->initial);
+  memset (&training->watch, 0, sizeof training->watch);
 }
 
 void
 ph_adapter_set_last_good (PhAdapter *self, PhModel *model)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
-  if (t->last_good)
-    ph_model_unref (t->last_good);
-  t->last_good = ph_model_ref (model);
+  if (training->last_good)
+    ph_model_unref (training->last_good);
+  training->last_good = ph_model_ref (model);
 }
 
 /* Warns (once per settings change) that the settings cannot be used; NULL. */
@@ -217,20 +217,20 @@ warn_settings (PhAdapter *self, GError *error)
   return NULL;
 }
 
-/* A trainer for a copy of t->initial carrying the weights of `weights` (NULL: the
+/* A trainer for a copy of training->initial carrying the weights of `weights` (NULL: the
  * initial ones), so the anchor stays at the starting weights. */
 static PhTrainer *
 new_trainer (PhAdapter *self, const PhModel *weights)
 {
-  Training *t = &self->training;
-  PhTrainConfig config = ph_adapter_train_config (&t->config);
+  Training *training = &self->training;
+  PhTrainConfig config = ph_adapter_train_config (&training->config);
   GError *error = NULL;
   PhModel *copy;
   PhTrainer *trainer;
 
-  if (!ph_adapter_config_check (&t->config, t->initial, &error))
+  if (!ph_adapter_config_check (&training->config, training->initial, &error))
     return warn_settings (self, error);
-  copy = ph_model_copy (t->initial);
+  copy = ph_model_copy (training->initial);
   trainer = ph_trainer_new (copy, &config, &error);
   ph_model_unref (copy);
   if (!trainer)
@@ -245,38 +245,39 @@ new_trainer (PhAdapter *self, const PhModel *weights)
 
 /* Drops the frozen model's state and the self-mode decoder (a new starting model). */
 static void
-frozen_clear (Training *t)
+frozen_clear (Training *training)
 {
-  g_clear_pointer (&t->frozen_state, ph_lstm_state_free);
-  g_clear_pointer (&t->recent_phones, g_free);
-  t->frozen_frames = 0;
-  ph_adapter_targets_clear (t);
+  g_clear_pointer (&training->frozen_state, ph_lstm_state_free);
+  g_clear_pointer (&training->recent_phones, g_free);
+  training->frozen_frames = 0;
+  ph_adapter_targets_clear (training);
 }
 
 /* Takes the source's model as the starting point, and a fresh trainer for it. */
 static gboolean
 start_from_source (PhAdapter *self)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
   guint64 token = 0;
   PhModel *model = self->callbacks.source_model (&token, self->user_data);
 
   if (!model)
     return FALSE;
-  if (t->initial)
-    ph_model_unref (t->initial);
-  t->initial = model;
+  if (training->initial)
+    ph_model_unref (training->initial);
+  training->initial = model;
   ph_adapter_set_last_good (self, model);
-  t->source_token = token;
-  frozen_clear (t);
-  t->updates_since_publish = 0;
-  set_trainer (t, new_trainer (self, NULL));
+  training->source_token = token;
+  frozen_clear (training);
+  training->updates_since_publish = 0;
+  set_trainer (training, new_trainer (self, NULL));
   ph_adapter_log (self, PH_ADAPT_LOG_INFO, "adapting a model of %u x %u cells",
                   model->shape.num_layers, model->shape.hidden_size);
-  return t->trainer != NULL;
+  return training->trainer != NULL;
 }
 
-/* TRUE while the source still gives the model (and labellers) adaptation started from. */
+/* TRUE while the source still gives the model adaptation started from (the same
+ * model, for the same consumers of snapshots). */
 static gboolean
 source_unchanged (PhAdapter *self)
 {
@@ -294,27 +295,27 @@ source_unchanged (PhAdapter *self)
 static void
 refresh_config (PhAdapter *self)
 {
-  Training *t = &self->training;
-  PhTrainConfig before = ph_adapter_train_config (&t->config), after;
+  Training *training = &self->training;
+  PhTrainConfig before = ph_adapter_train_config (&training->config), after;
   gboolean changed;
 
   g_mutex_lock (&self->lock);
-  changed = self->config_serial != t->config_serial;
-  t->config = self->config;
-  t->config_serial = self->config_serial;
+  changed = self->config_serial != training->config_serial;
+  training->config = self->config;
+  training->config_serial = self->config_serial;
   g_mutex_unlock (&self->lock);
   if (!changed)
     return;
-  after = ph_adapter_train_config (&t->config);
-  t->warned_settings = FALSE;
-  if (t->trainer && memcmp (&before, &after, sizeof before) != 0) {
+  after = ph_adapter_train_config (&training->config);
+  training->warned_settings = FALSE;
+  if (training->trainer && memcmp (&before, &after, sizeof before) != 0) {
     PhTrainer *trainer;
 
-    ph_trainer_end_sequence (t->trainer);
-    trainer = new_trainer (self, t->watch.diverged && t->last_good ? t->last_good
-                                                                   : ph_trainer_model (t->trainer));
+    ph_trainer_end_sequence (training->trainer);
+    trainer = new_trainer (self, training->watch.diverged && training->last_good
+                           ? training->last_good : ph_trainer_model (training->trainer));
     if (trainer) {
-      set_trainer (t, trainer);
+      set_trainer (training, trainer);
       ph_adapter_log (self, PH_ADAPT_LOG_INFO, "training settings changed: new trainer");
     }
   }
@@ -326,14 +327,14 @@ refresh_config (PhAdapter *self)
  * recurrent weights (the default model's) stay bfloat16, so the labeller keeps its
  * faster step; the trainer keeps float weights, in which small updates add up. */
 static PhModel *
-adapted_copy (const Training *t)
+adapted_copy (const Training *training)
 {
   PhModel *copy;
 
-  if (t->watch.diverged && t->last_good)
-    return ph_model_ref (t->last_good);
-  copy = ph_model_copy (ph_trainer_model (t->trainer));
-  if (t->bf16_storage)
+  if (training->watch.diverged && training->last_good)
+    return ph_model_ref (training->last_good);
+  copy = ph_model_copy (ph_trainer_model (training->trainer));
+  if (training->bf16_storage)
     ph_model_round_recurrent_to_bf16 (copy);
   return copy;
 }
@@ -341,10 +342,10 @@ adapted_copy (const Training *t)
 static void
 report (PhAdapter *self, double alignment_confidence)
 {
-  Training *t = &self->training;
-  PhTrainStats stats = training_stats (t);
+  Training *training = &self->training;
+  PhTrainStats stats = training_stats (training);
   PhAdaptReport r = { 0 };
-  guint64 correct = stats.correct - t->reported_correct;
+  guint64 correct = stats.correct - training->reported_correct;
 
   g_mutex_lock (&self->lock);
   r.windows_dropped = self->windows_dropped;
@@ -353,14 +354,14 @@ report (PhAdapter *self, double alignment_confidence)
   r.updates = stats.updates;
   r.frames_trained = stats.frames;
   r.loss = stats.last_loss;
-  r.targeted_frames = stats.targeted_frames - t->reported_targeted;
-  r.running_time = t->last_running_time;
-  r.train_time_ns = (guint64) (thread_cpu_time_ns () - t->cpu_start_ns);
+  r.targeted_frames = stats.targeted_frames - training->reported_targeted;
+  r.running_time = training->last_running_time;
+  r.train_time_ns = (guint64) (thread_cpu_time_ns () - training->cpu_start_ns);
   /* Only what was measured: in self mode the targets are the labeller's own argmax, so
    * accuracy against them says nothing; its agreement with the starting model does. */
-  r.self_mode = t->config.mode == PH_ADAPT_SELF;
-  r.compared_frames = t->compared;
-  r.agreement = t->compared > 0 ? (double) t->agreed / t->compared : 0.0;
+  r.self_mode = training->config.mode == PH_ADAPT_SELF;
+  r.compared_frames = training->compared;
+  r.agreement = training->compared > 0 ? (double) training->agreed / training->compared : 0.0;
   r.has_accuracy = !r.self_mode && r.targeted_frames > 0;
   r.accuracy = r.has_accuracy ? (double) correct / r.targeted_frames : 0.0;
   r.alignment_confidence = alignment_confidence;
@@ -368,11 +369,11 @@ report (PhAdapter *self, double alignment_confidence)
                   G_GUINT64_FORMAT " frames trained: loss %.3f, %" G_GUINT64_FORMAT " of %"
                   G_GUINT64_FORMAT " targeted frames right, %" G_GUINT64_FORMAT " of %"
                   G_GUINT64_FORMAT " agreeing with the starting model", stats.updates,
-                  stats.frames, stats.last_loss, correct, r.targeted_frames, t->agreed,
-                  t->compared);
-  t->reported_targeted = stats.targeted_frames;
-  t->reported_correct = stats.correct;
-  t->agreed = t->compared = 0;
+                  stats.frames, stats.last_loss, correct, r.targeted_frames, training->agreed,
+                  training->compared);
+  training->reported_targeted = stats.targeted_frames;
+  training->reported_correct = stats.correct;
+  training->agreed = training->compared = 0;
   if (self->callbacks.report)
     self->callbacks.report (&r, self->user_data);
 }
@@ -381,65 +382,65 @@ report (PhAdapter *self, double alignment_confidence)
 void
 ph_adapter_publish (PhAdapter *self, double alignment_confidence)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
   PhModel *snapshot;
 
-  if (!t->trainer)
+  if (!training->trainer)
     return;
   if (!source_unchanged (self)) {
     ph_adapter_log (self, PH_ADAPT_LOG_INFO,
-                    "the labeller's model or the labellers changed: adapting the new one");
+                    "the model to adapt changed: adapting the new one");
     start_from_source (self);
     return;
   }
-  if (t->watch.diverged || !ph_adapter_weights_finite (self))
+  if (training->watch.diverged || !ph_adapter_weights_finite (self))
     return;
-  snapshot = adapted_copy (t);
+  snapshot = adapted_copy (training);
   ph_lstm_prepare (snapshot); /* here, not in the labeller's first step on the audio thread */
   self->callbacks.publish (snapshot, self->user_data);
-  if (t->unverified)
-    ph_model_unref (t->unverified);
-  t->unverified = snapshot;   /* good once the next update's loss is sane */
-  t->updates_since_publish = 0;
+  if (training->unverified)
+    ph_model_unref (training->unverified);
+  training->unverified = snapshot;   /* good once the next update's loss is sane */
+  training->updates_since_publish = 0;
   report (self, alignment_confidence);
 }
 
 static void
 after_updates (PhAdapter *self, guint updates)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
   const PhTrainStats *stats;
 
   if (updates == 0)
     return;
-  stats = ph_trainer_stats (t->trainer);
+  stats = ph_trainer_stats (training->trainer);
   ph_adapter_log (self, PH_ADAPT_LOG_DEBUG, "update %" G_GUINT64_FORMAT
-                  ": loss %.4f, gradient norm %.3f", t->done_stats.updates + stats->updates,
+                  ": loss %.4f, gradient norm %.3f", training->done_stats.updates + stats->updates,
                   stats->last_loss, stats->last_grad_norm);
-  t->updates_since_publish += updates;
+  training->updates_since_publish += updates;
   if (ph_adapter_watch_losses (self))
     return;
-  if (t->updates_since_publish >= t->config.publish_interval)
+  if (training->updates_since_publish >= training->config.publish_interval)
     ph_adapter_publish (self, -1.0);
 }
 
 void
 ph_adapter_train_frame (PhAdapter *self, const float *features, gint target)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
-  if (!t->trainer || t->watch.diverged)
+  if (!training->trainer || training->watch.diverged)
     return;
-  after_updates (self, ph_trainer_feed (t->trainer, features, &target, NULL) ? 1 : 0);
+  after_updates (self, ph_trainer_feed (training->trainer, features, &target, NULL) ? 1 : 0);
 }
 
 void
 ph_adapter_end_sequence (PhAdapter *self)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
-  if (t->trainer)
-    after_updates (self, ph_trainer_end_sequence (t->trainer) ? 1 : 0);
+  if (training->trainer)
+    after_updates (self, ph_trainer_end_sequence (training->trainer) ? 1 : 0);
 }
 
 /* ---- frames ---- */
@@ -463,15 +464,15 @@ sanitise_features (float *features, guint dim)
 static gboolean
 trainer_accepts (PhAdapter *self, guint dim)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
-  if (t->initial->shape.input_dim == dim)
+  if (training->initial->shape.input_dim == dim)
     return TRUE;
-  if (!t->warned_dim)
+  if (!training->warned_dim)
     ph_adapter_problem (self, PH_ADAPT_WARN_FEATURE_DIM, NULL,
                         "The phoneme meta has %u features per frame but the model takes "
-                        "%u: not adapting", dim, t->initial->shape.input_dim);
-  t->warned_dim = TRUE;
+                        "%u: not adapting", dim, training->initial->shape.input_dim);
+  training->warned_dim = TRUE;
   return FALSE;
 }
 
@@ -479,15 +480,15 @@ trainer_accepts (PhAdapter *self, guint dim)
 static void
 neutralise_nonfinite (PhAdapter *self, Frame *frame)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
-  if (!sanitise_features (frame->features, t->dim))
+  if (!sanitise_features (frame->features, training->dim))
     return;
-  if (!t->warned_nonfinite)
+  if (!training->warned_nonfinite)
     ph_adapter_problem (self, PH_ADAPT_WARN_NONFINITE, NULL,
                         "Frames with non-finite features (NaN or Inf) in the phoneme meta: "
                         "they carry state with zeros and are not trained on");
-  t->warned_nonfinite = TRUE;
+  training->warned_nonfinite = TRUE;
   frame->target = -1;
   frame->info.confidence = 0.0f;
 }
@@ -505,18 +506,18 @@ end_run (PhAdapter *self)
 static void
 process_frame (PhAdapter *self, Frame *frame)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
   refresh_config (self);
   if (frame->info.flags & FRAME_RUN_START)
     end_run (self);
-  if (!t->trainer && !start_from_source (self))
+  if (!training->trainer && !start_from_source (self))
     return;
-  if (!trainer_accepts (self, t->dim))
+  if (!trainer_accepts (self, training->dim))
     return;
-  t->last_running_time = frame->info.running_time;
+  training->last_running_time = frame->info.running_time;
   neutralise_nonfinite (self, frame);
-  switch (t->config.mode) {
+  switch (training->config.mode) {
     case PH_ADAPT_PROMPTED:
       ph_adapter_prompt_collect (self, frame);
       return;
@@ -529,20 +530,20 @@ process_frame (PhAdapter *self, Frame *frame)
       ph_adapter_self_decode_flush (self);   /* left self mode: decide what it holds */
       break;
   }
-  ph_adapter_train_frame (self, frame->features, ph_adapter_frame_target (t, frame));
+  ph_adapter_train_frame (self, frame->features, ph_adapter_frame_target (training, frame));
 }
 
 /* Resizes the scratch frame for frames of `dim` values. */
 static void
-ensure_scratch (Training *t, guint dim)
+ensure_scratch (Training *training, guint dim)
 {
-  if (t->dim == dim && t->features)
+  if (training->dim == dim && training->features)
     return;
-  g_free (t->features);
-  t->features = g_new0 (float, MAX (dim, 1));
-  if (t->dim != dim)
-    ph_adapter_prompt_reset (&t->prompt);
-  t->dim = dim;
+  g_free (training->features);
+  training->features = g_new0 (float, MAX (dim, 1));
+  if (training->dim != dim)
+    ph_adapter_prompt_reset (&training->prompt);
+  training->dim = dim;
 }
 
 /* Takes the oldest queued frame with its target and trains it. `lock` held, released
@@ -550,14 +551,14 @@ ensure_scratch (Training *t, guint dim)
 static void
 train_next_frame (PhAdapter *self)
 {
-  Training *t = &self->training;
-  guint model_rate = t->initial ? t->initial->features.sample_rate : 0;
+  Training *training = &self->training;
+  guint model_rate = training->initial ? training->initial->features.sample_rate : 0;
   Frame frame = { 0 };
 
-  ensure_scratch (t, self->ring.dim);
-  frame.features = t->features;
+  ensure_scratch (training, self->ring.dim);
+  frame.features = training->features;
   ph_adapter_ring_pop (&self->ring, &frame);
-  frame.target = t->config.mode == PH_ADAPT_SUPERVISED
+  frame.target = training->config.mode == PH_ADAPT_SUPERVISED
       ? ph_adapter_supervised_target (self, frame.info.stream_time, model_rate) : -1;
   g_mutex_unlock (&self->lock);
   process_frame (self, &frame);
@@ -572,8 +573,8 @@ train_next_frame (PhAdapter *self)
 static gboolean
 check_label_coverage (PhAdapter *self)
 {
-  Training *t = &self->training;
-  guint model_rate = t->initial ? t->initial->features.sample_rate : 0;
+  Training *training = &self->training;
+  guint model_rate = training->initial ? training->initial->features.sample_rate : 0;
   gchar *misfit = NULL;
   gboolean fits;
 
@@ -585,12 +586,13 @@ check_label_coverage (PhAdapter *self)
   if (misfit)
     ph_adapter_problem (self, PH_ADAPT_ERROR_LABELS_MISFIT, "the labels were trained on as "
                         "they are; the adapted model is not written", "%s", misfit);
-  else if (t->supervised_frames > 0 && t->unlabelled_frames * 10 > t->supervised_frames)
+  else if (training->supervised_frames > 0 &&
+           training->unlabelled_frames * 10 > training->supervised_frames)
     ph_adapter_problem (self, PH_ADAPT_WARN_UNLABELLED, NULL,
                         "%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " frames had no label "
-                        "covering them and were not trained on", t->unlabelled_frames,
-                        t->supervised_frames);
-  t->supervised_frames = t->unlabelled_frames = 0;
+                        "covering them and were not trained on", training->unlabelled_frames,
+                        training->supervised_frames);
+  training->supervised_frames = training->unlabelled_frames = 0;
   g_free (misfit);
   return fits;
 }
@@ -612,21 +614,21 @@ nothing_adapted_hint (PhAdaptMode mode)
 static void
 save_at_end (PhAdapter *self, const char *path)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
   GError *error = NULL;
   PhModel *adapted;
   gchar *detail;
 
-  if (!t->trainer) {
+  if (!training->trainer) {
     ph_adapter_problem (self, PH_ADAPT_WARN_NOTHING_ADAPTED, NULL, "Nothing adapted, %s not "
                         "written: no model was found to adapt", path);
     return;
   }
-  if (training_stats (t).updates == 0)
+  if (training_stats (training).updates == 0)
     ph_adapter_problem (self, PH_ADAPT_WARN_NOTHING_ADAPTED, NULL,
                         "Nothing was adapted: %s gets the starting weights, as no frame was "
-                        "trained on (%s)", path, nothing_adapted_hint (t->config.mode));
-  adapted = adapted_copy (t);
+                        "trained on (%s)", path, nothing_adapted_hint (training->config.mode));
+  adapted = adapted_copy (training);
   if (ph_model_save_file (adapted, path, &error)) {
     ph_adapter_log (self, PH_ADAPT_LOG_INFO, "adapted model written to %s", path);
   } else {
@@ -643,11 +645,11 @@ save_at_end (PhAdapter *self, const char *path)
 static void
 finish_stream (PhAdapter *self, const char *path)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
   refresh_config (self);
   end_run (self);
-  if (t->trainer && t->updates_since_publish > 0)
+  if (training->trainer && training->updates_since_publish > 0)
     ph_adapter_publish (self, -1.0);
   if (check_label_coverage (self) && path && *path)
     save_at_end (self, path);
@@ -655,12 +657,12 @@ finish_stream (PhAdapter *self, const char *path)
 
 /* Drops the pending window (flush). */
 static void
-drop_pending (Training *t)
+drop_pending (Training *training)
 {
-  if (t->trainer)
-    ph_trainer_reset (t->trainer);
-  ph_adapter_prompt_reset (&t->prompt);
-  t->supervised_frames = t->unlabelled_frames = 0;
+  if (training->trainer)
+    ph_trainer_reset (training->trainer);
+  ph_adapter_prompt_reset (&training->prompt);
+  training->supervised_frames = training->unlabelled_frames = 0;
 }
 
 /* ---- the training side: one thing at a time ---- */
@@ -857,27 +859,27 @@ ph_adapter_snapshot (PhAdapter *self)
 /* ---- life cycle ---- */
 
 static void
-training_init (Training *t)
+training_init (Training *training)
 {
-  memset (t, 0, sizeof *t);
-  t->last_running_time = PH_TIME_NONE;
-  t->prompt.features = g_array_new (FALSE, FALSE, sizeof (float));
-  t->prompt.posteriors = g_array_new (FALSE, FALSE, sizeof (float));
+  memset (training, 0, sizeof *training);
+  training->last_running_time = PH_TIME_NONE;
+  training->prompt.features = g_array_new (FALSE, FALSE, sizeof (float));
+  training->prompt.posteriors = g_array_new (FALSE, FALSE, sizeof (float));
 }
 
 /* Frees the training state. */
 static void
-training_clear (Training *t)
+training_clear (Training *training)
 {
-  set_trainer (t, NULL);
-  g_clear_pointer (&t->initial, ph_model_unref);
-  g_clear_pointer (&t->last_good, ph_model_unref);
-  g_clear_pointer (&t->unverified, ph_model_unref);
-  g_clear_pointer (&t->prompt.words, g_ptr_array_unref);
-  g_array_unref (t->prompt.features);
-  g_array_unref (t->prompt.posteriors);
-  g_free (t->features);
-  frozen_clear (t);
+  set_trainer (training, NULL);
+  g_clear_pointer (&training->initial, ph_model_unref);
+  g_clear_pointer (&training->last_good, ph_model_unref);
+  g_clear_pointer (&training->unverified, ph_model_unref);
+  g_clear_pointer (&training->prompt.words, g_ptr_array_unref);
+  g_array_unref (training->prompt.features);
+  g_array_unref (training->prompt.posteriors);
+  g_free (training->features);
+  frozen_clear (training);
 }
 
 PhAdapter *
@@ -905,18 +907,18 @@ ph_adapter_new (const PhAdapterConfig *config, const PhAdapterCallbacks *callbac
 void
 ph_adapter_reset (PhAdapter *self)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
   ph_adapter_stop_thread (self);
   g_mutex_lock (&self->lock);
-  if (t->trainer) {
+  if (training->trainer) {
     g_clear_pointer (&self->final_model, ph_model_unref);
-    self->final_model = adapted_copy (t);
+    self->final_model = adapted_copy (training);
   }
-  training_clear (t);
-  training_init (t);
-  t->config = self->config;
-  t->config_serial = self->config_serial;
+  training_clear (training);
+  training_init (training);
+  training->config = self->config;
+  training->config_serial = self->config_serial;
   ph_adapter_ring_clear (&self->ring);
   g_array_set_size (self->timed_labels, 0);
   g_mutex_unlock (&self->lock);

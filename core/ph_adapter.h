@@ -121,7 +121,7 @@ typedef enum {
 
 typedef struct {
   /* The model to adapt (new reference; NULL: none yet) and a token that changes when
-   * another model, or other labellers, take its place. */
+   * another model, or other consumers of the snapshots, take its place. */
   PhModel *(*source_model) (guint64 *token, gpointer user_data);
   /* An immutable snapshot (borrowed: take a reference to keep it). */
   void (*publish) (PhModel *snapshot, gpointer user_data);

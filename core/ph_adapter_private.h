@@ -169,7 +169,7 @@ G_GNUC_INTERNAL void ph_adapter_ring_pop (FrameRing *ring, Frame *frame);
 G_GNUC_INTERNAL void ph_adapter_restart_admission (PhAdapter *self);
 
 /* ph_adapter_targets.c: the target sources (training thread, unless noted). */
-G_GNUC_INTERNAL void ph_adapter_targets_clear (Training *t);
+G_GNUC_INTERNAL void ph_adapter_targets_clear (Training *training);
 /* `lock` held: */
 G_GNUC_INTERNAL gint ph_adapter_supervised_target (PhAdapter *self, guint64 stream_time,
                                                    guint model_rate);
@@ -177,7 +177,7 @@ G_GNUC_INTERNAL gboolean ph_adapter_front_frame_ready (PhAdapter *self, PhAdaptM
 G_GNUC_INTERNAL gchar *ph_adapter_labels_misfit (PhAdapter *self, guint model_rate,
                                                  guint64 audio_end);
 /* training thread: */
-G_GNUC_INTERNAL gint ph_adapter_frame_target (Training *t, const Frame *frame);
+G_GNUC_INTERNAL gint ph_adapter_frame_target (Training *training, const Frame *frame);
 G_GNUC_INTERNAL void ph_adapter_measure_agreement (PhAdapter *self, const Frame *frame);
 G_GNUC_INTERNAL gboolean ph_adapter_self_decode (PhAdapter *self, const Frame *frame);
 G_GNUC_INTERNAL void ph_adapter_self_decode_flush (PhAdapter *self);

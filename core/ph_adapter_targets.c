@@ -359,15 +359,16 @@ ph_adapter_labels_misfit (PhAdapter *self, guint model_rate, guint64 audio_end)
 }
 
 gint
-ph_adapter_frame_target (Training *t, const Frame *frame)
+ph_adapter_frame_target (Training *training, const Frame *frame)
 {
-  switch (t->config.mode) {
+  switch (training->config.mode) {
     case PH_ADAPT_SUPERVISED:
-      t->supervised_frames++;
-      t->unlabelled_frames += frame->target < 0;
+      training->supervised_frames++;
+      training->unlabelled_frames += frame->target < 0;
       return frame->target;
     case PH_ADAPT_SELF:
-      return frame->info.confidence >= t->config.confidence_threshold ? frame->info.phone : -1;
+      return frame->info.confidence >= training->config.confidence_threshold
+          ? frame->info.phone : -1;
     default:
       return -1;
   }
@@ -376,11 +377,11 @@ ph_adapter_frame_target (Training *t, const Frame *frame)
 /* ---- self: the labeller's own frames ---- */
 
 void
-ph_adapter_targets_clear (Training *t)
+ph_adapter_targets_clear (Training *training)
 {
-  g_clear_pointer (&t->decoder, ph_decoder_free);
-  g_clear_pointer (&t->undecided_features, g_array_unref);
-  g_clear_pointer (&t->undecided_posteriors, g_array_unref);
+  g_clear_pointer (&training->decoder, ph_decoder_free);
+  g_clear_pointer (&training->undecided_features, g_array_unref);
+  g_clear_pointer (&training->undecided_posteriors, g_array_unref);
 }
 
 /* A decided segment: its frames are trained on with the segment's phone as the target
@@ -390,88 +391,89 @@ static void
 on_self_segment (const PhDecodedSegment *segment, gpointer user_data)
 {
   PhAdapter *self = user_data;
-  Training *t = &self->training;
-  guint n = (guint) MIN (segment->n_frames, t->undecided_features->len / t->dim);
+  Training *training = &self->training;
+  guint n = (guint) MIN (segment->n_frames, training->undecided_features->len / training->dim);
 
   for (guint i = 0; i < n; i++) {
-    const float *posteriors = &g_array_index (t->undecided_posteriors, float,
+    const float *posteriors = &g_array_index (training->undecided_posteriors, float,
                                               (gsize) i * PH_NUM_PHONES);
-    gint target = posteriors[segment->phone] >= t->config.confidence_threshold
+    gint target = posteriors[segment->phone] >= training->config.confidence_threshold
         ? segment->phone : -1;
 
-    ph_adapter_train_frame (self, &g_array_index (t->undecided_features, float,
-                                                  (gsize) i * t->dim), target);
+    ph_adapter_train_frame (self, &g_array_index (training->undecided_features, float,
+                                                  (gsize) i * training->dim), target);
   }
-  g_array_remove_range (t->undecided_features, 0, n * t->dim);
-  g_array_remove_range (t->undecided_posteriors, 0, n * PH_NUM_PHONES);
+  g_array_remove_range (training->undecided_features, 0, n * training->dim);
+  g_array_remove_range (training->undecided_posteriors, 0, n * PH_NUM_PHONES);
 }
 
 gboolean
 ph_adapter_self_decode (PhAdapter *self, const Frame *frame)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
   PhDecoderConfig config;
 
-  if (!t->initial->lm)
+  if (!training->initial->lm)
     return FALSE;
-  if (!t->decoder) {
+  if (!training->decoder) {
     ph_decoder_config_init (&config);
     config.min_duration = PH_DEFAULT_MIN_SEGMENT_FRAMES;
-    t->decoder = ph_decoder_new (t->initial->lm, &config, NULL);
-    t->undecided_features = g_array_new (FALSE, FALSE, sizeof (float));
-    t->undecided_posteriors = g_array_new (FALSE, FALSE, sizeof (float));
+    training->decoder = ph_decoder_new (training->initial->lm, &config, NULL);
+    training->undecided_features = g_array_new (FALSE, FALSE, sizeof (float));
+    training->undecided_posteriors = g_array_new (FALSE, FALSE, sizeof (float));
   }
-  g_array_append_vals (t->undecided_features, frame->features, t->dim);
-  g_array_append_vals (t->undecided_posteriors, frame->posteriors, PH_NUM_PHONES);
-  ph_decoder_push (t->decoder, frame->posteriors, on_self_segment, self);
+  g_array_append_vals (training->undecided_features, frame->features, training->dim);
+  g_array_append_vals (training->undecided_posteriors, frame->posteriors, PH_NUM_PHONES);
+  ph_decoder_push (training->decoder, frame->posteriors, on_self_segment, self);
   return TRUE;
 }
 
 void
 ph_adapter_self_decode_flush (PhAdapter *self)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
-  if (t->decoder)
-    ph_decoder_flush (t->decoder, on_self_segment, self);
+  if (training->decoder)
+    ph_decoder_flush (training->decoder, on_self_segment, self);
 }
 
 /* The frozen model's argmax of its latest posteriors. */
 static gint
-frozen_argmax (const Training *t)
+frozen_argmax (const Training *training)
 {
   guint best = 0;
 
   for (guint k = 1; k < PH_NUM_PHONES; k++)
-    best = t->frozen_posteriors[k] > t->frozen_posteriors[best] ? k : best;
+    best = training->frozen_posteriors[k] > training->frozen_posteriors[best] ? k : best;
   return (gint) best;
 }
 
 void
 ph_adapter_measure_agreement (PhAdapter *self, const Frame *frame)
 {
-  Training *t = &self->training;
-  guint delay = t->initial->shape.delay, slots = delay + 1;
+  Training *training = &self->training;
+  guint delay = training->initial->shape.delay, slots = delay + 1;
   gint labelled;
 
-  if (!t->frozen_state) {
-    t->frozen_state = ph_lstm_state_new (&t->initial->shape);
-    t->recent_phones = g_new0 (gint, slots);
-    t->frozen_frames = 0;
+  if (!training->frozen_state) {
+    training->frozen_state = ph_lstm_state_new (&training->initial->shape);
+    training->recent_phones = g_new0 (gint, slots);
+    training->frozen_frames = 0;
   }
   if (frame->info.flags & FRAME_RUN_START) {
-    ph_lstm_state_reset (t->frozen_state);
-    t->frozen_frames = 0;
+    ph_lstm_state_reset (training->frozen_state);
+    training->frozen_frames = 0;
   }
-  t->recent_phones[t->frozen_frames % slots] = frame->info.phone;
-  ph_lstm_step (t->initial, t->frozen_state, frame->features, t->frozen_posteriors);
-  if (t->frozen_frames++ < delay)
+  training->recent_phones[training->frozen_frames % slots] = frame->info.phone;
+  ph_lstm_step (training->initial, training->frozen_state, frame->features,
+                training->frozen_posteriors);
+  if (training->frozen_frames++ < delay)
     return;
-  labelled = t->recent_phones[(t->frozen_frames - 1 - delay) % slots];
+  labelled = training->recent_phones[(training->frozen_frames - 1 - delay) % slots];
   if (labelled < 0)
     return;
-  t->agreed += frozen_argmax (t) == labelled;
-  t->compared++;
+  training->agreed += frozen_argmax (training) == labelled;
+  training->compared++;
 }
 
 /* ---- prompted: the reading of a prompt, aligned ---- */
@@ -518,8 +520,8 @@ train_sequence (PhAdapter *self, const PromptWindow *w, const gint *targets)
 static gboolean
 prompt_align_and_train (PhAdapter *self)
 {
-  Training *t = &self->training;
-  PromptWindow *w = &t->prompt;
+  Training *training = &self->training;
+  PromptWindow *w = &training->prompt;
   PhAlignConfig config;
   PhAlignment *alignment;
   GError *error = NULL;
@@ -541,7 +543,7 @@ prompt_align_and_train (PhAdapter *self)
                   "%.2f): training", w->n_frames, confidence);
   train_sequence (self, w, targets);
   g_free (targets);
-  t->last_running_time = w->last_running_time;
+  training->last_running_time = w->last_running_time;
   ph_adapter_publish (self, confidence);
   ph_adapter_prompt_reset (w);
   w->done = TRUE;
@@ -601,8 +603,8 @@ prompt_trim (PromptWindow *w, guint dim)
 void
 ph_adapter_prompt_collect (PhAdapter *self, const Frame *frame)
 {
-  Training *t = &self->training;
-  PromptWindow *w = &t->prompt;
+  Training *training = &self->training;
+  PromptWindow *w = &training->prompt;
 
   prompt_refresh (self, frame->info.prompt_serial);
   if (!w->words || w->done)
@@ -610,9 +612,9 @@ ph_adapter_prompt_collect (PhAdapter *self, const Frame *frame)
   if (w->n_frames == PROMPT_MAX_FRAMES) {
     ph_adapter_log (self, PH_ADAPT_LOG_DEBUG, "prompt reading longer than %u frames: "
                     "keeping the last half", PROMPT_MAX_FRAMES);
-    prompt_trim (w, t->dim);
+    prompt_trim (w, training->dim);
   }
-  g_array_append_vals (w->features, frame->features, t->dim);
+  g_array_append_vals (w->features, frame->features, training->dim);
   g_array_append_vals (w->posteriors, frame->posteriors, PH_NUM_PHONES);
   w->n_frames++;
   w->last_running_time = frame->info.running_time;

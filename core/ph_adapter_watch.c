@@ -22,12 +22,12 @@
 static void
 declare_divergence (PhAdapter *self, const gchar *reason)
 {
-  Training *t = &self->training;
+  Training *training = &self->training;
 
-  t->watch.diverged = TRUE;
-  g_clear_pointer (&t->unverified, ph_model_unref);
-  if (t->last_good)
-    self->callbacks.publish (t->last_good, self->user_data);
+  training->watch.diverged = TRUE;
+  g_clear_pointer (&training->unverified, ph_model_unref);
+  if (training->last_good)
+    self->callbacks.publish (training->last_good, self->user_data);
   ph_adapter_problem (self, PH_ADAPT_WARN_DIVERGED, NULL,
                       "Adaptation diverged (%s): stopped; the labeller is back on the last "
                       "good weights, which save and save-location write. Lower "
@@ -96,27 +96,27 @@ agreement_collapse (DivergenceWatch *w, const PhTrainStats *stats)
 gboolean
 ph_adapter_watch_losses (PhAdapter *self)
 {
-  Training *t = &self->training;
-  const PhTrainStats *stats = ph_trainer_stats (t->trainer);
+  Training *training = &self->training;
+  const PhTrainStats *stats = ph_trainer_stats (training->trainer);
   gchar *reason;
   gboolean sane;
 
-  if (t->watch.diverged || stats->updates == t->watch.updates)
-    return t->watch.diverged;
-  if (t->watch.updates == 0)
-    t->watch.start_accuracy = -1;
-  reason = loss_divergence (&t->watch, stats->last_loss, &sane);
+  if (training->watch.diverged || stats->updates == training->watch.updates)
+    return training->watch.diverged;
+  if (training->watch.updates == 0)
+    training->watch.start_accuracy = -1;
+  reason = loss_divergence (&training->watch, stats->last_loss, &sane);
   if (!reason)
-    reason = agreement_collapse (&t->watch, stats);
-  t->watch.updates = stats->updates;
+    reason = agreement_collapse (&training->watch, stats);
+  training->watch.updates = stats->updates;
   if (reason) {
     declare_divergence (self, reason);
     g_free (reason);
     return TRUE;
   }
-  if (t->unverified && sane)
-    ph_adapter_set_last_good (self, t->unverified);
-  g_clear_pointer (&t->unverified, ph_model_unref);
+  if (training->unverified && sane)
+    ph_adapter_set_last_good (self, training->unverified);
+  g_clear_pointer (&training->unverified, ph_model_unref);
   return FALSE;
 }
 

@@ -5,16 +5,16 @@
 
 #include <string.h>
 
-/* A run of consecutive frames with the same argmax that has not (yet) become a
+/* A streak of consecutive frames with the same argmax that has not (yet) become a
  * segment of its own: the sums let it be absorbed into the current segment or promoted
  * to a new one without keeping its frames. */
 typedef struct {
   gint phone;
   guint64 start;
   guint64 length;
-  double sum_own;      /* sum of posteriors[run phone] */
+  double sum_own;      /* sum of posteriors[streak phone] */
   double sum_current;  /* sum of posteriors[current segment phone] */
-} PendingRun;
+} PendingStreak;
 
 #define BATCH_FRAMES 32 /* frames stepped together at most */
 
@@ -50,7 +50,7 @@ struct _PhLabeller {
   guint64 segment_start;
   guint64 segment_length;
   double segment_sum;
-  PendingRun run;
+  PendingStreak streak;
 
   guint64 samples_seen;
 
@@ -66,8 +66,8 @@ clear_segmentation (PhLabeller *self)
   self->segment_start = 0;
   self->segment_length = 0;
   self->segment_sum = 0;
-  memset (&self->run, 0, sizeof self->run);
-  self->run.phone = -1;
+  memset (&self->streak, 0, sizeof self->streak);
+  self->streak.phone = -1;
 }
 
 static void
@@ -247,59 +247,59 @@ emit_segment (PhLabeller *self, guint64 start, guint64 length, gint phone, doubl
     self->callbacks->segment (&segment, self->user_data);
 }
 
-/* Folds the pending run into the current segment (it was too short to stand alone). */
+/* Folds the pending streak into the current segment (it was too short to stand alone). */
 static void
-absorb_run (PhLabeller *self)
+absorb_streak (PhLabeller *self)
 {
-  self->segment_length += self->run.length;
-  self->segment_sum += self->run.sum_current;
-  self->run.length = 0;
-  self->run.sum_own = self->run.sum_current = 0;
+  self->segment_length += self->streak.length;
+  self->segment_sum += self->streak.sum_current;
+  self->streak.length = 0;
+  self->streak.sum_own = self->streak.sum_current = 0;
 }
 
-/* Closes the current segment where the pending run starts and makes the run the new
+/* Closes the current segment where the pending streak starts and makes the streak the new
  * current segment. */
 static void
-promote_run (PhLabeller *self)
+promote_streak (PhLabeller *self)
 {
   emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
                 self->segment_sum);
-  self->segment_phone = self->run.phone;
-  self->segment_start = self->run.start;
-  self->segment_length = self->run.length;
-  self->segment_sum = self->run.sum_own;
-  self->run.length = 0;
-  self->run.sum_own = self->run.sum_current = 0;
+  self->segment_phone = self->streak.phone;
+  self->segment_start = self->streak.start;
+  self->segment_length = self->streak.length;
+  self->segment_sum = self->streak.sum_own;
+  self->streak.length = 0;
+  self->streak.sum_own = self->streak.sum_current = 0;
 }
 
 static void
 segment_add_frame (PhLabeller *self, guint64 index, gint phone, const float *posteriors)
 {
-  PendingRun *run = &self->run;
+  PendingStreak *streak = &self->streak;
 
   if (self->segment_phone < 0) {
     self->segment_phone = phone;
     self->segment_start = index;
   }
   if (phone == self->segment_phone) {
-    if (run->length)
-      absorb_run (self);
+    if (streak->length)
+      absorb_streak (self);
     self->segment_length++;
     self->segment_sum += posteriors[phone];
-    run->phone = phone;
+    streak->phone = phone;
     return;
   }
-  if (phone != run->phone || run->length == 0) {
-    if (run->length)
-      absorb_run (self);
-    run->phone = phone;
-    run->start = index;
+  if (phone != streak->phone || streak->length == 0) {
+    if (streak->length)
+      absorb_streak (self);
+    streak->phone = phone;
+    streak->start = index;
   }
-  run->length++;
-  run->sum_own += posteriors[phone];
-  run->sum_current += posteriors[self->segment_phone];
-  if (run->length >= self->min_segment_frames)
-    promote_run (self);
+  streak->length++;
+  streak->sum_own += posteriors[phone];
+  streak->sum_current += posteriors[self->segment_phone];
+  if (streak->length >= self->min_segment_frames)
+    promote_streak (self);
 }
 
 static void
@@ -325,8 +325,8 @@ finish_segments (PhLabeller *self)
     ph_decoder_flush (self->decoder, on_decoded_segment, self);
     return;
   }
-  if (self->run.length)
-    absorb_run (self);
+  if (self->streak.length)
+    absorb_streak (self);
   if (self->segment_phone >= 0)
     emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
                   self->segment_sum);

@@ -160,7 +160,7 @@ DEFINE_ENUM_TYPE (gst_lstm_adapt_schedule_get_type, "GstLstmAdaptSchedule",
     { PH_SCHEDULE_TRUNCATED, "Every k1 frames, backpropagate k2 frames", "truncated" },
     { PH_SCHEDULE_FRAMEWISE, "Every frame, backpropagate to the sequence start",
       "framewise" },
-    { PH_SCHEDULE_SENTENCE, "Once per sequence (a run of the labeller's state), at its end",
+    { PH_SCHEDULE_SENTENCE, "Once per sequence (a run of lstmphonemes' LSTM state), at its end",
       "sentence" })
 
 DEFINE_ENUM_TYPE (gst_lstm_adapt_optimizer_get_type, "GstLstmAdaptOptimizer",
@@ -1043,8 +1043,8 @@ install_training_properties (GParamSpec **properties, GParamFlags rw)
   properties[PROP_SCHEDULE] = g_param_spec_enum ("schedule", "Schedule",
           "When to update: truncated (every k1 frames over the last k2), framewise "
           "(every frame, back to the sequence start) or sentence (once per sequence, at "
-          "its end); a sequence is a run of the labeller's state (from a stream start, "
-          "reset or discont that zeroed it), the presets keep at most 1000 frames (10 s) "
+          "its end); a sequence is a run of lstmphonemes' LSTM state (from the stream start,"
+          " reset or discont that zeroed it), the presets keep at most 1000 frames (10 s) "
           "of it", GST_TYPE_LSTM_ADAPT_SCHEDULE, DEFAULT_SCHEDULE, rw);
   properties[PROP_LEARNING_RATE] = g_param_spec_float ("learning-rate", "Learning rate",
           "Optimizer step size", 1e-9f, 10.0f, DEFAULT_LEARNING_RATE, rw);
@@ -1057,7 +1057,7 @@ install_training_properties (GParamSpec **properties, GParamFlags rw)
           "Largest global gradient norm of an update (larger ones are scaled down); "
           "0 = no clipping", 0.0f, 1e6f, DEFAULT_CLIP, rw);
   properties[PROP_ANCHOR_WEIGHT] = g_param_spec_float ("anchor-weight", "Anchor weight",
-          "Strength of the L2 pull of the weights back toward the labeller's weights "
+          "Strength of the L2 pull of the weights back toward lstmphonemes' weights "
           "when adaptation started (keeps mode=self from drifting); 0 = off, -1 = "
           "automatic: 5 in mode=self, 0 in the other modes",
           -1.0f, 1e6f, DEFAULT_ANCHOR_WEIGHT, rw);
@@ -1071,8 +1071,9 @@ install_properties (GObjectClass *gobject_class)
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
 
   install_training_properties (properties, rw);
-  properties[PROP_CONFIDENCE_THRESHOLD] = g_param_spec_float ("confidence-threshold", "Confidence threshold",
-          "mode=self: a frame is trained on (toward its own argmax) when the labeller's "
+  properties[PROP_CONFIDENCE_THRESHOLD] = g_param_spec_float ("confidence-threshold",
+          "Confidence threshold",
+          "mode=self: a frame is trained on (toward its own argmax) when lstmphonemes' "
           "posterior of that phone is at least this", 0.0f, 1.0f,
           DEFAULT_CONFIDENCE_THRESHOLD, rw);
   properties[PROP_MODE] = g_param_spec_enum ("mode", "Mode",
@@ -1111,7 +1112,7 @@ install_properties (GObjectClass *gobject_class)
           1, MAX_BACKLOG, DEFAULT_MAX_BACKLOG, rw);
   properties[PROP_PUBLISH_INTERVAL] = g_param_spec_uint ("publish-interval", "Publish interval",
           "Weight updates between two publications of the adapted weights to the "
-          "labeller (each followed by an \"lstmadapt\" message)",
+          "lstmphonemes element (each followed by an \"lstmadapt\" message)",
           1, MAX_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL, rw);
   properties[PROP_SAVE_LOCATION] = g_param_spec_string ("save-location", "Save location",
           "Model file (.phm) the adapted model is written to at EOS and by the `save` "

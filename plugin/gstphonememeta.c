@@ -196,7 +196,8 @@ gst_phoneme_frame_queue_attach (GstPhonemeFrameQueue *queue, GstBuffer *buffer)
   set_array_fields (s, queue);
   take_bytes_field (s, GST_PHONEME_META_FIELD_POSTERIORS,
                     float_le_bytes (queue->posteriors, (gsize) n * PH_NUM_PHONES));
-  take_bytes_field (s, GST_PHONEME_META_FIELD_FEATURES, float_le_bytes (queue->features, (gsize) n * queue->dim));
+  take_bytes_field (s, GST_PHONEME_META_FIELD_FEATURES,
+                    float_le_bytes (queue->features, (gsize) n * queue->dim));
   queue->n_frames = 0;
   return meta;
 }
