@@ -755,7 +755,7 @@ ph_adapter_start_thread (PhAdapter *self)
 {
   g_return_if_fail (self->thread == NULL);
   g_mutex_lock (&self->lock);
-  self->thread_running = self->thread_active = TRUE;
+  self->threaded = self->thread_running = self->thread_active = TRUE;
   self->flushing = self->reset_requested = FALSE;
   self->eos_pending = self->eos_done = FALSE;
   self->windows_dropped = self->frames_dropped = 0;
@@ -781,11 +781,10 @@ ph_adapter_stop_thread (PhAdapter *self)
 void
 ph_adapter_train_queued (PhAdapter *self)
 {
-  g_return_if_fail (self->thread == NULL);
-  if (self->training.cpu_start_ns == 0)
-    self->training.cpu_start_ns = thread_cpu_time_ns ();
   g_mutex_lock (&self->lock);
-  while (serve_next (self))
+  if (!self->threaded && self->training.cpu_start_ns == 0)
+    self->training.cpu_start_ns = thread_cpu_time_ns ();
+  while (!self->threaded && serve_next (self))
     ;
   g_mutex_unlock (&self->lock);
 }
@@ -823,7 +822,7 @@ ph_adapter_finish_stream (PhAdapter *self, const char *save_path)
   g_free (self->eos_save_path);
   self->eos_save_path = g_strdup (save_path);
   g_cond_broadcast (&self->cond);
-  if (self->thread) {
+  if (self->threaded) {
     while (!self->eos_done && !self->flushing && self->thread_running)
       g_cond_wait (&self->cond, &self->lock);
   } else {
@@ -911,6 +910,7 @@ ph_adapter_reset (PhAdapter *self)
 
   ph_adapter_stop_thread (self);
   g_mutex_lock (&self->lock);
+  self->threaded = FALSE;
   if (training->trainer) {
     g_clear_pointer (&self->final_model, ph_model_unref);
     self->final_model = adapted_copy (training);

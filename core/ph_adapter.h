@@ -199,7 +199,8 @@ guint64 ph_adapter_windows_dropped (PhAdapter *adapter);
 void ph_adapter_start_thread (PhAdapter *adapter);
 void ph_adapter_stop_thread (PhAdapter *adapter);
 
-/* Without a thread: trains every queued frame in the caller's thread. */
+/* Without a thread: trains every queued frame in the caller's thread (nothing while a
+ * training thread runs). */
 void ph_adapter_train_queued (PhAdapter *adapter);
 
 /* A new stream: counters, the audio end and the labels check start again. */

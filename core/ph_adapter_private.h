@@ -137,6 +137,7 @@ struct _PhAdapter {
   guint64 labels_watermark;   /* stream time the timed labels cover */
   gboolean expect_timed_labels;
   gboolean timed_labels_ended;
+  gboolean threaded;          /* a training thread was started (until the reset) */
   gboolean thread_running;    /* the training thread should run */
   gboolean thread_active;     /* it runs and serves snapshot requests */
   gboolean flushing;
