@@ -116,7 +116,6 @@ typedef enum {
 typedef enum {
   PH_ADAPT_LOG_INFO,
   PH_ADAPT_LOG_DEBUG,              /* one line per update and per publication */
-  PH_ADAPT_LOG_TRACE,
 } PhAdaptLogLevel;
 
 typedef struct {

@@ -16,18 +16,15 @@
  * what is queued (at most max-backlog frames), published and written save-location. */
 #include "gstlstmadapt.h"
 
-#include <glib/gstdio.h>
-#include <math.h>
-
 #include "gstlstmadaptlabels.h"
 #include "gstlstmphonemes.h"
 #include "gstmodelshare.h"
 #include "gstphonememeta.h"
 #include "ph_adapter.h"
+#include "ph_align.h"
 #include "ph_corpus.h"
 #include "ph_error.h"
 #include "ph_file.h"
-#include "ph_phoneset.h"
 #ifdef PH_HAVE_LEXICON
 #include "ph_lexicon.h"
 #endif
@@ -332,7 +329,6 @@ log_line (PhAdaptLogLevel level, const char *format, va_list args, gpointer user
   static const GstDebugLevel levels[] = {
     [PH_ADAPT_LOG_INFO] = GST_LEVEL_INFO,
     [PH_ADAPT_LOG_DEBUG] = GST_LEVEL_DEBUG,
-    [PH_ADAPT_LOG_TRACE] = GST_LEVEL_TRACE,
   };
 
   if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) < levels[level])
