@@ -667,19 +667,32 @@ drop_pending (Training *training)
 
 /* ---- the training side: one thing at a time ---- */
 
-/* Serves the waiting snapshot requests. `lock` held. */
+/* The adapted weights now, the model kept at the last reset, or NULL. Called by whoever
+ * drives the training (the training thread, or the caller without one). */
+static PhModel *
+current_snapshot (PhAdapter *self)
+{
+  if (self->training.trainer)
+    return adapted_copy (&self->training);
+  return self->final_model ? ph_model_ref (self->final_model) : NULL;
+}
+
+/* Serves the waiting snapshot requests; `lock` held, released while copying (the
+ * streaming thread may push meanwhile). */
 static void
 serve_snapshots (PhAdapter *self)
 {
+  GQueue requests = G_QUEUE_INIT;
   SnapshotRequest *request;
 
-  while ((request = g_queue_pop_head (&self->snapshot_requests))) {
-    if (self->training.trainer)
-      request->model = adapted_copy (&self->training);
-    else if (self->final_model)
-      request->model = ph_model_ref (self->final_model);
+  while ((request = g_queue_pop_head (&self->snapshot_requests)))
+    g_queue_push_tail (&requests, request);
+  g_mutex_unlock (&self->lock);
+  for (GList *l = requests.head; l; l = l->next)
+    ((SnapshotRequest *) l->data)->model = current_snapshot (self);
+  g_mutex_lock (&self->lock);
+  while ((request = g_queue_pop_head (&requests)))
     request->served = TRUE;
-  }
   g_cond_broadcast (&self->cond);
 }
 
@@ -743,7 +756,6 @@ training_thread (gpointer data)
   while (self->thread_running)
     if (!serve_next (self))
       g_cond_wait (&self->cond, &self->lock);
-  serve_snapshots (self);
   self->thread_active = FALSE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -848,8 +860,7 @@ ph_adapter_snapshot (PhAdapter *self)
   }
   if (!request.served) {   /* no thread, or the calling thread is the training one */
     g_queue_remove (&self->snapshot_requests, &request);
-    g_queue_push_tail (&self->snapshot_requests, &request);
-    serve_snapshots (self);
+    request.model = current_snapshot (self);
   }
   g_mutex_unlock (&self->lock);
   return request.model;

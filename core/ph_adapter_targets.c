@@ -1,7 +1,13 @@
-/* ph_adapter_targets.c: where the adapter's targets come from: labels (a .PHN file in
- * samples, or timed labels given while running), a prompt read aloud and force-aligned
- * to it, or the labeller's own confident frames (through the phone-LM decoder when the
- * model has one), each handing labelled frames or sequences to the trainer. */
+/* ph_adapter_targets.c: where the adapter's targets come from. Each target source takes
+ * the frames of the backlog and hands labelled frames back to the trainer
+ * (ph_adapter_train_frame, target -1 for a frame that only carries state), saying where
+ * its sequences end (ph_adapter_end_sequence):
+ *   - supervised: the label covering the frame's centre, from a .PHN file in samples or
+ *     from timed labels given while running (a frame waits until they cover it);
+ *   - prompted: the frames of one reading of the prompt, kept until the reading ends,
+ *     force-aligned to the prompt and handed back as one sequence;
+ *   - self: the labeller's own confident frames, through the phone-LM decoder when the
+ *     model carries one (frames wait until it has decided their phone). */
 #include "ph_adapter_private.h"
 
 #include <math.h>
