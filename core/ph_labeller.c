@@ -5,16 +5,16 @@
 
 #include <string.h>
 
-/* A run of consecutive frames with the same argmax that has not (yet) become a
+/* A streak of consecutive frames with the same argmax that has not (yet) become a
  * segment of its own: the sums let it be absorbed into the current segment or promoted
  * to a new one without keeping its frames. */
 typedef struct {
   gint phone;
   guint64 start;
   guint64 length;
-  double sum_own;      /* sum of posteriors[run phone] */
+  double sum_own;      /* sum of posteriors[streak phone] */
   double sum_current;  /* sum of posteriors[current segment phone] */
-} PendingRun;
+} PendingStreak;
 
 #define BATCH_FRAMES 32 /* frames stepped together at most */
 
@@ -50,7 +50,7 @@ struct _PhLabeller {
   guint64 segment_start;
   guint64 segment_length;
   double segment_sum;
-  PendingRun run;
+  PendingStreak streak;
 
   guint64 samples_seen;
 
@@ -59,13 +59,6 @@ struct _PhLabeller {
   gpointer user_data;
 };
 
-static gboolean
-same_features_and_shape (const PhModel *a, const PhModel *b)
-{
-  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
-      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
-}
-
 static void
 clear_segmentation (PhLabeller *self)
 {
@@ -73,8 +66,8 @@ clear_segmentation (PhLabeller *self)
   self->segment_start = 0;
   self->segment_length = 0;
   self->segment_sum = 0;
-  memset (&self->run, 0, sizeof self->run);
-  self->run.phone = -1;
+  memset (&self->streak, 0, sizeof self->streak);
+  self->streak.phone = -1;
 }
 
 static void
@@ -160,7 +153,7 @@ void
 ph_labeller_set_model (PhLabeller *self, PhModel *model)
 {
   PhModel *old = self->model;
-  gboolean compatible = same_features_and_shape (old, model);
+  gboolean compatible = ph_model_same_layout (old, model);
 
   self->model = ph_model_ref (model);
   if (!same_lm (old->lm, model->lm))
@@ -258,35 +251,35 @@ emit_segment (PhLabeller *self, guint64 start, guint64 length, gint phone, doubl
     self->callbacks->segment (&segment, self->user_data);
 }
 
-/* Folds the pending run into the current segment (it was too short to stand alone). */
+/* Folds the pending streak into the current segment (it was too short to stand alone). */
 static void
-absorb_run (PhLabeller *self)
+absorb_streak (PhLabeller *self)
 {
-  self->segment_length += self->run.length;
-  self->segment_sum += self->run.sum_current;
-  self->run.length = 0;
-  self->run.sum_own = self->run.sum_current = 0;
+  self->segment_length += self->streak.length;
+  self->segment_sum += self->streak.sum_current;
+  self->streak.length = 0;
+  self->streak.sum_own = self->streak.sum_current = 0;
 }
 
-/* Closes the current segment where the pending run starts and makes the run the new
+/* Closes the current segment where the pending streak starts and makes the streak the new
  * current segment. */
 static void
-promote_run (PhLabeller *self)
+promote_streak (PhLabeller *self)
 {
   emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
                 self->segment_sum);
-  self->segment_phone = self->run.phone;
-  self->segment_start = self->run.start;
-  self->segment_length = self->run.length;
-  self->segment_sum = self->run.sum_own;
-  self->run.length = 0;
-  self->run.sum_own = self->run.sum_current = 0;
+  self->segment_phone = self->streak.phone;
+  self->segment_start = self->streak.start;
+  self->segment_length = self->streak.length;
+  self->segment_sum = self->streak.sum_own;
+  self->streak.length = 0;
+  self->streak.sum_own = self->streak.sum_current = 0;
 }
 
 static void
 segment_add_frame (PhLabeller *self, guint64 index, gint phone, const float *posteriors)
 {
-  PendingRun *run = &self->run;
+  PendingStreak *streak = &self->streak;
 
   if (self->segment_phone < 0)
     {
@@ -295,25 +288,25 @@ segment_add_frame (PhLabeller *self, guint64 index, gint phone, const float *pos
     }
   if (phone == self->segment_phone)
     {
-      if (run->length)
-        absorb_run (self);
+      if (streak->length)
+        absorb_streak (self);
       self->segment_length++;
       self->segment_sum += posteriors[phone];
-      run->phone = phone;
+      streak->phone = phone;
       return;
     }
-  if (phone != run->phone || run->length == 0)
+  if (phone != streak->phone || streak->length == 0)
     {
-      if (run->length)
-        absorb_run (self);
-      run->phone = phone;
-      run->start = index;
+      if (streak->length)
+        absorb_streak (self);
+      streak->phone = phone;
+      streak->start = index;
     }
-  run->length++;
-  run->sum_own += posteriors[phone];
-  run->sum_current += posteriors[self->segment_phone];
-  if (run->length >= self->min_segment_frames)
-    promote_run (self);
+  streak->length++;
+  streak->sum_own += posteriors[phone];
+  streak->sum_current += posteriors[self->segment_phone];
+  if (streak->length >= self->min_segment_frames)
+    promote_streak (self);
 }
 
 static void
@@ -340,8 +333,8 @@ finish_segments (PhLabeller *self)
       ph_decoder_flush (self->decoder, on_decoded_segment, self);
       return;
     }
-  if (self->run.length)
-    absorb_run (self);
+  if (self->streak.length)
+    absorb_streak (self);
   if (self->segment_phone >= 0)
     emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
                   self->segment_sum);

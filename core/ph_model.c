@@ -5,6 +5,7 @@
 #include "ph_error.h"
 #include "ph_file.h"
 #include "ph_lstm.h"
+#include "ph_random.h"
 
 #include <gio/gio.h>
 #include <math.h>
@@ -97,22 +98,11 @@ ph_model_new (const PhFeatureConfig *features, const PhLstmShape *shape, GError 
   return model;
 }
 
-/* splitmix64 (Steele, Lea & Flood 2014): a tiny PRNG of our own so random weights do
- * not change when GLib changes GRand. */
-static guint64
-splitmix64_next (guint64 *state)
-{
-  guint64 z = (*state += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
-  return z ^ (z >> 31);
-}
-
 /* Uniform in [-bound, bound). */
 static float
 uniform_symmetric (guint64 *state, float bound)
 {
-  double u = (double) (splitmix64_next (state) >> 11) * (1.0 / 9007199254740992.0);
+  double u = ph_random_double (state);
   return (float) ((2.0 * u - 1.0) * bound);
 }
 
@@ -150,6 +140,13 @@ ph_model_init_random (PhModel *model, guint64 seed)
 }
 
 /* A deep copy with ref count 1. */
+gboolean
+ph_model_same_layout (const PhModel *a, const PhModel *b)
+{
+  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
+      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
+}
+
 PhModel *
 ph_model_copy (const PhModel *model)
 {

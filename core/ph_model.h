@@ -113,6 +113,10 @@ gboolean ph_model_recurrent_is_bf16 (const PhModel *model);
 /* A deep copy with ref count 1 (the phone LM included). */
 PhModel *ph_model_copy (const PhModel *model);
 
+/* TRUE when `a` and `b` take the same features and have the same shape: a stream can go
+ * on from one's weights to the other's between two frames, state and all. */
+gboolean ph_model_same_layout (const PhModel *a, const PhModel *b);
+
 /* Replaces the model's phone LM by a copy of `lm` (NULL removes it). Only while no one
  * else holds the model. */
 void ph_model_set_lm (PhModel *model, const PhPhoneLm *lm);

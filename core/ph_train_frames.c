@@ -2,6 +2,7 @@
  * frames' activations (growing for the presets), each frame stepped with ph_lstm_step's
  * kernels and stored with its delayed target and dropout masks. */
 #include "ph_train_private.h"
+#include "ph_random.h"
 
 #include <string.h>
 
@@ -32,16 +33,11 @@ ph_train_slot_layout_init (SlotLayout *layout, const PhLstmShape *shape, gboolea
   layout->stride = off;
 }
 
-/* splitmix64 (Steele et al. 2014): the next uniform value in [0, 1) of a stream's
- * generator. */
+/* The next uniform value in [0, 1) of a stream's generator (ph_random.h). */
 static inline float
 stream_uniform (Stream *st)
 {
-  guint64 z = (st->rng += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
-
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
-  return (float) ((z ^ (z >> 31)) >> 40) * (1.0f / 16777216.0f);
+  return ph_random_float (&st->rng);
 }
 
 /* Inverted dropout of one layer's h at one frame: draws the mask into `keep` and writes

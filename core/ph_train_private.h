@@ -38,7 +38,7 @@ typedef struct {
   guint capacity, max_capacity, head, n_stored;
   guint n_new;           /* frames stepped since the last update: the loss frames */
   gint *delay_queue;     /* [delay]: targets waiting for their output step */
-  guint64 rng;           /* the dropout masks' generator (splitmix64 state) */
+  guint64 rng;           /* the dropout masks' generator (ph_random.h) */
   guint64 steps;         /* steps since the sequence start, padding included */
   float *last_features;  /* [input_dim] raw, repeated for the delay padding */
 } Stream;

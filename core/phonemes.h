@@ -14,6 +14,8 @@
 #include "ph_labeller.h"
 #include "ph_audio.h"
 #include "ph_labels.h"
+#include "ph_adapter.h"
+#include "ph_time.h"
 #include "ph_corpus.h"
 #include "ph_score.h"
 #include "ph_align.h"

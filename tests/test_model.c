@@ -1212,6 +1212,33 @@ test_lm_section (void)
   ph_model_unref (model);
 }
 
+/* Models that differ in weights only have the same layout; another hidden size, or
+ * other features, do not. */
+static void
+test_same_layout (void)
+{
+  PhModel *a = make_model (4, 2), *b = ph_model_copy (a), *c = make_model (5, 2);
+
+  b->flat[0] += 1.0f;
+  g_assert_true (ph_model_same_layout (a, b));
+  g_assert_false (ph_model_same_layout (a, c));
+  b->features.num_mel_bins += 1;
+  g_assert_false (ph_model_same_layout (a, b));
+  ph_model_unref (a);
+  ph_model_unref (b);
+  ph_model_unref (c);
+}
+
+/* The one rounding rule: exact floor of value * num / denom, also past 64-bit products. */
+static void
+test_time_rounding (void)
+{
+  g_assert_cmpuint (ph_frame_to_ns (3, 160, 16000), ==, 30 * G_GUINT64_CONSTANT (1000000));
+  g_assert_cmpuint (ph_samples_to_ns (1, 44100), ==, 22675);
+  g_assert_cmpuint (ph_scale_round_down (G_MAXUINT64 / 3, 3, 4),
+                    ==, G_MAXUINT64 / 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1233,5 +1260,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/load-default", test_load_default);
   g_test_add_func ("/model/lm-section", test_lm_section);
   g_test_add_func ("/model/crafted-limits", test_crafted_limits);
+  g_test_add_func ("/model/same-layout", test_same_layout);
+  g_test_add_func ("/model/time-rounding", test_time_rounding);
   return g_test_run ();
 }

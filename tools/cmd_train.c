@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "tool_options.h"
 #include "train_data.h"
+#include "ph_random.h"
 
 typedef struct {
   char **corpora;
@@ -162,7 +163,7 @@ shuffle (guint *order, guint n, guint64 seed)
   for (guint i = 0; i < n; i++)
     order[i] = i;
   for (guint i = n; i > 1; i--) {
-    guint j = (guint) (tool_random_next (&state) % i);
+    guint j = (guint) (ph_random_next (&state) % i);
     guint t = order[i - 1];
     order[i - 1] = order[j];
     order[j] = t;
