@@ -8,7 +8,7 @@
  * state: 0 = stayed, 1 = came from the previous state of the same unit, d >= 1 in a
  * unit's first state = came from the last state of the unit d places back. */
 #include "ph_align.h"
-#include "ph_corpus.h"
+#include "ph_labels.h"
 #include "ph_error.h"
 
 #include <math.h>
@@ -94,10 +94,11 @@ word_from_parsed (GArray *phones, GArray *unlabelled)
   PhWord *word = ph_word_new (NULL, (gint *) phones->data, phones->len);
 
   for (guint i = 0; i < unlabelled->len; i++)
-    if (g_array_index (unlabelled, gboolean, i)) {
-      word->unlabelled = g_array_ref (unlabelled);
-      break;
-    }
+    if (g_array_index (unlabelled, gboolean, i))
+      {
+        word->unlabelled = g_array_ref (unlabelled);
+        break;
+      }
   return word;
 }
 
@@ -108,30 +109,33 @@ ph_words_parse_phones (const char *text, GError **error)
   g_autoptr (GPtrArray) words = g_ptr_array_new_with_free_func ((GDestroyNotify) ph_word_free);
   g_auto (GStrv) chunks = g_regex_split_simple ("[/|]", text ? text : "", 0, 0);
 
-  for (guint w = 0; chunks[w] != NULL; w++) {
-    g_auto (GStrv) symbols = g_strsplit_set (chunks[w], " \t\r\n", -1);
-    g_autoptr (GArray) phones = g_array_new (FALSE, FALSE, sizeof (gint));
-    g_autoptr (GArray) unlabelled = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  for (guint w = 0; chunks[w] != NULL; w++)
+    {
+      g_auto (GStrv) symbols = g_strsplit_set (chunks[w], " \t\r\n", -1);
+      g_autoptr (GArray) phones = g_array_new (FALSE, FALSE, sizeof (gint));
+      g_autoptr (GArray) unlabelled = g_array_new (FALSE, FALSE, sizeof (gboolean));
 
-    for (guint i = 0; symbols[i] != NULL; i++) {
-      gint phone;
-      gboolean align_only;
-      if (symbols[i][0] == '\0')
-        continue;
-      phone = phone_from_transcription_symbol (symbols[i], &align_only);
-      if (phone < 0) {
-        g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                     "unknown phone '%s' in word %u of the phone transcription "
-                     "(expected TIMIT or ARPAbet symbols, each may end in '*', words "
-                     "separated by '/')", symbols[i], words->len + 1);
-        return NULL;
-      }
-      g_array_append_val (phones, phone);
-      g_array_append_val (unlabelled, align_only);
+      for (guint i = 0; symbols[i] != NULL; i++)
+        {
+          gint phone;
+          gboolean align_only;
+          if (symbols[i][0] == '\0')
+            continue;
+          phone = phone_from_transcription_symbol (symbols[i], &align_only);
+          if (phone < 0)
+            {
+              g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                           "unknown phone '%s' in word %u of the phone transcription "
+                           "(expected TIMIT or ARPAbet symbols, each may end in '*', words "
+                           "separated by '/')", symbols[i], words->len + 1);
+              return NULL;
+            }
+          g_array_append_val (phones, phone);
+          g_array_append_val (unlabelled, align_only);
+        }
+      if (phones->len > 0)
+        g_ptr_array_add (words, word_from_parsed (phones, unlabelled));
     }
-    if (phones->len > 0)
-      g_ptr_array_add (words, word_from_parsed (phones, unlabelled));
-  }
   return g_steal_pointer (&words);
 }
 
@@ -250,42 +254,47 @@ add_silence (AlignGraph *graph, const PhAlignConfig *config, const char *name, g
 static void
 add_word (AlignGraph *graph, const PhAlignConfig *config, const PhWord *word, gint index)
 {
-  for (guint i = 0; i < word->phones->len; i++) {
-    gint phone = g_array_index (word->phones, gint, i);
-    gint closure = ph_phone_closure_before (phone);
-    gint previous = i > 0 ? g_array_index (word->phones, gint, i - 1) : -1;
+  for (guint i = 0; i < word->phones->len; i++)
+    {
+      gint phone = g_array_index (word->phones, gint, i);
+      gint closure = ph_phone_closure_before (phone);
+      gint previous = i > 0 ? g_array_index (word->phones, gint, i - 1) : -1;
 
-    if (config->optional_closures && closure >= 0 && !ph_phone_is_closure (previous))
-      add_unit (graph, config, closure, index, TRUE,
-                phone_class_mask (closure, config->score_by_class));
-    AlignUnit *unit = add_unit (graph, config, phone, index, FALSE,
-                                phone_class_mask (phone, config->score_by_class));
-    unit->unlabelled = word->unlabelled && g_array_index (word->unlabelled, gboolean, i);
-  }
+      if (config->optional_closures && closure >= 0 && !ph_phone_is_closure (previous))
+        add_unit (graph, config, closure, index, TRUE,
+                  phone_class_mask (closure, config->score_by_class));
+      AlignUnit *unit = add_unit (graph, config, phone, index, FALSE,
+                                  phone_class_mask (phone, config->score_by_class));
+      unit->unlabelled = word->unlabelled && g_array_index (word->unlabelled, gboolean, i);
+    }
 }
 
 static gboolean
 words_valid (const GPtrArray *words, GError **error)
 {
-  for (guint w = 0; w < words->len; w++) {
-    const PhWord *word = g_ptr_array_index ((GPtrArray *) words, w);
-    for (guint i = 0; word->phones && i < word->phones->len; i++) {
-      gint phone = g_array_index (word->phones, gint, i);
-      if (phone < 0 || phone >= PH_NUM_PHONES) {
-        g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                     "word %u (%s): phone %u is %d, expected a TIMIT index 0..%d",
-                     w + 1, word->text ? word->text : "?", i + 1, phone, PH_NUM_PHONES - 1);
-        return FALSE;
-      }
+  for (guint w = 0; w < words->len; w++)
+    {
+      const PhWord *word = g_ptr_array_index ((GPtrArray *) words, w);
+      for (guint i = 0; word->phones && i < word->phones->len; i++)
+        {
+          gint phone = g_array_index (word->phones, gint, i);
+          if (phone < 0 || phone >= PH_NUM_PHONES)
+            {
+              g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                           "word %u (%s): phone %u is %d, expected a TIMIT index 0..%d",
+                           w + 1, word->text ? word->text : "?", i + 1, phone, PH_NUM_PHONES - 1);
+              return FALSE;
+            }
+        }
+      if (word->unlabelled && (!word->phones || word->unlabelled->len != word->phones->len))
+        {
+          g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                       "word %u (%s): %u unlabelled marks for %u phones (expected one per "
+                       "phone)", w + 1, word->text ? word->text : "?", word->unlabelled->len,
+                       word->phones ? word->phones->len : 0);
+          return FALSE;
+        }
     }
-    if (word->unlabelled && (!word->phones || word->unlabelled->len != word->phones->len)) {
-      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "word %u (%s): %u unlabelled marks for %u phones (expected one per phone)",
-                   w + 1, word->text ? word->text : "?", word->unlabelled->len,
-                   word->phones ? word->phones->len : 0);
-      return FALSE;
-    }
-  }
   return TRUE;
 }
 
@@ -300,22 +309,26 @@ graph_build (AlignGraph *graph, const GPtrArray *words, const PhAlignConfig *con
   graph->n_states = 0;
   if (config->optional_silence)
     add_silence (graph, config, "h#", TRUE);
-  for (guint w = 0; w < words->len; w++) {
-    const PhWord *word = g_ptr_array_index ((GPtrArray *) words, w);
-    if (word->phones == NULL || word->phones->len == 0)
-      continue;
-    if (any && config->optional_silence)
-      add_silence (graph, config, "pau", TRUE);
-    add_word (graph, config, word, (gint) w);
-    any = TRUE;
-  }
-  if (!any) {
-    g_array_set_size (graph->units, 0);
-    graph->n_states = 0;
-    add_silence (graph, config, "h#", FALSE);
-  } else if (config->optional_silence) {
-    add_silence (graph, config, "h#", TRUE);
-  }
+  for (guint w = 0; w < words->len; w++)
+    {
+      const PhWord *word = g_ptr_array_index ((GPtrArray *) words, w);
+      if (word->phones == NULL || word->phones->len == 0)
+        continue;
+      if (any && config->optional_silence)
+        add_silence (graph, config, "pau", TRUE);
+      add_word (graph, config, word, (gint) w);
+      any = TRUE;
+    }
+  if (!any)
+    {
+      g_array_set_size (graph->units, 0);
+      graph->n_states = 0;
+      add_silence (graph, config, "h#", FALSE);
+    }
+  else if (config->optional_silence)
+    {
+      add_silence (graph, config, "h#", TRUE);
+    }
 }
 
 static void
@@ -339,10 +352,11 @@ mandatory_units (const AlignGraph *graph, guint *frames)
 
   *frames = 0;
   for (guint u = 0; u < graph->units->len; u++)
-    if (!unit_at (graph, u)->optional) {
-      units++;
-      *frames += unit_at (graph, u)->n_states;
-    }
+    if (!unit_at (graph, u)->optional)
+      {
+        units++;
+        *frames += unit_at (graph, u)->n_states;
+      }
   return units;
 }
 
@@ -354,14 +368,15 @@ class_probability (const float *frame, guint64 mask, gboolean is_log)
 {
   double sum = 0;
 
-  for (gint p = 0; p < PH_NUM_PHONES; p++) {
-    double v;
-    if (!(mask & BIT (p)))
-      continue;
-    v = is_log ? exp (frame[p]) : frame[p];
-    if (v > 0 && isfinite (v))
-      sum += v;
-  }
+  for (gint p = 0; p < PH_NUM_PHONES; p++)
+    {
+      double v;
+      if (!(mask & BIT (p)))
+        continue;
+      v = is_log ? exp (frame[p]) : frame[p];
+      if (v > 0 && isfinite (v))
+        sum += v;
+    }
   return sum;
 }
 
@@ -390,11 +405,12 @@ static void
 frame_emissions (const AlignGraph *graph, const PhAlignConfig *config, const float *frame,
                  const double *log_priors, double *out)
 {
-  for (guint c = 0; c < graph->classes->len; c++) {
-    guint64 mask = g_array_index (graph->classes, guint64, c);
-    out[c] = log_floored (class_probability (frame, mask, config->posteriors_are_log)) -
-             log_priors[c];
-  }
+  for (guint c = 0; c < graph->classes->len; c++)
+    {
+      guint64 mask = g_array_index (graph->classes, guint64, c);
+      out[c] = log_floored (class_probability (frame, mask, config->posteriors_are_log)) -
+               log_priors[c];
+    }
 }
 
 /* ---- Viterbi ---- */
@@ -417,11 +433,12 @@ trellis_start (Trellis *tr, const double *emit)
 
   for (guint s = 0; s < graph->n_states; s++)
     tr->prev[s] = -INFINITY;
-  for (guint u = 0; u < graph->units->len && reachable; u++) {
-    const AlignUnit *unit = unit_at (graph, u);
-    tr->prev[unit->first_state] = emit[unit->class_id];
-    reachable = unit->optional;
-  }
+  for (guint u = 0; u < graph->units->len && reachable; u++)
+    {
+      const AlignUnit *unit = unit_at (graph, u);
+      tr->prev[unit->first_state] = emit[unit->class_id];
+      reachable = unit->optional;
+    }
 }
 
 /* Best way into each unit's first state from the frame before. */
@@ -430,20 +447,22 @@ trellis_entries (Trellis *tr)
 {
   const AlignGraph *graph = tr->graph;
 
-  for (guint u = 0; u < graph->units->len; u++) {
-    const AlignUnit *before;
-    tr->entry[u] = -INFINITY;
-    tr->entry_skip[u] = 1;
-    if (u == 0)
-      continue;
-    before = unit_at (graph, u - 1);
-    tr->entry[u] = tr->prev[before->first_state + before->n_states - 1];
-    if (before->optional && tr->entry_skip[u - 1] < MAX_SKIP &&
-        tr->entry[u - 1] > tr->entry[u]) {
-      tr->entry[u] = tr->entry[u - 1];
-      tr->entry_skip[u] = tr->entry_skip[u - 1] + 1;
+  for (guint u = 0; u < graph->units->len; u++)
+    {
+      const AlignUnit *before;
+      tr->entry[u] = -INFINITY;
+      tr->entry_skip[u] = 1;
+      if (u == 0)
+        continue;
+      before = unit_at (graph, u - 1);
+      tr->entry[u] = tr->prev[before->first_state + before->n_states - 1];
+      if (before->optional && tr->entry_skip[u - 1] < MAX_SKIP &&
+          tr->entry[u - 1] > tr->entry[u])
+        {
+          tr->entry[u] = tr->entry[u - 1];
+          tr->entry_skip[u] = tr->entry_skip[u - 1] + 1;
+        }
     }
-  }
 }
 
 static void
@@ -454,21 +473,26 @@ trellis_step_unit (Trellis *tr, guint u, double emission, guint8 *bp)
   double from = unit->n_states == 1 ? tr->entry[u] : tr->prev[last - 1];
   guint8 from_code = unit->n_states == 1 ? (guint8) tr->entry_skip[u] : 1;
 
-  if (unit->n_states > 1) {
-    tr->cur[s0] = tr->entry[u] + emission;
-    bp[s0] = (guint8) tr->entry_skip[u];
-    for (guint s = s0 + 1; s < last; s++) {
-      tr->cur[s] = tr->prev[s - 1] + emission;
-      bp[s] = 1;
+  if (unit->n_states > 1)
+    {
+      tr->cur[s0] = tr->entry[u] + emission;
+      bp[s0] = (guint8) tr->entry_skip[u];
+      for (guint s = s0 + 1; s < last; s++)
+        {
+          tr->cur[s] = tr->prev[s - 1] + emission;
+          bp[s] = 1;
+        }
     }
-  }
-  if (tr->prev[last] >= from) {
-    tr->cur[last] = tr->prev[last] + emission;
-    bp[last] = 0;
-  } else {
-    tr->cur[last] = from + emission;
-    bp[last] = from_code;
-  }
+  if (tr->prev[last] >= from)
+    {
+      tr->cur[last] = tr->prev[last] + emission;
+      bp[last] = 0;
+    }
+  else
+    {
+      tr->cur[last] = from + emission;
+      bp[last] = from_code;
+    }
 }
 
 static void
@@ -493,16 +517,18 @@ trellis_best_end (const Trellis *tr, double *score)
   guint best = 0;
 
   *score = -INFINITY;
-  for (guint u = graph->units->len; u-- > 0;) {
-    const AlignUnit *unit = unit_at (graph, u);
-    guint last = unit->first_state + unit->n_states - 1;
-    if (tr->prev[last] > *score) {
-      *score = tr->prev[last];
-      best = last;
+  for (guint u = graph->units->len; u-- > 0;)
+    {
+      const AlignUnit *unit = unit_at (graph, u);
+      guint last = unit->first_state + unit->n_states - 1;
+      if (tr->prev[last] > *score)
+        {
+          *score = tr->prev[last];
+          best = last;
+        }
+      if (!unit->optional)
+        break;
     }
-    if (!unit->optional)
-      break;
-  }
   return best;
 }
 
@@ -518,19 +544,23 @@ trellis_backtrack (const Trellis *tr, guint end_state)
   for (guint u = 0; u < graph->units->len; u++)
     for (guint k = 0; k < unit_at (graph, u)->n_states; k++)
       unit_of_state[unit_at (graph, u)->first_state + k] = u;
-  for (guint t = tr->n_frames; t-- > 0;) {
-    guint u = unit_of_state[s];
-    guint8 code = tr->backpointers[(gsize) t * graph->n_states + s];
-    path[t] = u;
-    if (t == 0 || code == 0)
-      continue;
-    if (s == unit_at (graph, u)->first_state) {
-      const AlignUnit *from = unit_at (graph, u - code);
-      s = from->first_state + from->n_states - 1;
-    } else {
-      s = s - 1;
+  for (guint t = tr->n_frames; t-- > 0;)
+    {
+      guint u = unit_of_state[s];
+      guint8 code = tr->backpointers[(gsize) t * graph->n_states + s];
+      path[t] = u;
+      if (t == 0 || code == 0)
+        continue;
+      if (s == unit_at (graph, u)->first_state)
+        {
+          const AlignUnit *from = unit_at (graph, u - code);
+          s = from->first_state + from->n_states - 1;
+        }
+      else
+        {
+          s = s - 1;
+        }
     }
-  }
   return path;
 }
 
@@ -544,18 +574,20 @@ best_variant (const AlignUnit *unit, const float *posteriors, guint start, guint
   gint best = unit->phone;
   double best_mass = -1;
 
-  for (gint p = -1; p < PH_NUM_PHONES; p++) {
-    gint phone = p < 0 ? unit->phone : p; /* the written phone first: it wins ties */
-    double mass = 0;
-    if (!(unit->mask & BIT (phone)))
-      continue;
-    for (guint t = start; t < end; t++)
-      mass += class_probability (posteriors + (gsize) t * PH_NUM_PHONES, BIT (phone), is_log);
-    if (mass > best_mass) {
-      best_mass = mass;
-      best = phone;
+  for (gint p = -1; p < PH_NUM_PHONES; p++)
+    {
+      gint phone = p < 0 ? unit->phone : p; /* the written phone first: it wins ties */
+      double mass = 0;
+      if (!(unit->mask & BIT (phone)))
+        continue;
+      for (guint t = start; t < end; t++)
+        mass += class_probability (posteriors + (gsize) t * PH_NUM_PHONES, BIT (phone), is_log);
+      if (mass > best_mass)
+        {
+          best_mass = mass;
+          best = phone;
+        }
     }
-  }
   return best;
 }
 
@@ -585,14 +617,16 @@ mean_word_confidence (const PhAlignment *result)
   double sum = 0, sum_all = 0;
   guint n = 0;
 
-  for (guint i = 0; i < result->labels->len; i++) {
-    float c = g_array_index (result->confidence, float, i);
-    sum_all += c;
-    if (g_array_index (result->word_index, gint, i) >= 0) {
-      sum += c;
-      n++;
+  for (guint i = 0; i < result->labels->len; i++)
+    {
+      float c = g_array_index (result->confidence, float, i);
+      sum_all += c;
+      if (g_array_index (result->word_index, gint, i) >= 0)
+        {
+          sum += c;
+          n++;
+        }
     }
-  }
   if (n == 0)
     return result->labels->len ? (float) (sum_all / result->labels->len) : 0.0f;
   return (float) (sum / n);
@@ -609,12 +643,13 @@ alignment_from_path (const AlignGraph *graph, const guint *path, guint n_frames,
   result->confidence = g_array_new (FALSE, FALSE, sizeof (float));
   result->word_index = g_array_new (FALSE, FALSE, sizeof (gint));
   result->unlabelled = g_array_new (FALSE, FALSE, sizeof (gboolean));
-  for (guint t = 1; t <= n_frames; t++) {
-    if (t < n_frames && path[t] == path[start])
-      continue;
-    append_label (result, unit_at (graph, path[start]), posteriors, start, t, hop, config);
-    start = t;
-  }
+  for (guint t = 1; t <= n_frames; t++)
+    {
+      if (t < n_frames && path[t] == path[start])
+        continue;
+      append_label (result, unit_at (graph, path[start]), posteriors, start, t, hop, config);
+      start = t;
+    }
   result->mean_confidence = mean_word_confidence (result);
   return result;
 }
@@ -624,20 +659,23 @@ alignment_from_path (const AlignGraph *graph, const guint *path, guint n_frames,
 static gboolean
 config_valid (const PhAlignConfig *config, guint hop, GError **error)
 {
-  if (config->min_frames < 1 || config->min_frames > 100) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "alignment min_frames is %u, expected 1..100", config->min_frames);
-    return FALSE;
-  }
-  if (!(config->prior_scale >= 0 && config->prior_scale <= 10)) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "alignment prior_scale is %g, expected 0..10", config->prior_scale);
-    return FALSE;
-  }
-  if (hop == 0) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "alignment hop is 0, expected >= 1");
-    return FALSE;
-  }
+  if (config->min_frames < 1 || config->min_frames > 100)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "alignment min_frames is %u, expected 1..100", config->min_frames);
+      return FALSE;
+    }
+  if (!(config->prior_scale >= 0 && config->prior_scale <= 10))
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "alignment prior_scale is %g, expected 0..10", config->prior_scale);
+      return FALSE;
+    }
+  if (hop == 0)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "alignment hop is 0, expected >= 1");
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -646,19 +684,21 @@ graph_fits (const AlignGraph *graph, guint n_frames, GError **error)
 {
   guint needed, phones = mandatory_units (graph, &needed);
 
-  if (n_frames < needed) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "the audio is too short for the text: %u frames, but its %u phones need "
-                 "at least %u (%u frames each)", n_frames, phones, needed,
-                 needed / MAX (phones, 1));
-    return FALSE;
-  }
-  if ((guint64) n_frames * graph->n_states > MAX_TRELLIS_BYTES) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "too long to align in one piece: %u frames x %u states; split the audio",
-                 n_frames, graph->n_states);
-    return FALSE;
-  }
+  if (n_frames < needed)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "the audio is too short for the text: %u frames, but its %u phones need "
+                   "at least %u (%u frames each)", n_frames, phones, needed,
+                   needed / MAX (phones, 1));
+      return FALSE;
+    }
+  if ((guint64) n_frames * graph->n_states > MAX_TRELLIS_BYTES)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "too long to align in one piece: %u frames x %u states; split the audio",
+                   n_frames, graph->n_states);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -679,15 +719,17 @@ ph_align (const float *posteriors, guint n_frames, const GPtrArray *words,
   g_return_val_if_fail (words != NULL && config != NULL, NULL);
   if (!config_valid (config, hop, error) || !words_valid (words, error))
     return NULL;
-  if (n_frames == 0 || posteriors == NULL) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "nothing to align: the audio has no frames");
-    return NULL;
-  }
+  if (n_frames == 0 || posteriors == NULL)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "nothing to align: the audio has no frames");
+      return NULL;
+    }
   graph_build (&graph, words, config);
-  if (!graph_fits (&graph, n_frames, error)) {
-    graph_clear (&graph);
-    return NULL;
-  }
+  if (!graph_fits (&graph, n_frames, error))
+    {
+      graph_clear (&graph);
+      return NULL;
+    }
   log_priors = class_log_priors (&graph, config);
   emit = g_new (double, graph.classes->len);
   tr = (Trellis) {
@@ -701,10 +743,11 @@ ph_align (const float *posteriors, guint n_frames, const GPtrArray *words,
   };
   frame_emissions (&graph, config, posteriors, log_priors, emit);
   trellis_start (&tr, emit);
-  for (guint t = 1; t < n_frames; t++) {
-    frame_emissions (&graph, config, posteriors + (gsize) t * PH_NUM_PHONES, log_priors, emit);
-    trellis_step (&tr, emit, t);
-  }
+  for (guint t = 1; t < n_frames; t++)
+    {
+      frame_emissions (&graph, config, posteriors + (gsize) t * PH_NUM_PHONES, log_priors, emit);
+      trellis_step (&tr, emit, t);
+    }
   end = trellis_best_end (&tr, &score);
   path = trellis_backtrack (&tr, end);
   result = alignment_from_path (&graph, path, n_frames, posteriors, hop, config);
@@ -726,11 +769,12 @@ speech_labels (const GArray *labels)
 {
   GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
 
-  for (guint i = 0; i < labels->len; i++) {
-    gint phone = g_array_index (labels, PhLabel, i).phone;
-    if (ph_phone_fold39 (phone) >= 0 && !ph_phone_is_silence (phone))
-      g_array_append_val (out, i);
-  }
+  for (guint i = 0; i < labels->len; i++)
+    {
+      gint phone = g_array_index (labels, PhLabel, i).phone;
+      if (ph_phone_fold39 (phone) >= 0 && !ph_phone_is_silence (phone))
+        g_array_append_val (out, i);
+    }
   return out;
 }
 
@@ -767,32 +811,44 @@ ph_align_compare_boundaries (const GArray *reference, const GArray *aligned,
   memset (stats, 0, sizeof *stats);
   stats->n_reference = n;
   for (guint i = 0; i <= n; i++)
-    for (guint j = 0; j <= m; j++) {
-      if (i == 0 || j == 0) {
-        COST (i, j) = i + j;
-        continue;
+    for (guint j = 0; j <= m; j++)
+      {
+        if (i == 0 || j == 0)
+          {
+            COST (i, j) = i + j;
+            continue;
+          }
+        COST (i, j) = MIN (MIN (COST (i - 1, j), COST (i, j - 1)) + 1,
+                           COST (i - 1, j - 1) +
+                           (label_fold (reference, ref, i - 1)
+                            != label_fold (aligned, hyp, j - 1)));
       }
-      COST (i, j) = MIN (MIN (COST (i - 1, j), COST (i, j - 1)) + 1,
-                         COST (i - 1, j - 1) +
-                         (label_fold (reference, ref, i - 1) != label_fold (aligned, hyp, j - 1)));
+  for (guint i = n, j = m; i > 0 && j > 0;)
+    {
+      gboolean same = label_fold (reference, ref, i - 1) == label_fold (aligned, hyp, j - 1);
+      if (COST (i, j) == COST (i - 1, j - 1) + !same)
+        {
+          if (same)
+            {
+              const PhLabel *a = &g_array_index (reference, PhLabel,
+                                                 g_array_index (ref, guint, i - 1));
+              const PhLabel *b = &g_array_index (aligned, PhLabel,
+                                                 g_array_index (hyp, guint, j - 1));
+              stats->n_matched++;
+              add_boundary (stats, a->start, b->start, tolerance, sum);
+              add_boundary (stats, a->end, b->end, tolerance, sum);
+            }
+          i--, j--;
+        }
+      else if (COST (i, j) == COST (i - 1, j) + 1)
+        {
+          i--;
+        }
+      else
+        {
+          j--;
+        }
     }
-  for (guint i = n, j = m; i > 0 && j > 0;) {
-    gboolean same = label_fold (reference, ref, i - 1) == label_fold (aligned, hyp, j - 1);
-    if (COST (i, j) == COST (i - 1, j - 1) + !same) {
-      if (same) {
-        const PhLabel *a = &g_array_index (reference, PhLabel, g_array_index (ref, guint, i - 1));
-        const PhLabel *b = &g_array_index (aligned, PhLabel, g_array_index (hyp, guint, j - 1));
-        stats->n_matched++;
-        add_boundary (stats, a->start, b->start, tolerance, sum);
-        add_boundary (stats, a->end, b->end, tolerance, sum);
-      }
-      i--, j--;
-    } else if (COST (i, j) == COST (i - 1, j) + 1) {
-      i--;
-    } else {
-      j--;
-    }
-  }
 #undef COST
   stats->mean_abs_error = stats->n_boundaries ? sum[0] / stats->n_boundaries : 0;
   stats->mean_error = stats->n_boundaries ? sum[1] / stats->n_boundaries : 0;

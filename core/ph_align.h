@@ -65,7 +65,7 @@ void ph_align_config_init (PhAlignConfig *config);
 
 /* The result: labels tiling [0, n_frames * hop) in order, with per-label details. */
 typedef struct {
-  GArray *labels;     /* PhLabel (ph_corpus.h), start/end in samples = frames * hop */
+  GArray *labels;     /* PhLabel (ph_labels.h), start/end in samples = frames * hop */
   GArray *confidence; /* float per label: mean over its frames of the posterior mass of
                        * its scoring class (its own posterior without score_by_class) */
   GArray *word_index; /* gint per label: index of its word in the text, -1 for silence */

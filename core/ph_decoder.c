@@ -66,30 +66,34 @@ ph_decoder_config_init (PhDecoderConfig *config)
 gboolean
 ph_decoder_config_validate (const PhDecoderConfig *config, GError **error)
 {
-  if (!isfinite (config->lm_weight) || config->lm_weight < 0 || config->lm_weight > 100) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "decoder LM weight %g is out of range (0..100)", config->lm_weight);
-    return FALSE;
-  }
+  if (!isfinite (config->lm_weight) || config->lm_weight < 0 || config->lm_weight > 100)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "decoder LM weight %g is out of range (0..100)", config->lm_weight);
+      return FALSE;
+    }
   if (!isfinite (config->insertion_penalty) || config->insertion_penalty < 0 ||
-      config->insertion_penalty > 1000) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "decoder insertion penalty %g is out of range (0..1000)",
-                 config->insertion_penalty);
-    return FALSE;
-  }
-  if (config->max_lag < 1 || config->max_lag > PH_DECODER_MAX_LAG) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "decoder maximum lag %u frames is out of range (1..%d)", config->max_lag,
-                 PH_DECODER_MAX_LAG);
-    return FALSE;
-  }
-  if (config->min_duration < 1 || config->min_duration > PH_DECODER_MAX_MIN_DURATION) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "decoder minimum duration %u frames is out of range (1..%d)",
-                 config->min_duration, PH_DECODER_MAX_MIN_DURATION);
-    return FALSE;
-  }
+      config->insertion_penalty > 1000)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "decoder insertion penalty %g is out of range (0..1000)",
+                   config->insertion_penalty);
+      return FALSE;
+    }
+  if (config->max_lag < 1 || config->max_lag > PH_DECODER_MAX_LAG)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "decoder maximum lag %u frames is out of range (1..%d)", config->max_lag,
+                   PH_DECODER_MAX_LAG);
+      return FALSE;
+    }
+  if (config->min_duration < 1 || config->min_duration > PH_DECODER_MAX_MIN_DURATION)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "decoder minimum duration %u frames is out of range (1..%d)",
+                   config->min_duration, PH_DECODER_MAX_MIN_DURATION);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -111,12 +115,13 @@ ph_decoder_new (const PhPhoneLm *lm, const PhDecoderConfig *config, GError **err
   self->entry_cost = g_new (float, (gsize) self->K * self->K);
   self->worst_entry = 0;
   for (guint k = 0; k < self->K; k++)
-    for (guint j = 0; j < self->K; j++) {
-      float cost = config->lm_weight * lm->log_bigram[(gsize) j * self->K + k];
-      self->entry_cost[(gsize) k * self->K + j] = j == k ? -INFINITY : cost;
-      if (j != k)
-        self->worst_entry = MIN (self->worst_entry, cost);
-    }
+    for (guint j = 0; j < self->K; j++)
+      {
+        float cost = config->lm_weight * lm->log_bigram[(gsize) j * self->K + k];
+        self->entry_cost[(gsize) k * self->K + j] = j == k ? -INFINITY : cost;
+        if (j != k)
+          self->worst_entry = MIN (self->worst_entry, cost);
+      }
   self->exit_score = g_new (float, self->K);
   self->candidates = g_new (guint, self->K);
   self->score = g_new (float, self->S);
@@ -185,13 +190,14 @@ take_frame (PhDecoder *self, const float *posteriors)
   float *slot = self->posteriors + (self->n_frames % self->cap) * PH_NUM_PHONES;
   double mass[PH_PHONE_LM_MAX_CLASSES] = { 0 };
 
-  for (gint p = 0; p < PH_NUM_PHONES; p++) {
-    float v = posteriors[p];
-    slot[p] = isfinite (v) && v > 0 ? v : 0.0f;
-    guint8 k = self->lm->class_of_phone[p];
-    if (k != PH_PHONE_LM_NO_CLASS)
-      mass[k] += slot[p];
-  }
+  for (gint p = 0; p < PH_NUM_PHONES; p++)
+    {
+      float v = posteriors[p];
+      slot[p] = isfinite (v) && v > 0 ? v : 0.0f;
+      guint8 k = self->lm->class_of_phone[p];
+      if (k != PH_PHONE_LM_NO_CLASS)
+        mass[k] += slot[p];
+    }
   for (guint k = 0; k < self->K; k++)
     self->log_mass[k] = mass[k] > 0 ? MAX (logf ((float) mass[k]), LOG_MASS_FLOOR)
                                     : LOG_MASS_FLOOR;
@@ -205,10 +211,11 @@ find_candidates (PhDecoder *self)
   float best = -INFINITY;
   guint n = 0;
 
-  for (guint j = 0; j < self->K; j++) {
-    self->exit_score[j] = self->score[j * self->D + self->D - 1];
-    best = MAX (best, self->exit_score[j]);
-  }
+  for (guint j = 0; j < self->K; j++)
+    {
+      self->exit_score[j] = self->score[j * self->D + self->D - 1];
+      best = MAX (best, self->exit_score[j]);
+    }
   for (guint j = 0; j < self->K; j++)
     if (self->exit_score[j] != -INFINITY && self->exit_score[j] >= best + self->worst_entry)
       self->candidates[n++] = j;
@@ -226,14 +233,16 @@ best_entry (const PhDecoder *self, guint k, guint n_candidates, guint8 *from)
   *from = FROM_START;
   if (self->n_frames == 0)
     return c->lm_weight * self->lm->log_start[k] - c->insertion_penalty;
-  for (guint i = 0; i < n_candidates; i++) {
-    guint j = self->candidates[i];
-    float v = self->exit_score[j] + cost[j];
-    if (v > best) {
-      best = v;
-      *from = (guint8) j;
+  for (guint i = 0; i < n_candidates; i++)
+    {
+      guint j = self->candidates[i];
+      float v = self->exit_score[j] + cost[j];
+      if (v > best)
+        {
+          best = v;
+          *from = (guint8) j;
+        }
     }
-  }
   return best - c->insertion_penalty;
 }
 
@@ -330,13 +339,14 @@ finalise_frame (PhDecoder *self, guint64 f, guint k, PhDecoderSegmentFunc func,
 {
   const float *posteriors = self->posteriors + (f % self->cap) * PH_NUM_PHONES;
 
-  if ((gint) k != self->seg_class) {
-    emit_segment (self, func, user_data);
-    self->seg_class = (gint) k;
-    self->seg_start = f;
-    self->seg_length = 0;
-    memset (self->seg_sums, 0, sizeof self->seg_sums);
-  }
+  if ((gint) k != self->seg_class)
+    {
+      emit_segment (self, func, user_data);
+      self->seg_class = (gint) k;
+      self->seg_start = f;
+      self->seg_length = 0;
+      memset (self->seg_sums, 0, sizeof self->seg_sums);
+    }
   self->seg_length++;
   for (gint p = 0; p < PH_NUM_PHONES; p++)
     self->seg_sums[p] += posteriors[p];
@@ -351,11 +361,12 @@ finalise_path (PhDecoder *self, guint s, guint64 from, guint64 last,
 {
   guint64 first = self->first_open;
 
-  for (guint64 f = from; f > first; f--) {
-    if (f <= last)
-      self->path[f - first] = s;
-    s = predecessor (self, s, f);
-  }
+  for (guint64 f = from; f > first; f--)
+    {
+      if (f <= last)
+        self->path[f - first] = s;
+      s = predecessor (self, s, f);
+    }
   self->path[0] = s;
   for (guint64 f = first; f <= last; f++)
     finalise_frame (self, f, self->path[f - first] / self->D, func, user_data);
@@ -372,28 +383,32 @@ finalise_converged (PhDecoder *self, PhDecoderSegmentFunc func, gpointer user_da
   for (guint s = 0; s < self->S; s++)
     if (self->score[s] != -INFINITY)
       self->states[n++] = s;
-  for (;;) {
-    if (n == 1) {
-      finalise_path (self, self->states[0], f, f, func, user_data);
-      return;
+  for (;;)
+    {
+      if (n == 1)
+        {
+          finalise_path (self, self->states[0], f, f, func, user_data);
+          return;
+        }
+      if (f == self->first_open)
+        return;
+      /* step every distinct state back one frame, keeping the distinct predecessors */
+      guint kept = 0;
+      gsize slot = (f % self->cap) * self->K;
+      const guint8 *entered_from = self->entered_from + slot, *stayed = self->stayed + slot;
+      self->stamp_now++;
+      for (guint i = 0; i < n; i++)
+        {
+          guint p = predecessor_in (self, self->states[i], entered_from, stayed);
+          if (self->stamp[p] != self->stamp_now)
+            {
+              self->stamp[p] = self->stamp_now;
+              self->states[kept++] = p;
+            }
+        }
+      n = kept;
+      f--;
     }
-    if (f == self->first_open)
-      return;
-    /* step every distinct state back one frame, keeping the distinct predecessors */
-    guint kept = 0;
-    gsize slot = (f % self->cap) * self->K;
-    const guint8 *entered_from = self->entered_from + slot, *stayed = self->stayed + slot;
-    self->stamp_now++;
-    for (guint i = 0; i < n; i++) {
-      guint p = predecessor_in (self, self->states[i], entered_from, stayed);
-      if (self->stamp[p] != self->stamp_now) {
-        self->stamp[p] = self->stamp_now;
-        self->states[kept++] = p;
-      }
-    }
-    n = kept;
-    f--;
-  }
 }
 
 /* The lag bound: the best path decides the oldest open frame; the states whose best
@@ -404,18 +419,20 @@ finalise_lagging (PhDecoder *self, PhDecoderSegmentFunc func, gpointer user_data
   guint64 now = self->n_frames - 1, frame = self->first_open;
   guint best = 0;
 
-  for (guint s = 0; s < self->S; s++) {
-    self->ancestor[s] = s;
-    if (self->score[s] > self->score[best])
-      best = s;
-  }
-  for (guint64 f = now; f > frame; f--) {
-    gsize slot = (f % self->cap) * self->K;
-    for (guint s = 0; s < self->S; s++)
-      if (self->score[s] != -INFINITY)
-        self->ancestor[s] = predecessor_in (self, self->ancestor[s], self->entered_from + slot,
-                                            self->stayed + slot);
-  }
+  for (guint s = 0; s < self->S; s++)
+    {
+      self->ancestor[s] = s;
+      if (self->score[s] > self->score[best])
+        best = s;
+    }
+  for (guint64 f = now; f > frame; f--)
+    {
+      gsize slot = (f % self->cap) * self->K;
+      for (guint s = 0; s < self->S; s++)
+        if (self->score[s] != -INFINITY)
+          self->ancestor[s] = predecessor_in (self, self->ancestor[s], self->entered_from + slot,
+                                              self->stayed + slot);
+    }
   for (guint s = 0; s < self->S; s++)
     if (self->ancestor[s] != self->ancestor[best])
       self->score[s] = -INFINITY;
@@ -436,18 +453,20 @@ ph_decoder_push (PhDecoder *self, const float *posteriors, PhDecoderSegmentFunc 
 void
 ph_decoder_flush (PhDecoder *self, PhDecoderSegmentFunc func, gpointer user_data)
 {
-  if (ph_decoder_pending_frames (self) > 0) {
-    /* prefer paths whose last segment is complete (at least min_duration frames) */
-    guint best = G_MAXUINT;
-    for (guint pass = 0; pass < 2 && best == G_MAXUINT; pass++)
-      for (guint s = 0; s < self->S; s++) {
-        gboolean complete = s % self->D == self->D - 1;
-        if (self->score[s] != -INFINITY && (pass == 1 || complete) &&
-            (best == G_MAXUINT || self->score[s] > self->score[best]))
-          best = s;
-      }
-    finalise_path (self, best, self->n_frames - 1, self->n_frames - 1, func, user_data);
-  }
+  if (ph_decoder_pending_frames (self) > 0)
+    {
+      /* prefer paths whose last segment is complete (at least min_duration frames) */
+      guint best = G_MAXUINT;
+      for (guint pass = 0; pass < 2 && best == G_MAXUINT; pass++)
+        for (guint s = 0; s < self->S; s++)
+          {
+            gboolean complete = s % self->D == self->D - 1;
+            if (self->score[s] != -INFINITY && (pass == 1 || complete) &&
+                (best == G_MAXUINT || self->score[s] > self->score[best]))
+              best = s;
+          }
+      finalise_path (self, best, self->n_frames - 1, self->n_frames - 1, func, user_data);
+    }
   emit_segment (self, func, user_data);
   ph_decoder_reset (self);
 }

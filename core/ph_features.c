@@ -175,13 +175,14 @@ first_empty_mel_filter (const PhFeatureConfig *config)
 {
   guint fft_size = next_power_of_two (config->window_length);
 
-  for (guint m = 0; m < config->num_mel_bins; m++) {
-    gboolean empty = TRUE;
-    for (guint k = 0; k <= fft_size / 2 && empty; k++)
-      empty = mel_filter_weight (config, 1.0, fft_size, m, k) <= 0.0;
-    if (empty)
-      return (gint) m;
-  }
+  for (guint m = 0; m < config->num_mel_bins; m++)
+    {
+      gboolean empty = TRUE;
+      for (guint k = 0; k <= fft_size / 2 && empty; k++)
+        empty = mel_filter_weight (config, 1.0, fft_size, m, k) <= 0.0;
+      if (empty)
+        return (gint) m;
+    }
   return -1;
 }
 
@@ -297,10 +298,11 @@ validate_outputs (const PhFeatureConfig *c, GError **error)
 gboolean
 ph_feature_config_validate (const PhFeatureConfig *config, GError **error)
 {
-  if (config == NULL) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "feature config: missing (NULL)");
-    return FALSE;
-  }
+  if (config == NULL)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "feature config: missing (NULL)");
+      return FALSE;
+    }
   /* Framing first: the filterbank checks rely on a sane rate and window. */
   return validate_framing (config, error) && validate_filterbank (config, error)
          && validate_outputs (config, error);
@@ -340,23 +342,25 @@ make_window (const PhFeatureConfig *config, float *window)
 {
   guint n = config->window_length;
 
-  for (guint j = 0; j < n; j++) {
-    double hann = 0.5 - 0.5 * cos (2.0 * G_PI * j / (n - 1));
-    double w;
-    switch (config->window_type) {
-    case PH_WINDOW_HANN:
-      w = hann;
-      break;
-    case PH_WINDOW_POVEY:
-      w = pow (hann, 0.85);
-      break;
-    case PH_WINDOW_HAMMING:
-    default:
-      w = 0.54 - 0.46 * cos (2.0 * G_PI * j / (n - 1));
-      break;
+  for (guint j = 0; j < n; j++)
+    {
+      double hann = 0.5 - 0.5 * cos (2.0 * G_PI * j / (n - 1));
+      double w;
+      switch (config->window_type)
+        {
+        case PH_WINDOW_HANN:
+          w = hann;
+          break;
+        case PH_WINDOW_POVEY:
+          w = pow (hann, 0.85);
+          break;
+        case PH_WINDOW_HAMMING:
+        default:
+          w = 0.54 - 0.46 * cos (2.0 * G_PI * j / (n - 1));
+          break;
+        }
+      window[j] = (float) w;
     }
-    window[j] = (float) w;
-  }
 }
 
 static void
@@ -364,19 +368,22 @@ make_mel_filters (PhFeatures *self, double warp)
 {
   const PhFeatureConfig *c = &self->config;
 
-  for (guint m = 0; m < c->num_mel_bins; m++) {
-    float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
-    MelFilter *filter = &self->filters[m];
-    filter->first_bin = self->n_fft_bins;
-    filter->n_bins = 0;
-    for (guint k = 0; k < self->n_fft_bins; k++) {
-      row[k] = (float) mel_filter_weight (c, warp, self->fft_size, m, k);
-      if (row[k] > 0.0f) {
-        filter->first_bin = MIN (filter->first_bin, k);
-        filter->n_bins = k + 1 - filter->first_bin;
-      }
+  for (guint m = 0; m < c->num_mel_bins; m++)
+    {
+      float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
+      MelFilter *filter = &self->filters[m];
+      filter->first_bin = self->n_fft_bins;
+      filter->n_bins = 0;
+      for (guint k = 0; k < self->n_fft_bins; k++)
+        {
+          row[k] = (float) mel_filter_weight (c, warp, self->fft_size, m, k);
+          if (row[k] > 0.0f)
+            {
+              filter->first_bin = MIN (filter->first_bin, k);
+              filter->n_bins = k + 1 - filter->first_bin;
+            }
+        }
     }
-  }
 }
 
 /* DCT-II rows for c1..cN (HTK scaling sqrt(2/M)) with the sinusoidal lifter folded in. */
@@ -386,14 +393,15 @@ make_dct (PhFeatures *self)
   const PhFeatureConfig *c = &self->config;
   guint n_mel = c->num_mel_bins;
 
-  for (guint k = 1; k <= c->num_ceps; k++) {
-    double lifter = 1.0;
-    if (c->cep_lifter > 0.0f)
-      lifter += 0.5 * c->cep_lifter * sin (G_PI * k / c->cep_lifter);
-    for (guint m = 0; m < n_mel; m++)
-      self->dct[(gsize) (k - 1) * n_mel + m]
-          = sqrt (2.0 / n_mel) * cos (G_PI * k * (m + 0.5) / n_mel) * lifter;
-  }
+  for (guint k = 1; k <= c->num_ceps; k++)
+    {
+      double lifter = 1.0;
+      if (c->cep_lifter > 0.0f)
+        lifter += 0.5 * c->cep_lifter * sin (G_PI * k / c->cep_lifter);
+      for (guint m = 0; m < n_mel; m++)
+        self->dct[(gsize) (k - 1) * n_mel + m]
+            = sqrt (2.0 / n_mel) * cos (G_PI * k * (m + 0.5) / n_mel) * lifter;
+    }
 }
 
 static void
@@ -504,12 +512,13 @@ gboolean
 ph_features_set_vtlp_warp (PhFeatures *self, double warp, GError **error)
 {
   g_return_val_if_fail (self != NULL, FALSE);
-  if (!(warp >= PH_VTLP_MIN_WARP && warp <= PH_VTLP_MAX_WARP)) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "features: VTLP warp %g is outside %g..%g", warp, PH_VTLP_MIN_WARP,
-                 PH_VTLP_MAX_WARP);
-    return FALSE;
-  }
+  if (!(warp >= PH_VTLP_MIN_WARP && warp <= PH_VTLP_MAX_WARP))
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "features: VTLP warp %g is outside %g..%g", warp, PH_VTLP_MIN_WARP,
+                   PH_VTLP_MAX_WARP);
+      return FALSE;
+    }
   make_mel_filters (self, warp);
   return TRUE;
 }
@@ -550,12 +559,13 @@ log_frame_energy (const float *frame, guint n)
   double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0;
   guint j = 0;
 
-  for (; j + 4 <= n; j += 4) {
-    e0 += (double) frame[j] * frame[j];
-    e1 += (double) frame[j + 1] * frame[j + 1];
-    e2 += (double) frame[j + 2] * frame[j + 2];
-    e3 += (double) frame[j + 3] * frame[j + 3];
-  }
+  for (; j + 4 <= n; j += 4)
+    {
+      e0 += (double) frame[j] * frame[j];
+      e1 += (double) frame[j + 1] * frame[j + 1];
+      e2 += (double) frame[j + 2] * frame[j + 2];
+      e3 += (double) frame[j + 3] * frame[j + 3];
+    }
   for (; j < n; j++)
     e0 += (double) frame[j] * frame[j];
   return (float) log (MAX ((e0 + e1) + (e2 + e3), PH_LOG_FLOOR));
@@ -591,28 +601,30 @@ power_spectrum (PhFeatures *self)
 static void
 log_mel_energies (PhFeatures *self)
 {
-  for (guint m = 0; m < self->config.num_mel_bins; m++) {
-    const MelFilter *filter = &self->filters[m];
-    const float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
-    guint k = filter->first_bin, end = filter->first_bin + filter->n_bins;
-    double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0;
+  for (guint m = 0; m < self->config.num_mel_bins; m++)
+    {
+      const MelFilter *filter = &self->filters[m];
+      const float *row = self->mel_weights + (gsize) m * self->n_fft_bins;
+      guint k = filter->first_bin, end = filter->first_bin + filter->n_bins;
+      double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0;
 
-    /* Four partial sums (the filter's bins in turn): a chain of dependent adds is
-     * latency-bound. */
-    for (; k + 4 <= end; k += 4) {
-      e0 += (double) row[k] * self->power[k];
-      e1 += (double) row[k + 1] * self->power[k + 1];
-      e2 += (double) row[k + 2] * self->power[k + 2];
-      e3 += (double) row[k + 3] * self->power[k + 3];
+      /* Four partial sums (the filter's bins in turn): a chain of dependent adds is
+       * latency-bound. */
+      for (; k + 4 <= end; k += 4)
+        {
+          e0 += (double) row[k] * self->power[k];
+          e1 += (double) row[k + 1] * self->power[k + 1];
+          e2 += (double) row[k + 2] * self->power[k + 2];
+          e3 += (double) row[k + 3] * self->power[k + 3];
+        }
+      if (k < end)
+        e0 += (double) row[k] * self->power[k];
+      if (k + 1 < end)
+        e1 += (double) row[k + 1] * self->power[k + 1];
+      if (k + 2 < end)
+        e2 += (double) row[k + 2] * self->power[k + 2];
+      self->log_mel[m] = log (MAX ((e0 + e1) + (e2 + e3), PH_LOG_FLOOR));
     }
-    if (k < end)
-      e0 += (double) row[k] * self->power[k];
-    if (k + 1 < end)
-      e1 += (double) row[k + 1] * self->power[k + 1];
-    if (k + 2 < end)
-      e2 += (double) row[k + 2] * self->power[k + 2];
-    self->log_mel[m] = log (MAX ((e0 + e1) + (e2 + e3), PH_LOG_FLOOR));
-  }
 }
 
 static void
@@ -620,13 +632,14 @@ cepstra (PhFeatures *self, float *out)
 {
   guint n_mel = self->config.num_mel_bins;
 
-  for (guint k = 0; k < self->config.num_ceps; k++) {
-    const double *row = self->dct + (gsize) k * n_mel;
-    double c = 0.0;
-    for (guint m = 0; m < n_mel; m++)
-      c += row[m] * self->log_mel[m];
-    out[k] = (float) c;
-  }
+  for (guint k = 0; k < self->config.num_ceps; k++)
+    {
+      const double *row = self->dct + (gsize) k * n_mel;
+      double c = 0.0;
+      for (guint m = 0; m < n_mel; m++)
+        c += row[m] * self->log_mel[m];
+      out[k] = (float) c;
+    }
 }
 
 /* The un-normalised features of the frame in self->frame, into self->base. */
@@ -653,13 +666,14 @@ normalise_cmn (PhFeatures *self, float *base)
   float *slot = self->cmn_history + (self->n_base % window) * self->base_dim;
   double count = (double) MIN (self->n_base + 1, (guint64) window);
 
-  for (guint d = 0; d < self->base_dim; d++) {
-    if (self->n_base >= window)
-      self->cmn_sum[d] -= slot[d];
-    slot[d] = base[d];
-    self->cmn_sum[d] += base[d];
-    base[d] = (float) (base[d] - self->cmn_sum[d] / count);
-  }
+  for (guint d = 0; d < self->base_dim; d++)
+    {
+      if (self->n_base >= window)
+        self->cmn_sum[d] -= slot[d];
+      slot[d] = base[d];
+      self->cmn_sum[d] += base[d];
+      base[d] = (float) (base[d] - self->cmn_sum[d] / count);
+    }
 }
 
 static const float *
@@ -678,17 +692,19 @@ compute_deltas (const PhFeatures *self, guint64 t, guint64 last, float *out)
   double denominator = 0.0;
 
   /* The history slots are looked up once per frame, not once per value. */
-  for (guint n = 1; n <= n_max; n++) {
-    denominator += 2.0 * n * n;
-    ahead[n] = delta_history_frame (self, MIN (t + n, last));
-    behind[n] = delta_history_frame (self, t >= n ? t - n : 0);
-  }
-  for (guint d = 0; d < self->base_dim; d++) {
-    double acc = 0.0;
-    for (guint n = 1; n <= n_max; n++)
-      acc += n * ((double) ahead[n][d] - behind[n][d]);
-    out[d] = (float) (acc / denominator);
-  }
+  for (guint n = 1; n <= n_max; n++)
+    {
+      denominator += 2.0 * n * n;
+      ahead[n] = delta_history_frame (self, MIN (t + n, last));
+      behind[n] = delta_history_frame (self, t >= n ? t - n : 0);
+    }
+  for (guint d = 0; d < self->base_dim; d++)
+    {
+      double acc = 0.0;
+      for (guint n = 1; n <= n_max; n++)
+        acc += n * ((double) ahead[n][d] - behind[n][d]);
+      out[d] = (float) (acc / denominator);
+    }
 }
 
 /* Emits the next output frame; `last` is the last base frame of the stream so far
@@ -730,23 +746,30 @@ process_base_frame (PhFeatures *self, PhFeatureFunc func, gpointer user_data)
 static void
 convert_samples (float *dst, SampleFormat format, const void *samples, gsize offset, gsize n)
 {
-  if (format == SAMPLES_S16) {
-    const guint8 *src = (const guint8 *) samples + offset * sizeof (gint16);
-    for (gsize i = 0; i < n; i++) {
-      gint16 x;
-      memcpy (&x, src + i * sizeof x, sizeof x);
-      dst[i] = x * (1.0f / 32768.0f);
+  if (format == SAMPLES_S16)
+    {
+      const guint8 *src = (const guint8 *) samples + offset * sizeof (gint16);
+      for (gsize i = 0; i < n; i++)
+        {
+          gint16 x;
+          memcpy (&x, src + i * sizeof x, sizeof x);
+          dst[i] = x * (1.0f / 32768.0f);
+        }
     }
-  } else if (format == SAMPLES_F32) {
-    const guint8 *src = (const guint8 *) samples + offset * sizeof (float);
-    for (gsize i = 0; i < n; i++) {
-      float x;
-      memcpy (&x, src + i * sizeof x, sizeof x);
-      dst[i] = isfinite (x) ? CLAMP (x, -PH_SAMPLE_LIMIT, PH_SAMPLE_LIMIT) : 0.0f;
+  else if (format == SAMPLES_F32)
+    {
+      const guint8 *src = (const guint8 *) samples + offset * sizeof (float);
+      for (gsize i = 0; i < n; i++)
+        {
+          float x;
+          memcpy (&x, src + i * sizeof x, sizeof x);
+          dst[i] = isfinite (x) ? CLAMP (x, -PH_SAMPLE_LIMIT, PH_SAMPLE_LIMIT) : 0.0f;
+        }
     }
-  } else {
-    memset (dst, 0, n * sizeof (float));
-  }
+  else
+    {
+      memset (dst, 0, n * sizeof (float));
+    }
 }
 
 /* Appends n samples to the ring in contiguous spans (two at most when n <= window). */
@@ -757,15 +780,16 @@ write_samples (PhFeatures *self, SampleFormat format, const void *samples, gsize
   guint capacity = self->config.window_length;
 
   self->position += n;
-  while (n > 0) {
-    gsize span = MIN (n, (gsize) (capacity - self->ring_pos));
-    convert_samples (self->ring + self->ring_pos, format, samples, offset, span);
-    self->ring_pos += span;
-    if (self->ring_pos == capacity)
-      self->ring_pos = 0;
-    offset += span;
-    n -= span;
-  }
+  while (n > 0)
+    {
+      gsize span = MIN (n, (gsize) (capacity - self->ring_pos));
+      convert_samples (self->ring + self->ring_pos, format, samples, offset, span);
+      self->ring_pos += span;
+      if (self->ring_pos == capacity)
+        self->ring_pos = 0;
+      offset += span;
+      n -= span;
+    }
 }
 
 /* Internal sample position at which base frame n_base is complete. */
@@ -783,14 +807,15 @@ push_samples (PhFeatures *self, SampleFormat format, const void *samples, gsize 
 {
   gsize done = 0;
 
-  while (done < n_samples) {
-    guint64 frame_end = next_frame_end (self);
-    gsize take = (gsize) MIN ((guint64) (n_samples - done), frame_end - self->position);
-    write_samples (self, format, samples, done, take);
-    done += take;
-    if (self->position == frame_end)
-      process_base_frame (self, func, user_data);
-  }
+  while (done < n_samples)
+    {
+      guint64 frame_end = next_frame_end (self);
+      gsize take = (gsize) MIN ((guint64) (n_samples - done), frame_end - self->position);
+      write_samples (self, format, samples, done, take);
+      done += take;
+      if (self->position == frame_end)
+        process_base_frame (self, func, user_data);
+    }
 }
 
 /* Pushes int16 samples (scaled by 1/32768); calls `func` for every frame completed. */
@@ -826,11 +851,12 @@ ph_features_flush (PhFeatures *self, PhFeatureFunc func, gpointer user_data)
   n_samples = self->position - self->pad;
   n_frames = (n_samples + hop - 1) / hop;
 
-  while (self->n_base < n_frames) {
-    guint64 frame_end = next_frame_end (self);
-    write_samples (self, SAMPLES_ZERO, NULL, 0, (gsize) (frame_end - self->position));
-    process_base_frame (self, func, user_data);
-  }
+  while (self->n_base < n_frames)
+    {
+      guint64 frame_end = next_frame_end (self);
+      write_samples (self, SAMPLES_ZERO, NULL, 0, (gsize) (frame_end - self->position));
+      process_base_frame (self, func, user_data);
+    }
   while (self->n_out < self->n_base)
     emit_frame (self, self->n_base - 1, func, user_data);
   ph_features_reset (self);
@@ -875,28 +901,31 @@ ph_features_compute_warped_f32 (const PhFeatureConfig *config, double warp,
 
   if (n_frames != NULL)
     *n_frames = 0;
-  if (samples == NULL && n_samples > 0) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "features: %" G_GSIZE_FORMAT " samples requested from a NULL buffer",
-                 n_samples);
-    return NULL;
-  }
+  if (samples == NULL && n_samples > 0)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "features: %" G_GSIZE_FORMAT " samples requested from a NULL buffer",
+                   n_samples);
+      return NULL;
+    }
   features = ph_features_new (config, error);
   if (features == NULL)
     return NULL;
   /* ph_features_new made the plain filterbank: rebuild it only for another warp. */
-  if (warp != 1.0 && !ph_features_set_vtlp_warp (features, warp, error)) {
-    ph_features_free (features);
-    return NULL;
-  }
+  if (warp != 1.0 && !ph_features_set_vtlp_warp (features, warp, error))
+    {
+      ph_features_free (features);
+      return NULL;
+    }
   count = ((guint64) n_samples + config->hop_length - 1) / config->hop_length;
-  if (count > G_MAXUINT) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "features: %" G_GSIZE_FORMAT " samples give more frames than fit in a guint",
-                 n_samples);
-    ph_features_free (features);
-    return NULL;
-  }
+  if (count > G_MAXUINT)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "features: %" G_GSIZE_FORMAT " samples give more frames than fit in a guint",
+                   n_samples);
+      ph_features_free (features);
+      return NULL;
+    }
 
   collector.dim = features->dim;
   collector.capacity = count;

@@ -298,3 +298,23 @@ ph_file_write_atomic (const char *path, const void *data, gsize len, const char 
   g_free (target);
   return ok;
 }
+
+gboolean
+ph_file_check_writable (const char *path, GError **error)
+{
+  gchar *dir = g_path_get_dirname (path);
+  const char *problem = NULL;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    problem = "it is a folder";
+  else if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    problem = "its folder does not exist";
+  else if (g_access (dir, W_OK | X_OK) != 0)
+    problem = "its folder is not writable";
+  else if (g_file_test (path, G_FILE_TEST_EXISTS) && g_access (path, W_OK) != 0)
+    problem = "the file is not writable";
+  g_free (dir);
+  if (problem)
+    g_set_error (error, PH_ERROR, PH_ERROR_IO, "%s", problem);
+  return problem == NULL;
+}

@@ -36,4 +36,8 @@ GMappedFile *ph_file_map_regular (const char *path, const char *what, GError **e
 gboolean ph_file_write_atomic (const char *path, const void *data, gsize len,
                                const char *what, GError **error);
 
+/* TRUE when a file can be written at `path` (its folder exists and is writable, it is
+ * not a folder, an existing file is writable); else FALSE + GError saying which. */
+gboolean ph_file_check_writable (const char *path, GError **error);
+
 G_END_DECLS

@@ -5,16 +5,16 @@
 
 #include <string.h>
 
-/* A run of consecutive frames with the same argmax that has not (yet) become a
+/* A streak of consecutive frames with the same argmax that has not (yet) become a
  * segment of its own: the sums let it be absorbed into the current segment or promoted
  * to a new one without keeping its frames. */
 typedef struct {
   gint phone;
   guint64 start;
   guint64 length;
-  double sum_own;      /* sum of posteriors[run phone] */
+  double sum_own;      /* sum of posteriors[streak phone] */
   double sum_current;  /* sum of posteriors[current segment phone] */
-} PendingRun;
+} PendingStreak;
 
 #define BATCH_FRAMES 32 /* frames stepped together at most */
 
@@ -50,7 +50,7 @@ struct _PhLabeller {
   guint64 segment_start;
   guint64 segment_length;
   double segment_sum;
-  PendingRun run;
+  PendingStreak streak;
 
   guint64 samples_seen;
 
@@ -59,13 +59,6 @@ struct _PhLabeller {
   gpointer user_data;
 };
 
-static gboolean
-same_features_and_shape (const PhModel *a, const PhModel *b)
-{
-  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
-      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
-}
-
 static void
 clear_segmentation (PhLabeller *self)
 {
@@ -73,8 +66,8 @@ clear_segmentation (PhLabeller *self)
   self->segment_start = 0;
   self->segment_length = 0;
   self->segment_sum = 0;
-  memset (&self->run, 0, sizeof self->run);
-  self->run.phone = -1;
+  memset (&self->streak, 0, sizeof self->streak);
+  self->streak.phone = -1;
 }
 
 static void
@@ -118,10 +111,11 @@ ph_labeller_new (PhModel *model, guint min_segment_frames, GError **error)
   self->segmenter = PH_SEGMENTER_AUTO;
   ph_decoder_config_init (&self->decoder_config);
   self->segmenter_stale = TRUE;
-  if (!build_model_parts (self, error)) {
-    ph_labeller_free (self);
-    return NULL;
-  }
+  if (!build_model_parts (self, error))
+    {
+      ph_labeller_free (self);
+      return NULL;
+    }
   ph_labeller_reset (self);
   return self;
 }
@@ -159,23 +153,25 @@ void
 ph_labeller_set_model (PhLabeller *self, PhModel *model)
 {
   PhModel *old = self->model;
-  gboolean compatible = same_features_and_shape (old, model);
+  gboolean compatible = ph_model_same_layout (old, model);
 
   self->model = ph_model_ref (model);
   if (!same_lm (old->lm, model->lm))
     self->segmenter_stale = TRUE;
-  if (!compatible) {
-    free_model_parts (self);
-    /* Loaded models have valid configs; should one not, keep labelling with the old. */
-    if (!build_model_parts (self, NULL)) {
-      g_warning ("ph_labeller_set_model: model with an invalid feature config ignored");
-      ph_model_unref (self->model);
-      self->model = ph_model_ref (old);
+  if (!compatible)
+    {
       free_model_parts (self);
-      build_model_parts (self, NULL);
+      /* Loaded models have valid configs; should one not, keep labelling with the old. */
+      if (!build_model_parts (self, NULL))
+        {
+          g_warning ("ph_labeller_set_model: model with an invalid feature config ignored");
+          ph_model_unref (self->model);
+          self->model = ph_model_ref (old);
+          free_model_parts (self);
+          build_model_parts (self, NULL);
+        }
+      ph_labeller_reset (self);
     }
-    ph_labeller_reset (self);
-  }
   ph_model_unref (old);
 }
 
@@ -205,12 +201,13 @@ ph_labeller_set_segmenter (PhLabeller *self, PhSegmenter segmenter,
   checked.min_duration = self->min_segment_frames;
   if (!ph_decoder_config_validate (&checked, error))
     return FALSE;
-  if (segmenter == PH_SEGMENTER_DECODER && self->model->lm == NULL) {
-    g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                 "the model has no phone LM, so it cannot be decoded with one (add one "
-                 "with `phonemes lm`, or use the greedy segmenter)");
-    return FALSE;
-  }
+  if (segmenter == PH_SEGMENTER_DECODER && self->model->lm == NULL)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "the model has no phone LM, so it cannot be decoded with one (add one "
+                   "with `phonemes lm`, or use the greedy segmenter)");
+      return FALSE;
+    }
   if (segmenter != self->segmenter ||
       memcmp (&checked, &self->decoder_config, sizeof checked) != 0)
     self->segmenter_stale = TRUE;
@@ -254,59 +251,62 @@ emit_segment (PhLabeller *self, guint64 start, guint64 length, gint phone, doubl
     self->callbacks->segment (&segment, self->user_data);
 }
 
-/* Folds the pending run into the current segment (it was too short to stand alone). */
+/* Folds the pending streak into the current segment (it was too short to stand alone). */
 static void
-absorb_run (PhLabeller *self)
+absorb_streak (PhLabeller *self)
 {
-  self->segment_length += self->run.length;
-  self->segment_sum += self->run.sum_current;
-  self->run.length = 0;
-  self->run.sum_own = self->run.sum_current = 0;
+  self->segment_length += self->streak.length;
+  self->segment_sum += self->streak.sum_current;
+  self->streak.length = 0;
+  self->streak.sum_own = self->streak.sum_current = 0;
 }
 
-/* Closes the current segment where the pending run starts and makes the run the new
+/* Closes the current segment where the pending streak starts and makes the streak the new
  * current segment. */
 static void
-promote_run (PhLabeller *self)
+promote_streak (PhLabeller *self)
 {
   emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
                 self->segment_sum);
-  self->segment_phone = self->run.phone;
-  self->segment_start = self->run.start;
-  self->segment_length = self->run.length;
-  self->segment_sum = self->run.sum_own;
-  self->run.length = 0;
-  self->run.sum_own = self->run.sum_current = 0;
+  self->segment_phone = self->streak.phone;
+  self->segment_start = self->streak.start;
+  self->segment_length = self->streak.length;
+  self->segment_sum = self->streak.sum_own;
+  self->streak.length = 0;
+  self->streak.sum_own = self->streak.sum_current = 0;
 }
 
 static void
 segment_add_frame (PhLabeller *self, guint64 index, gint phone, const float *posteriors)
 {
-  PendingRun *run = &self->run;
+  PendingStreak *streak = &self->streak;
 
-  if (self->segment_phone < 0) {
-    self->segment_phone = phone;
-    self->segment_start = index;
-  }
-  if (phone == self->segment_phone) {
-    if (run->length)
-      absorb_run (self);
-    self->segment_length++;
-    self->segment_sum += posteriors[phone];
-    run->phone = phone;
-    return;
-  }
-  if (phone != run->phone || run->length == 0) {
-    if (run->length)
-      absorb_run (self);
-    run->phone = phone;
-    run->start = index;
-  }
-  run->length++;
-  run->sum_own += posteriors[phone];
-  run->sum_current += posteriors[self->segment_phone];
-  if (run->length >= self->min_segment_frames)
-    promote_run (self);
+  if (self->segment_phone < 0)
+    {
+      self->segment_phone = phone;
+      self->segment_start = index;
+    }
+  if (phone == self->segment_phone)
+    {
+      if (streak->length)
+        absorb_streak (self);
+      self->segment_length++;
+      self->segment_sum += posteriors[phone];
+      streak->phone = phone;
+      return;
+    }
+  if (phone != streak->phone || streak->length == 0)
+    {
+      if (streak->length)
+        absorb_streak (self);
+      streak->phone = phone;
+      streak->start = index;
+    }
+  streak->length++;
+  streak->sum_own += posteriors[phone];
+  streak->sum_current += posteriors[self->segment_phone];
+  if (streak->length >= self->min_segment_frames)
+    promote_streak (self);
 }
 
 static void
@@ -328,12 +328,13 @@ on_decoded_segment (const PhDecodedSegment *decoded, gpointer user_data)
 static void
 finish_segments (PhLabeller *self)
 {
-  if (self->decoder) {
-    ph_decoder_flush (self->decoder, on_decoded_segment, self);
-    return;
-  }
-  if (self->run.length)
-    absorb_run (self);
+  if (self->decoder)
+    {
+      ph_decoder_flush (self->decoder, on_decoded_segment, self);
+      return;
+    }
+  if (self->streak.length)
+    absorb_streak (self);
   if (self->segment_phone >= 0)
     emit_segment (self, self->segment_start, self->segment_length, self->segment_phone,
                   self->segment_sum);
@@ -346,10 +347,11 @@ switch_segmenter (PhLabeller *self, guint64 index)
 {
   finish_segments (self);
   g_clear_pointer (&self->decoder, ph_decoder_free);
-  if (wants_decoder (self)) {
-    self->decoder_config.min_duration = self->min_segment_frames;
-    self->decoder = ph_decoder_new (self->model->lm, &self->decoder_config, NULL);
-  }
+  if (wants_decoder (self))
+    {
+      self->decoder_config.min_duration = self->min_segment_frames;
+      self->decoder = ph_decoder_new (self->model->lm, &self->decoder_config, NULL);
+    }
   self->decoder_origin = index;
   self->segmenter_stale = FALSE;
 }
@@ -386,22 +388,23 @@ report_step (PhLabeller *self, const float *features, const float *posteriors)
   float *slot = self->feature_ring + (self->steps % ring) * self->dim;
 
   memcpy (slot, features, self->dim * sizeof (float));
-  if (self->steps >= delay) {
-    guint64 index = self->steps - delay;
-    gint phone = argmax (posteriors, self->model->shape.output_dim);
-    PhFrame frame = {
-      .index = index,
-      .phone = phone,
-      .confidence = posteriors[phone],
-      .posteriors = posteriors,
-      .features = self->feature_ring + (index % ring) * self->dim,
-      .dim = self->dim,
-    };
+  if (self->steps >= delay)
+    {
+      guint64 index = self->steps - delay;
+      gint phone = argmax (posteriors, self->model->shape.output_dim);
+      PhFrame frame = {
+        .index = index,
+        .phone = phone,
+        .confidence = posteriors[phone],
+        .posteriors = posteriors,
+        .features = self->feature_ring + (index % ring) * self->dim,
+        .dim = self->dim,
+      };
 
-    if (self->callbacks && self->callbacks->frame)
-      self->callbacks->frame (&frame, self->user_data);
-    segment_frame (self, index, phone, posteriors);
-  }
+      if (self->callbacks && self->callbacks->frame)
+        self->callbacks->frame (&frame, self->user_data);
+      segment_frame (self, index, phone, posteriors);
+    }
   self->steps++;
 }
 

@@ -6,7 +6,7 @@
  * stream: each starts where the previous one ended, the first at frame 0, the last
  * ends at the last frame. Smoothing: the segment's phone changes only when another
  * phone has been the frame argmax for `min_segment_frames` consecutive frames; the new
- * segment then starts at the first frame of that run.
+ * segment then starts at the first frame of that streak.
  *
  * With a model that carries a phone LM, segments can come from the decoder instead
  * (ph_decoder.h: fixed-lag Viterbi with the LM, min_segment_frames as the minimum

@@ -1,4 +1,5 @@
-/* ph_lstm.c: streaming LSTM inference, one frame at a time, no allocation per step.
+/* ph_lstm.c: the LSTM's parameter layout and shape limits, and streaming inference,
+ * one frame at a time, no allocation per step.
  *
  * The kernels below are shared with the trainer (ph_lstm_private.h) so that training
  * sees exactly the activations inference computes. Sums run in a fixed order (eight
@@ -12,9 +13,16 @@
  * instead of calling libm per unit. */
 #include "ph_lstm.h"
 #include "ph_lstm_private.h"
+#include "ph_error.h"
 
 #include <math.h>
 #include <string.h>
+
+/* Shape limits sized for speech (docs/model-format.md): 1024 cells is 8x the default
+ * model and as wide as published LSTM acoustic models go; the feature extractor gives
+ * at most (127 + 1) * 2 = 256 values per frame. */
+#define PH_MAX_HIDDEN 1024
+#define PH_MAX_INPUT_DIM 256
 
 /* ---- the matrix-vector product -------------------------------------------------------
  * Each output is dot(w_row, x) in one fixed order: lane j of a PhVec sums the products
@@ -385,7 +393,7 @@ step_weights_new (const PhModel *model)
 }
 
 void
-ph_step_weights_free (gpointer step_weights)
+ph_lstm_step_weights_free (gpointer step_weights)
 {
   StepWeights *sw = step_weights;
 
@@ -490,6 +498,90 @@ cell_forward (const StepWeights *sw, float *gates, const float *peep, float *c, 
     }
 #endif
   ph_lstm_cell_forward (gates, peep, c, c, tanh_c, h, hidden);
+}
+
+/* ---- parameter layout ---------------------------------------------------------------- */
+
+/* Floats in one layer's w_x, w_h, bias and peep. */
+static gsize
+layer_param_count (gsize in_dim, gsize hidden)
+{
+  return 4 * hidden * in_dim + 4 * hidden * hidden + 4 * hidden + 3 * hidden;
+}
+
+/* Number of floats in the flat parameter block for `shape`. */
+gsize
+ph_lstm_param_count (const PhLstmShape *shape)
+{
+  gsize h = shape->hidden_size, total = 0;
+  for (guint l = 0; l < shape->num_layers && l < PH_MAX_LAYERS; l++)
+    total += layer_param_count (l == 0 ? shape->input_dim : h, h);
+  return total + (gsize) shape->output_dim * h + shape->output_dim;
+}
+
+/* Points `params` into `flat`: per layer w_x, w_h, bias, peep; then w_out, b_out.
+ * Unused layers get NULL pointers. */
+void
+ph_lstm_params_bind (PhLstmParams *params, const PhLstmShape *shape, float *flat)
+{
+  gsize h = shape->hidden_size;
+  float *p = flat;
+
+  memset (params, 0, sizeof *params);
+  for (guint l = 0; l < shape->num_layers && l < PH_MAX_LAYERS; l++)
+    {
+      gsize in_dim = l == 0 ? shape->input_dim : h;
+      PhLstmLayerParams *lp = &params->layer[l];
+      lp->w_x = p;
+      p += 4 * h * in_dim;
+      lp->w_h = p;
+      p += 4 * h * h;
+      lp->bias = p;
+      p += 4 * h;
+      lp->peep = p;
+      p += 3 * h;
+    }
+  params->w_out = p;
+  p += (gsize) shape->output_dim * h;
+  params->b_out = p;
+}
+
+/* Checks sizes and limits; FALSE with a GError naming the bad field otherwise. */
+gboolean
+ph_lstm_shape_validate (const PhLstmShape *shape, GError **error)
+{
+  if (shape->num_layers < 1 || shape->num_layers > PH_MAX_LAYERS)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "num_layers is %u, expected 1..%u", shape->num_layers, PH_MAX_LAYERS);
+      return FALSE;
+    }
+  if (shape->hidden_size < 1 || shape->hidden_size > PH_MAX_HIDDEN)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "hidden_size is %u, expected 1..%u", shape->hidden_size, PH_MAX_HIDDEN);
+      return FALSE;
+    }
+  if (shape->input_dim < 1 || shape->input_dim > PH_MAX_INPUT_DIM)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "input_dim is %u, expected 1..%u", shape->input_dim, PH_MAX_INPUT_DIM);
+      return FALSE;
+    }
+  if (shape->output_dim != PH_NUM_PHONES)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "output_dim is %u, expected %u (the TIMIT phones)", shape->output_dim,
+                   PH_NUM_PHONES);
+      return FALSE;
+    }
+  if (shape->delay > PH_MAX_DELAY)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                   "delay is %u frames, expected at most %u", shape->delay, PH_MAX_DELAY);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- the state and the step ------------------------------------------------------------ */

@@ -49,4 +49,8 @@ void ph_lstm_step_frames (const PhModel *model, PhLstmState *state, const float 
 void ph_lstm_forward_sequence (const PhModel *model, const float *features, guint n_frames,
                                float *posteriors);
 
+/* Frees ph_lstm_step's repacked weights (PhModel.step_weights, for ph_model.c); NULL is
+ * allowed. */
+G_GNUC_INTERNAL void ph_lstm_step_weights_free (gpointer step_weights);
+
 G_END_DECLS

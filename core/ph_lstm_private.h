@@ -107,16 +107,6 @@ ph_lanes_sum8 (PhVec a0, PhVec a1, PhVec a2, PhVec a3, PhVec a4, PhVec a5, PhVec
   return PH_SHUFFLE8 (r, r, 0, 4, 1, 5, 2, 6, 3, 7);
 }
 
-/* TRUE when x is a bfloat16 value: a float whose low 16 bits are zero. */
-static inline gboolean
-ph_float_is_bf16 (float x)
-{
-  guint32 bits;
-
-  memcpy (&bits, &x, sizeof bits);
-  return (bits & 0xffff) == 0;
-}
-
 /* ---- the step's packed weights (ph_lstm.c describes the layout) ------------------------ */
 
 #define PH_PACK_ROWS 8
@@ -179,9 +169,6 @@ G_GNUC_INTERNAL void ph_softmax (float *y, guint n);
 /* posteriors = softmax(W_out h + b_out). */
 G_GNUC_INTERNAL void ph_lstm_output (const PhLstmParams *params, const PhLstmShape *shape,
                                      const float *h_top, float *posteriors);
-
-/* Frees ph_lstm_step's repacked weights (PhModel.step_weights); NULL is allowed. */
-G_GNUC_INTERNAL void ph_step_weights_free (gpointer step_weights);
 
 /* Input width of `layer`: the feature dimension for layer 0, H above. */
 static inline guint

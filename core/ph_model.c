@@ -1,7 +1,11 @@
-/* ph_model.c: LSTM parameter layout, model objects and model files
+/* ph_model.c: model objects and model files
  * (format: docs/model-format.md). */
-#include "phonemes.h"
-#include "ph_lstm_private.h"
+#include "ph_model.h"
+
+#include "ph_error.h"
+#include "ph_file.h"
+#include "ph_lstm.h"
+#include "ph_random.h"
 
 #include <gio/gio.h>
 #include <math.h>
@@ -12,101 +16,13 @@
 #define PH_MODEL_VERSION_NO_LM 1
 #define PH_MODEL_VERSION_LM 2
 #define PH_LM_MAGIC "PHONELM\n"
-/* Shape limits sized for speech (docs/model-format.md): 1024 cells is 8x the default
- * model and as wide as published LSTM acoustic models go; the feature extractor gives
- * at most (127 + 1) * 2 = 256 values per frame. A model's LSTM work per second of audio
- * (parameters x frames per second) is bounded too: 4e9 multiply-adds lets the largest
- * shape (4 layers of 1024, 30.5 M parameters) run at the usual 10 ms hop and keeps a
- * file from asking for unbounded work through a tiny hop. */
-#define PH_MAX_HIDDEN 1024
-#define PH_MAX_INPUT_DIM 256
+/* A model's LSTM work per second of audio (parameters x frames per second) is bounded
+ * (docs/model-format.md): 4e9 multiply-adds lets the largest shape (ph_lstm.c: 4 layers
+ * of 1024, 30.5 M parameters) run at the usual 10 ms hop and keeps a file from asking
+ * for unbounded work through a tiny hop. */
 #define PH_MAX_MULTIPLY_ADDS_PER_SECOND 4e9
 #define PH_NORM_STD_FLOOR 1e-5
 #define PH_DEFAULT_MODEL_PATH "/org/phonemes/models/default.phm"
-
-/* ---- parameter layout ---- */
-
-/* Floats in one layer's w_x, w_h, bias and peep. */
-static gsize
-layer_param_count (gsize in_dim, gsize hidden)
-{
-  return 4 * hidden * in_dim + 4 * hidden * hidden + 4 * hidden + 3 * hidden;
-}
-
-/* Number of floats in the flat parameter block for `shape`. */
-gsize
-ph_lstm_param_count (const PhLstmShape *shape)
-{
-  gsize h = shape->hidden_size, total = 0;
-  for (guint l = 0; l < shape->num_layers && l < PH_MAX_LAYERS; l++)
-    total += layer_param_count (l == 0 ? shape->input_dim : h, h);
-  return total + (gsize) shape->output_dim * h + shape->output_dim;
-}
-
-/* Points `params` into `flat`: per layer w_x, w_h, bias, peep; then w_out, b_out.
- * Unused layers get NULL pointers. */
-void
-ph_lstm_params_bind (PhLstmParams *params, const PhLstmShape *shape, float *flat)
-{
-  gsize h = shape->hidden_size;
-  float *p = flat;
-
-  memset (params, 0, sizeof *params);
-  for (guint l = 0; l < shape->num_layers && l < PH_MAX_LAYERS; l++)
-    {
-      gsize in_dim = l == 0 ? shape->input_dim : h;
-      PhLstmLayerParams *lp = &params->layer[l];
-      lp->w_x = p;
-      p += 4 * h * in_dim;
-      lp->w_h = p;
-      p += 4 * h * h;
-      lp->bias = p;
-      p += 4 * h;
-      lp->peep = p;
-      p += 3 * h;
-    }
-  params->w_out = p;
-  p += (gsize) shape->output_dim * h;
-  params->b_out = p;
-}
-
-/* Checks sizes and limits; FALSE with a GError naming the bad field otherwise. */
-gboolean
-ph_lstm_shape_validate (const PhLstmShape *shape, GError **error)
-{
-  if (shape->num_layers < 1 || shape->num_layers > PH_MAX_LAYERS)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "num_layers is %u, expected 1..%u", shape->num_layers, PH_MAX_LAYERS);
-      return FALSE;
-    }
-  if (shape->hidden_size < 1 || shape->hidden_size > PH_MAX_HIDDEN)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "hidden_size is %u, expected 1..%u", shape->hidden_size, PH_MAX_HIDDEN);
-      return FALSE;
-    }
-  if (shape->input_dim < 1 || shape->input_dim > PH_MAX_INPUT_DIM)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "input_dim is %u, expected 1..%u", shape->input_dim, PH_MAX_INPUT_DIM);
-      return FALSE;
-    }
-  if (shape->output_dim != PH_NUM_PHONES)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "output_dim is %u, expected %u (the TIMIT phones)", shape->output_dim,
-                   PH_NUM_PHONES);
-      return FALSE;
-    }
-  if (shape->delay > PH_MAX_DELAY)
-    {
-      g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
-                   "delay is %u frames, expected at most %u", shape->delay, PH_MAX_DELAY);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* FALSE + GError when running `shape` at the frame rate of `features` (both valid) would
  * take more than PH_MAX_MULTIPLY_ADDS_PER_SECOND per second of audio. */
@@ -182,22 +98,11 @@ ph_model_new (const PhFeatureConfig *features, const PhLstmShape *shape, GError 
   return model;
 }
 
-/* splitmix64 (Steele, Lea & Flood 2014): a tiny PRNG of our own so random weights do
- * not change when GLib changes GRand. */
-static guint64
-splitmix64_next (guint64 *state)
-{
-  guint64 z = (*state += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
-  return z ^ (z >> 31);
-}
-
 /* Uniform in [-bound, bound). */
 static float
 uniform_symmetric (guint64 *state, float bound)
 {
-  double u = (double) (splitmix64_next (state) >> 11) * (1.0 / 9007199254740992.0);
+  double u = ph_random_double (state);
   return (float) ((2.0 * u - 1.0) * bound);
 }
 
@@ -235,6 +140,13 @@ ph_model_init_random (PhModel *model, guint64 seed)
 }
 
 /* A deep copy with ref count 1. */
+gboolean
+ph_model_same_layout (const PhModel *a, const PhModel *b)
+{
+  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
+      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
+}
+
 PhModel *
 ph_model_copy (const PhModel *model)
 {
@@ -275,7 +187,7 @@ ph_model_unref (PhModel *model)
 {
   if (model == NULL || !g_atomic_int_dec_and_test (&model->ref_count))
     return;
-  ph_step_weights_free (model->step_weights);
+  ph_lstm_step_weights_free (model->step_weights);
   ph_phone_lm_free (model->lm);
   g_free (model->norm_mean);
   g_free (model->norm_scale);
@@ -288,7 +200,7 @@ void
 ph_model_weights_changed (PhModel *model)
 {
   g_return_if_fail (model != NULL);
-  ph_step_weights_free (model->step_weights);
+  ph_lstm_step_weights_free (model->step_weights);
   model->step_weights = NULL;
 }
 
@@ -961,7 +873,6 @@ ph_model_load_file (const char *path, GError **error)
 PhModel *
 ph_model_load_default (GError **error)
 {
-#ifdef PH_HAVE_DEFAULT_MODEL
   GError *local = NULL;
   GBytes *bytes = g_resources_lookup_data (PH_DEFAULT_MODEL_PATH,
                                            G_RESOURCE_LOOKUP_FLAGS_NONE, &local);
@@ -976,8 +887,4 @@ ph_model_load_default (GError **error)
                                         PH_DEFAULT_MODEL_PATH ")", error);
   g_bytes_unref (bytes);
   return model;
-#else
-  g_set_error (error, PH_ERROR, PH_ERROR_UNSUPPORTED, "this build has no default model");
-  return NULL;
-#endif
 }

@@ -48,6 +48,8 @@ typedef struct {
   float *b_out; /* [output_dim] */
 } PhLstmParams;
 
+/* The parameter layout and shape limits (ph_lstm.c). */
+
 /* Number of floats in the flat parameter block for `shape`. */
 gsize ph_lstm_param_count (const PhLstmShape *shape);
 
@@ -91,8 +93,18 @@ void ph_model_weights_changed (PhModel *model);
 /* Rounds the recurrent matrices' weights (w_h of every layer) to the nearest bfloat16
  * values, floats whose low 16 bits are zero: on CPUs with AVX-512 the step then reads
  * them as 16-bit values, half the bytes, with the same arithmetic (ph_lstm.c). Each
- * weight moves by at most 2^-9 of itself. Only while no one else holds the model. */
+ * weight moves by at most 2^-8 of itself (8 significant bits: half a step), a subnormal
+ * one by at most 2^-134. Only while no one else holds the model. */
 void ph_model_round_recurrent_to_bf16 (PhModel *model);
+
+/* TRUE when x is a bfloat16 value: a float whose low 16 bits are zero. */
+static inline gboolean
+ph_float_is_bf16 (float x)
+{
+  union { float f; guint32 bits; } v = { x };
+
+  return (v.bits & 0xffff) == 0;
+}
 
 /* TRUE when every recurrent weight of the model is a bfloat16 value (as after
  * ph_model_round_recurrent_to_bf16). */
@@ -100,6 +112,10 @@ gboolean ph_model_recurrent_is_bf16 (const PhModel *model);
 
 /* A deep copy with ref count 1 (the phone LM included). */
 PhModel *ph_model_copy (const PhModel *model);
+
+/* TRUE when `a` and `b` take the same features and have the same shape: a stream can go
+ * on from one's weights to the other's between two frames, state and all. */
+gboolean ph_model_same_layout (const PhModel *a, const PhModel *b);
 
 /* Replaces the model's phone LM by a copy of `lm` (NULL removes it). Only while no one
  * else holds the model. */

@@ -22,7 +22,7 @@
  *   20 t   21 k   22 dx  23 s   24 sh  25 z   26 f   27 th  28 v   29 dh
  *   30 m   31 n   32 ng  33 l   34 r   35 w   36 y   37 hh  38 sil
  */
-#include "phonemes.h"
+#include "ph_phoneset.h"
 
 #include <string.h>
 

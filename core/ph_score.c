@@ -1,6 +1,7 @@
 /* ph_score.c: frame accuracy, phone error rate (folded to 39 classes, as in the
  * TIMIT literature) and a 39-class confusion matrix. */
-#include "phonemes.h"
+#include "ph_score.h"
+#include "ph_phoneset.h"
 
 #include <string.h>
 

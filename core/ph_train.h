@@ -50,10 +50,13 @@ typedef struct {
                             * Zaremba et al. 2014), survivors scaled by 1 / (1 - p) so
                             * that inference needs no change; 0 = off */
   guint32 seed;            /* seeds the dropout masks (one generator per stream) */
+  guint64 max_updates;     /* updates over the trainer's life, 0 = no limit; once done,
+                            * chunks are stepped but never trained */
 } PhTrainConfig;
 
 /* Defaults: TRUNCATED k1 = k2 = 20, Adam lr 1e-3 (beta 0.9, 0.999, eps 1e-8),
- * clip 1.0, no decay, no anchor, batch 1, no window cap, 1 thread, no dropout. */
+ * clip 1.0, no decay, no anchor, batch 1, no window cap, 1 thread, no dropout, no
+ * limit on updates. */
 void ph_train_config_init (PhTrainConfig *config);
 
 /* FALSE with a GError naming the bad field (k1/k2 of 0, absurd sizes, ...). */
@@ -104,14 +107,15 @@ typedef struct {
 } PhSequence;
 
 /* Trains on up to batch_size sequences in lockstep (one per stream, each from a zero
- * state), following the schedule, then ends the sequences. Returns updates done. */
+ * state), following the schedule, then ends the sequences; stops early once
+ * config.max_updates are done. Returns updates done. */
 guint ph_trainer_train_sequences (PhTrainer *trainer, const PhSequence *sequences, guint n);
 
 /* Full-sequence backprop reference: mean cross-entropy over targeted frames of one
  * sequence from a zero state (with the model's delay applied to targets as above), and
  * its gradient added (+=) into `grad_flat` (ph_lstm_param_count floats). Used by the
  * tests and as the k1 = k2 = T reference. */
-double ph_lstm_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
-                                   float *grad_flat);
+double ph_train_sequence_loss_grad (const PhModel *model, const PhSequence *sequence,
+                                    float *grad_flat);
 
 G_END_DECLS

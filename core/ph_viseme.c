@@ -62,24 +62,26 @@ static const PhVisemeRow rows[PH_NUM_PHONES] = {
 guint
 ph_viseme_set_size (PhVisemeSet set)
 {
-  switch (set) {
-    case PH_VISEME_SET_OCULUS:
-      return PH_NUM_VISEMES_OCULUS;
-    case PH_VISEME_SET_PRESTON_BLAIR:
-      return PH_NUM_VISEMES_PRESTON_BLAIR;
-  }
+  switch (set)
+    {
+      case PH_VISEME_SET_OCULUS:
+        return PH_NUM_VISEMES_OCULUS;
+      case PH_VISEME_SET_PRESTON_BLAIR:
+        return PH_NUM_VISEMES_PRESTON_BLAIR;
+    }
   return 0;
 }
 
 const char *
 ph_viseme_set_name (PhVisemeSet set)
 {
-  switch (set) {
-    case PH_VISEME_SET_OCULUS:
-      return "oculus";
-    case PH_VISEME_SET_PRESTON_BLAIR:
-      return "preston-blair";
-  }
+  switch (set)
+    {
+      case PH_VISEME_SET_OCULUS:
+        return "oculus";
+      case PH_VISEME_SET_PRESTON_BLAIR:
+        return "preston-blair";
+    }
   return NULL;
 }
 

@@ -1,7 +1,8 @@
 /* gstlstmadapt.h: the lstmadapt element. Audio passes through unchanged; from the
  * phoneme meta that lstmphonemes attaches, it trains a copy of that element's model
  * online with truncated BPTT(k1, k2) on a thread of its own, and publishes the
- * updated weights back to it. See gstlstmadapt.c for the design. */
+ * updated weights back to it. The engine is core/ph_adapter.h; the element, and the
+ * threads and locks of both, are described in gstlstmadapt.c and docs/architecture.md. */
 #pragma once
 
 #include <gst/gst.h>

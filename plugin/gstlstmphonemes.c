@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "ph_error.h"
+#include "ph_time.h"
 #include "ph_viseme.h"
 #include "gstmodelshare.h"
 
@@ -149,14 +150,6 @@ load_model (const gchar *path, GError **error)
   if (model)
     ph_lstm_prepare (model); /* now, rather than in the first buffer's step */
   return model;
-}
-
-/* TRUE when a labeller can switch between the models without a reset. */
-static gboolean
-same_stream_layout (const PhModel *a, const PhModel *b)
-{
-  return memcmp (&a->features, &b->features, sizeof a->features) == 0 &&
-      memcmp (&a->shape, &b->shape, sizeof a->shape) == 0;
 }
 
 /* Makes `model` pending, unless `serial` (when nonzero) is no longer the current
@@ -370,7 +363,7 @@ load_initial_model (GstLstmPhonemes *self)
 static GstClockTime
 samples_to_time (GstLstmPhonemes *self, guint64 samples)
 {
-  return gst_util_uint64_scale (samples, GST_SECOND, self->rate);
+  return ph_samples_to_ns (samples, self->rate);
 }
 
 /* Start of frame `index` of the current run. */
@@ -461,6 +454,19 @@ post_structure (MessageBatch *batch, GstStructure *s)
       gst_message_new_element (GST_OBJECT (batch->self), s);
 }
 
+/**
+ * GstLstmPhonemes:phoneme-frame message
+ *
+ * With frame-messages=true, an element message named "phoneme-frame" per frame, or per
+ * frame-interval:
+ *
+ * - `timestamp`, `stream-time`, `running-time` (guint64): start of the first frame, ns
+ * - `duration` (guint64): ns covered
+ * - `phone` (string): TIMIT-61 argmax of `posteriors`; `phone39` (string): its folding
+ * - `confidence` (gdouble): that phone's mean posterior
+ * - `posteriors` (GstValueArray of gdouble): the 61 posteriors, mean over the frames
+ * - `n-frames` (guint): frames covered
+ */
 /* A "phoneme-frame" message for `n_frames` frames from `start` to `end`: `posteriors`
  * (61) their mean, `phone` its argmax and `confidence` that phone's mean posterior. */
 static void
@@ -557,6 +563,21 @@ frame_message (MessageBatch *batch, const PhFrame *frame, GstClockTime start,
     close_interval (batch, end);
 }
 
+/* Queues `frame` for the next buffer's meta; FALSE when the queue is full. Frame 0 of
+ * the labeller (since its last reset) begins a run. */
+static gboolean
+queue_meta_frame (GstLstmPhonemes *self, const PhFrame *frame, GstClockTime start)
+{
+  GstPhonemeMetaFrame meta_frame = {
+    .timestamp = start, .duration = samples_to_time (self, self->hop),
+    .phone = frame->phone, .confidence = frame->confidence,
+    .posteriors = frame->posteriors, .features = frame->features, .dim = frame->dim,
+    .run_start = frame->index == 0,
+  };
+
+  return gst_phoneme_frame_queue_push (&self->frames, &meta_frame);
+}
+
 static void
 on_frame (const PhFrame *frame, gpointer user_data)
 {
@@ -569,15 +590,23 @@ on_frame (const PhFrame *frame, gpointer user_data)
   GST_TRACE_OBJECT (self, "frame %" G_GUINT64_FORMAT " at %" GST_TIME_FORMAT ": %s %.2f",
                     frame->index, GST_TIME_ARGS (start), ph_phone_name (frame->phone),
                     frame->confidence);
-  if (self->active.attach_meta &&
-      !gst_phoneme_frame_queue_push (&self->frames, start, samples_to_time (self, self->hop),
-                                     frame->phone, frame->confidence, frame->posteriors,
-                                     frame->features, frame->dim))
+  if (self->active.attach_meta && !queue_meta_frame (self, frame, start))
     GST_LOG_OBJECT (self, "frame queue full (no buffer for a while): frame dropped");
   if (self->active.post_messages && self->active.frame_messages)
     frame_message (batch, frame, start, end);
 }
 
+/**
+ * GstLstmPhonemes:phoneme message
+ *
+ * An element message named "phoneme" per phone segment (segments tile the stream):
+ *
+ * - `timestamp`, `stream-time`, `running-time` (guint64): segment start, ns
+ * - `duration` (guint64): segment length, ns
+ * - `phone` (string): TIMIT-61 symbol; `phone39` (string): the 39-class folding
+ * - `confidence` (gdouble): mean posterior of the phone over the segment
+ * - `viseme` (string): its mouth shape, one of the 15 Oculus-style visemes
+ */
 static void
 on_segment (const PhSegment *segment, gpointer user_data)
 {
@@ -707,7 +736,7 @@ update_latency (GstLstmPhonemes *self, gboolean announce)
 static void
 install_model (GstLstmPhonemes *self, PhModel *model)
 {
-  if (!same_stream_layout (ph_labeller_model (self->labeller), model))
+  if (!ph_model_same_layout (ph_labeller_model (self->labeller), model))
     end_run (self, TRUE);
   ph_labeller_set_model (self->labeller, model);
   set_current_model (self, model);
@@ -719,7 +748,7 @@ install_model (GstLstmPhonemes *self, PhModel *model)
 /* At a buffer boundary: picks up property changes, a pending model and a requested
  * reset. Copies under the lock, applies outside it. */
 static void
-begin_chunk (GstLstmPhonemes *self)
+begin_buffer (GstLstmPhonemes *self)
 {
   GstLstmPhonemesSettings settings;
   PhModel *model;
@@ -797,10 +826,10 @@ push_silence (GstLstmPhonemes *self, GstClockTime duration)
 
   message_batch_init (&batch, self);
   while (n > 0) {
-    gsize chunk = MIN (n, G_N_ELEMENTS (zeros));
+    gsize n_now = MIN (n, G_N_ELEMENTS (zeros));
 
-    ph_labeller_push_f32 (self->labeller, zeros, chunk, &labeller_callbacks, &batch);
-    n -= chunk;
+    ph_labeller_push_f32 (self->labeller, zeros, n_now, &labeller_callbacks, &batch);
+    n -= n_now;
   }
   message_batch_post (&batch);
 }
@@ -813,7 +842,7 @@ handle_gap (GstLstmPhonemes *self, GstEvent *event)
   gst_event_parse_gap (event, &timestamp, &duration);
   if (!GST_CLOCK_TIME_IS_VALID (duration) || duration == 0)
     return;
-  begin_chunk (self);
+  begin_buffer (self);
   if (duration > GAP_AS_SILENCE_MAX) {
     end_run (self, TRUE);
     if (GST_CLOCK_TIME_IS_VALID (timestamp))
@@ -840,7 +869,7 @@ gst_lstm_phonemes_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   if (!self->labeller)
     return GST_FLOW_OK;
   wait_for_model_loads (self);
-  begin_chunk (self);
+  begin_buffer (self);
   if (GST_BUFFER_IS_DISCONT (buffer))
     handle_discont (self, buffer);
   if (!self->anchored)
@@ -878,7 +907,7 @@ gst_lstm_phonemes_sink_event (GstBaseTransform *trans, GstEvent *event)
         self->continue_at = GST_CLOCK_TIME_NONE;
         break;
       case GST_EVENT_EOS:
-        begin_chunk (self);
+        begin_buffer (self);
         end_run (self, TRUE);
         self->continue_at = GST_CLOCK_TIME_NONE;
         gst_phoneme_frame_queue_drop (&self->frames);   /* no buffer will carry them */
@@ -977,7 +1006,7 @@ gst_lstm_phonemes_setup (GstAudioFilter *filter, const GstAudioInfo *info)
 
 /* Answers a downstream lstmadapt's context query with this element. */
 static gboolean
-answer_labeller_context (GstLstmPhonemes *self, GstQuery *query)
+answer_context_query (GstLstmPhonemes *self, GstQuery *query)
 {
   const gchar *type;
   GstContext *context;
@@ -1002,7 +1031,7 @@ gst_lstm_phonemes_query (GstBaseTransform *trans, GstPadDirection direction, Gst
   GstClockTime min, max, own;
   gboolean live, report;
 
-  if (direction == GST_PAD_SRC && answer_labeller_context (self, query))
+  if (direction == GST_PAD_SRC && answer_context_query (self, query))
     return TRUE;
   if (!GST_BASE_TRANSFORM_CLASS (gst_lstm_phonemes_parent_class)->query (trans, direction,
                                                                         query))
@@ -1357,7 +1386,7 @@ gst_lstm_phonemes_class_init (GstLstmPhonemesClass *klass)
   GstCaps *caps;
 
   GST_DEBUG_CATEGORY_INIT (gst_lstm_phonemes_debug, "lstmphonemes", 0,
-                           "LSTM phoneme labeller");
+                           "the lstmphonemes element");
 
   gobject_class->set_property = gst_lstm_phonemes_set_property;
   gobject_class->get_property = gst_lstm_phonemes_get_property;
@@ -1374,11 +1403,10 @@ gst_lstm_phonemes_class_init (GstLstmPhonemesClass *klass)
       G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_lstm_phonemes_reset_action),
       NULL, NULL, NULL, G_TYPE_NONE, 0);
 
-  gst_element_class_set_static_metadata (element_class, "LSTM phoneme labeller",
+  gst_element_class_set_static_metadata (element_class, "LSTM phoneme labelling",
       "Filter/Analyzer/Audio",
-      "Labels speech with the 61 TIMIT phones every 10 ms with an LSTM; posts phone "
-      "segments as messages and attaches per-frame posteriors as buffer meta. Audio "
-      "passes through unchanged",
+      "Labels speech with one of the 61 TIMIT phones every 10 ms, as bus messages and "
+      "buffer meta",
       "phonemes project");
   caps = gst_static_caps_get (&allowed_caps);
   gst_audio_filter_class_add_pad_templates (filter_class, caps);

@@ -42,6 +42,7 @@ gst_phoneme_frame_queue_clear (GstPhonemeFrameQueue *queue)
   g_free (queue->confidence);
   g_free (queue->posteriors);
   g_free (queue->features);
+  g_free (queue->run_starts);
   gst_phoneme_frame_queue_init (queue);
 }
 
@@ -64,6 +65,7 @@ reserve_one_more (GstPhonemeFrameQueue *queue, guint dim)
     queue->phones = g_renew (gint, queue->phones, capacity);
     queue->confidence = g_renew (float, queue->confidence, capacity);
     queue->posteriors = g_renew (float, queue->posteriors, (gsize) capacity * PH_NUM_PHONES);
+    queue->run_starts = g_renew (gboolean, queue->run_starts, capacity);
     queue->capacity = capacity;
   }
   features_needed = (gsize) queue->capacity * dim;
@@ -74,27 +76,31 @@ reserve_one_more (GstPhonemeFrameQueue *queue, guint dim)
 }
 
 gboolean
-gst_phoneme_frame_queue_push (GstPhonemeFrameQueue *queue, GstClockTime timestamp,
-                              GstClockTime frame_duration, gint phone, float confidence,
-                              const float *posteriors, const float *features, guint dim)
+gst_phoneme_frame_queue_push (GstPhonemeFrameQueue *queue, const GstPhonemeMetaFrame *frame)
 {
-  guint i;
+  guint i, dim = frame->dim;
 
   /* One meta has one dim: frames of an earlier model with other features go. */
-  if (queue->n_frames > 0 && dim != queue->dim)
+  if (queue->n_frames > 0 && dim != queue->dim) {
     queue->n_frames = 0;
-  if (queue->n_frames >= GST_PHONEME_FRAME_QUEUE_MAX)
+    queue->dropped = TRUE;
+  }
+  if (queue->n_frames >= GST_PHONEME_FRAME_QUEUE_MAX) {
+    queue->dropped = TRUE;
     return FALSE;
+  }
   reserve_one_more (queue, dim);
   i = queue->n_frames++;
   queue->dim = dim;
-  queue->frame_duration = frame_duration;
-  queue->timestamps[i] = timestamp;
-  queue->phones[i] = phone;
-  queue->confidence[i] = confidence;
-  memcpy (queue->posteriors + (gsize) i * PH_NUM_PHONES, posteriors,
+  queue->frame_duration = frame->duration;
+  queue->timestamps[i] = frame->timestamp;
+  queue->phones[i] = frame->phone;
+  queue->confidence[i] = frame->confidence;
+  queue->run_starts[i] = frame->run_start || queue->dropped;
+  queue->dropped = FALSE;
+  memcpy (queue->posteriors + (gsize) i * PH_NUM_PHONES, frame->posteriors,
           PH_NUM_PHONES * sizeof (float));
-  memcpy (queue->features + (gsize) i * dim, features, dim * sizeof (float));
+  memcpy (queue->features + (gsize) i * dim, frame->features, dim * sizeof (float));
   return TRUE;
 }
 
@@ -132,12 +138,13 @@ static void
 set_array_fields (GstStructure *s, const GstPhonemeFrameQueue *queue)
 {
   GValue timestamps = G_VALUE_INIT, phones = G_VALUE_INIT;
-  GValue indices = G_VALUE_INIT, confidence = G_VALUE_INIT;
+  GValue indices = G_VALUE_INIT, confidence = G_VALUE_INIT, run_starts = G_VALUE_INIT;
 
   gst_value_array_init (&timestamps, queue->n_frames);
   gst_value_array_init (&phones, queue->n_frames);
   gst_value_array_init (&indices, queue->n_frames);
   gst_value_array_init (&confidence, queue->n_frames);
+  gst_value_array_init (&run_starts, 0);
   for (guint i = 0; i < queue->n_frames; i++) {
     GValue v = G_VALUE_INIT;
 
@@ -153,11 +160,17 @@ set_array_fields (GstStructure *s, const GstPhonemeFrameQueue *queue)
     g_value_init (&v, G_TYPE_DOUBLE);
     g_value_set_double (&v, queue->confidence[i]);
     gst_value_array_append_and_take_value (&confidence, &v);
+    if (queue->run_starts[i]) {
+      g_value_init (&v, G_TYPE_UINT);
+      g_value_set_uint (&v, i);
+      gst_value_array_append_and_take_value (&run_starts, &v);
+    }
   }
-  gst_structure_take_value (s, "timestamps", &timestamps);
-  gst_structure_take_value (s, "phones", &phones);
-  gst_structure_take_value (s, "phone-index", &indices);
-  gst_structure_take_value (s, "confidence", &confidence);
+  gst_structure_take_value (s, GST_PHONEME_META_FIELD_TIMESTAMPS, &timestamps);
+  gst_structure_take_value (s, GST_PHONEME_META_FIELD_PHONES, &phones);
+  gst_structure_take_value (s, GST_PHONEME_META_FIELD_PHONE_INDEX, &indices);
+  gst_structure_take_value (s, GST_PHONEME_META_FIELD_CONFIDENCE, &confidence);
+  gst_structure_take_value (s, GST_PHONEME_META_FIELD_RUN_STARTS, &run_starts);
 }
 
 GstCustomMeta *
@@ -176,14 +189,101 @@ gst_phoneme_frame_queue_attach (GstPhonemeFrameQueue *queue, GstBuffer *buffer)
   s = gst_custom_meta_get_structure (meta);
   gst_structure_set_name (s, GST_PHONEME_META_STRUCTURE_NAME);
   gst_structure_set (s,
-      "n-frames", G_TYPE_UINT, n,
-      "dim", G_TYPE_UINT, queue->dim,
-      "frame-duration", G_TYPE_UINT64, (guint64) queue->frame_duration,
+      GST_PHONEME_META_FIELD_N_FRAMES, G_TYPE_UINT, n,
+      GST_PHONEME_META_FIELD_DIM, G_TYPE_UINT, queue->dim,
+      GST_PHONEME_META_FIELD_FRAME_DURATION, G_TYPE_UINT64, (guint64) queue->frame_duration,
       NULL);
   set_array_fields (s, queue);
-  take_bytes_field (s, "posteriors",
+  take_bytes_field (s, GST_PHONEME_META_FIELD_POSTERIORS,
                     float_le_bytes (queue->posteriors, (gsize) n * PH_NUM_PHONES));
-  take_bytes_field (s, "features", float_le_bytes (queue->features, (gsize) n * queue->dim));
+  take_bytes_field (s, GST_PHONEME_META_FIELD_FEATURES,
+                    float_le_bytes (queue->features, (gsize) n * queue->dim));
   queue->n_frames = 0;
   return meta;
+}
+
+/* ---- reading ---- */
+
+/* The GstValueArray field `name` of `s` with `n` entries, or NULL. */
+static const GValue *
+array_field (const GstStructure *s, const gchar *name, guint n)
+{
+  const GValue *v = gst_structure_get_value (s, name);
+
+  return v && GST_VALUE_HOLDS_ARRAY (v) && gst_value_array_get_size (v) == n ? v : NULL;
+}
+
+/* The GBytes field `name` of `s` holding `n` floats, or NULL. */
+static const float *
+floats_field (const GstStructure *s, const gchar *name, gsize n)
+{
+  const GValue *v = gst_structure_get_value (s, name);
+  gsize size = 0;
+  gconstpointer data;
+
+  if (!v || !G_VALUE_HOLDS (v, G_TYPE_BYTES) || !g_value_get_boxed (v))
+    return NULL;
+  data = g_bytes_get_data (g_value_get_boxed (v), &size);
+  return size == n * sizeof (float) ? data : NULL;
+}
+
+gboolean
+gst_phoneme_meta_view (const GstStructure *s, GstPhonemeMetaView *view)
+{
+  guint64 duration = 0;
+
+  memset (view, 0, sizeof *view);
+  if (!gst_structure_get_uint (s, GST_PHONEME_META_FIELD_N_FRAMES, &view->n_frames) ||
+      !gst_structure_get_uint (s, GST_PHONEME_META_FIELD_DIM, &view->dim) ||
+      !gst_structure_get_uint64 (s, GST_PHONEME_META_FIELD_FRAME_DURATION, &duration) ||
+      view->dim == 0 || view->dim > 4096)
+    return FALSE;
+  view->frame_duration = duration;
+  view->timestamps = array_field (s, GST_PHONEME_META_FIELD_TIMESTAMPS, view->n_frames);
+  view->phone_index = array_field (s, GST_PHONEME_META_FIELD_PHONE_INDEX, view->n_frames);
+  view->confidence = array_field (s, GST_PHONEME_META_FIELD_CONFIDENCE, view->n_frames);
+  view->run_starts = gst_structure_get_value (s, GST_PHONEME_META_FIELD_RUN_STARTS);
+  if (view->run_starts && !GST_VALUE_HOLDS_ARRAY (view->run_starts))
+    return FALSE;
+  view->posteriors = floats_field (s, GST_PHONEME_META_FIELD_POSTERIORS,
+                                   (gsize) view->n_frames * PH_NUM_PHONES);
+  view->features = floats_field (s, GST_PHONEME_META_FIELD_FEATURES,
+                                 (gsize) view->n_frames * view->dim);
+  return view->timestamps && view->phone_index && view->confidence && view->posteriors &&
+      view->features;
+}
+
+/* TRUE when frame `i` is listed in the view's run-starts. */
+static gboolean
+view_run_start (const GstPhonemeMetaView *view, guint i)
+{
+  guint n = view->run_starts ? gst_value_array_get_size (view->run_starts) : 0;
+
+  for (guint k = 0; k < n; k++) {
+    const GValue *v = gst_value_array_get_value (view->run_starts, k);
+
+    if (G_VALUE_HOLDS_UINT (v) && g_value_get_uint (v) == i)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+void
+gst_phoneme_meta_view_frame (const GstPhonemeMetaView *view, guint i,
+                             GstPhonemeMetaFrame *frame)
+{
+  const GValue *ts = gst_value_array_get_value (view->timestamps, i);
+  const GValue *phone = gst_value_array_get_value (view->phone_index, i);
+  const GValue *conf = gst_value_array_get_value (view->confidence, i);
+
+  frame->timestamp = G_VALUE_HOLDS_UINT64 (ts) ? g_value_get_uint64 (ts) : GST_CLOCK_TIME_NONE;
+  frame->duration = view->frame_duration;
+  frame->phone = G_VALUE_HOLDS_INT (phone) ? g_value_get_int (phone) : -1;
+  if (frame->phone < 0 || frame->phone >= PH_NUM_PHONES)
+    frame->phone = -1;
+  frame->confidence = G_VALUE_HOLDS_DOUBLE (conf) ? (float) g_value_get_double (conf) : 0.0f;
+  frame->posteriors = view->posteriors + (gsize) i * PH_NUM_PHONES;
+  frame->features = view->features + (gsize) i * view->dim;
+  frame->dim = view->dim;
+  frame->run_start = view_run_start (view, i);
 }

@@ -20,6 +20,11 @@
  *   posteriors      GBytes         float32 little-endian, row-major n-frames x 61
  *   features        GBytes         float32 little-endian, row-major n-frames x dim
  *                                  (raw features, before the model's normalisation)
+ *   run-starts      GstValueArray  of guint: the frames (indices into this meta) that
+ *                                  begin a run, a stretch of continuous LSTM state: the
+ *                                  state was zeroed before them (a stream start, a
+ *                                  DISCONT with reset-on-discont, the reset action, a
+ *                                  flush, a model of another layout); usually empty
  *
  * Which buffer carries a frame: lstmphonemes never holds audio back, and a frame exists
  * only once its look-ahead has arrived, so a frame rides on the buffer being processed
@@ -61,6 +66,8 @@ typedef struct {
   float *confidence;
   float *posteriors;        /* capacity x 61 */
   float *features;          /* features_capacity floats */
+  gboolean *run_starts;     /* capacity: the frame begins a run */
+  gboolean dropped;         /* a frame was dropped: the next one begins a run */
 } GstPhonemeFrameQueue;
 
 void gst_phoneme_frame_queue_init (GstPhonemeFrameQueue *queue);
@@ -71,16 +78,43 @@ void gst_phoneme_frame_queue_clear (GstPhonemeFrameQueue *queue);
 /* Forgets the queued frames, keeping the storage. */
 void gst_phoneme_frame_queue_drop (GstPhonemeFrameQueue *queue);
 
-/* Queues one frame (posteriors: 61 floats; features: dim floats, copied). Frames of a
- * different dim than the queued ones replace them. FALSE when the queue is full. */
-gboolean gst_phoneme_frame_queue_push (GstPhonemeFrameQueue *queue, GstClockTime timestamp,
-                                       GstClockTime frame_duration, gint phone,
-                                       float confidence, const float *posteriors,
-                                       const float *features, guint dim);
+/* One frame as the labeller emits it. */
+typedef struct {
+  GstClockTime timestamp, duration;
+  gint phone;
+  float confidence;
+  const float *posteriors;  /* 61 */
+  const float *features;    /* dim */
+  guint dim;
+  gboolean run_start;       /* the LSTM state was zeroed before this frame */
+} GstPhonemeMetaFrame;
+
+/* Queues one frame (copied). Frames of a different dim than the queued ones replace
+ * them. FALSE when the queue is full; a frame lost either way makes the next one begin
+ * a run, as its reader cannot carry state across it. */
+gboolean gst_phoneme_frame_queue_push (GstPhonemeFrameQueue *queue,
+                                       const GstPhonemeMetaFrame *frame);
 
 /* Attaches the queued frames to `buffer` (writable) as one phoneme meta and empties
  * the queue. Does nothing and returns NULL when the queue is empty. */
 GstCustomMeta *gst_phoneme_frame_queue_attach (GstPhonemeFrameQueue *queue,
                                                GstBuffer *buffer);
+
+/* A phoneme meta's fields, checked against the layout above: borrowed from the
+ * structure, valid while it lives. */
+typedef struct {
+  guint n_frames, dim;
+  GstClockTime frame_duration;
+  const GValue *timestamps, *phone_index, *confidence, *run_starts; /* run_starts may be NULL */
+  const float *posteriors, *features;   /* little-endian hosts */
+} GstPhonemeMetaView;
+
+/* Reads the meta's structure `s` into `view`; FALSE when a field is missing or of the
+ * wrong type or size. */
+gboolean gst_phoneme_meta_view (const GstStructure *s, GstPhonemeMetaView *view);
+
+/* Frame i of `view` (timestamp, phone, confidence, the rows, whether it begins a run). */
+void gst_phoneme_meta_view_frame (const GstPhonemeMetaView *view, guint i,
+                                  GstPhonemeMetaFrame *frame);
 
 G_END_DECLS

@@ -25,6 +25,19 @@ G_BEGIN_DECLS
 
 #define GST_PHONEME_META_NAME "GstPhonemeMeta"
 #define GST_PHONEME_META_STRUCTURE_NAME "phoneme-meta"
+/* The structure's fields (layout in gstphonememeta.h and the README), defined once for
+ * the writer, the readers and applications. */
+#define GST_PHONEME_META_FIELD_N_FRAMES "n-frames"
+#define GST_PHONEME_META_FIELD_DIM "dim"
+#define GST_PHONEME_META_FIELD_FRAME_DURATION "frame-duration"
+#define GST_PHONEME_META_FIELD_TIMESTAMPS "timestamps"
+#define GST_PHONEME_META_FIELD_PHONES "phones"
+#define GST_PHONEME_META_FIELD_PHONE_INDEX "phone-index"
+#define GST_PHONEME_META_FIELD_CONFIDENCE "confidence"
+#define GST_PHONEME_META_FIELD_POSTERIORS "posteriors"
+#define GST_PHONEME_META_FIELD_FEATURES "features"
+#define GST_PHONEME_META_FIELD_RUN_STARTS "run-starts"
+
 /* Posteriors per frame: the 61 TIMIT phones, in the phone set's order. */
 #define GST_PHONEME_META_NUM_PHONES 61
 
@@ -53,11 +66,13 @@ gst_phoneme_meta_get_structure (GstBuffer *buffer)
 static inline guint
 gst_phoneme_meta_structure_n_frames (const GstStructure *s)
 {
-  const gchar *arrays[] = { "timestamps", "phones", "phone-index", "confidence" };
+  const gchar *arrays[] = { GST_PHONEME_META_FIELD_TIMESTAMPS, GST_PHONEME_META_FIELD_PHONES,
+                            GST_PHONEME_META_FIELD_PHONE_INDEX,
+                            GST_PHONEME_META_FIELD_CONFIDENCE };
   guint n = 0;
 
   if (!s || !gst_structure_has_name (s, GST_PHONEME_META_STRUCTURE_NAME) ||
-      !gst_structure_get_uint (s, "n-frames", &n))
+      !gst_structure_get_uint (s, GST_PHONEME_META_FIELD_N_FRAMES, &n))
     return 0;
   for (guint i = 0; i < G_N_ELEMENTS (arrays); i++) {
     const GValue *v = gst_structure_get_value (s, arrays[i]);
@@ -84,11 +99,11 @@ gst_phoneme_meta_get_frames (GstBuffer *buffer, guint *n_frames)
     *n_frames = 0;
   if (n == 0)
     return NULL;
-  gst_structure_get_uint64 (s, "frame-duration", &duration);
-  timestamps = gst_structure_get_value (s, "timestamps");
-  phones = gst_structure_get_value (s, "phones");
-  indices = gst_structure_get_value (s, "phone-index");
-  confidence = gst_structure_get_value (s, "confidence");
+  gst_structure_get_uint64 (s, GST_PHONEME_META_FIELD_FRAME_DURATION, &duration);
+  timestamps = gst_structure_get_value (s, GST_PHONEME_META_FIELD_TIMESTAMPS);
+  phones = gst_structure_get_value (s, GST_PHONEME_META_FIELD_PHONES);
+  indices = gst_structure_get_value (s, GST_PHONEME_META_FIELD_PHONE_INDEX);
+  confidence = gst_structure_get_value (s, GST_PHONEME_META_FIELD_CONFIDENCE);
   frames = g_new0 (GstPhonemeFrame, n);
   for (guint i = 0; i < n; i++) {
     const GValue *t = gst_value_array_get_value (timestamps, i);
@@ -135,7 +150,7 @@ gst_phoneme_meta_get_posteriors (GstBuffer *buffer, guint *n_frames)
 {
   const GstStructure *s = gst_phoneme_meta_get_structure (buffer);
   guint n = gst_phoneme_meta_structure_n_frames (s);
-  const gfloat *rows = gst_phoneme_meta_float_rows (s, "posteriors", n,
+  const gfloat *rows = gst_phoneme_meta_float_rows (s, GST_PHONEME_META_FIELD_POSTERIORS, n,
                                                     GST_PHONEME_META_NUM_PHONES);
 
   if (n_frames)
@@ -154,8 +169,8 @@ gst_phoneme_meta_get_features (GstBuffer *buffer, guint *n_frames, guint *dim)
   const gfloat *rows;
 
   if (n > 0)
-    gst_structure_get_uint (s, "dim", &d);
-  rows = gst_phoneme_meta_float_rows (s, "features", n, d);
+    gst_structure_get_uint (s, GST_PHONEME_META_FIELD_DIM, &d);
+  rows = gst_phoneme_meta_float_rows (s, GST_PHONEME_META_FIELD_FEATURES, n, d);
   if (n_frames)
     *n_frames = rows ? n : 0;
   if (dim)

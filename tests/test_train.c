@@ -710,7 +710,7 @@ gradient_check (guint in, guint hidden, guint layers, guint delay, guint T, guin
   float *grad = g_new0 (float, m->n_params);
 
   refnet_init (&r, m);
-  double loss = ph_lstm_sequence_loss_grad (m, &seq, grad);
+  double loss = ph_train_sequence_loss_grad (m, &seq, grad);
   double *fd = ref_fd_gradient (&r, &d);
   double *chain = ref_chain_gradient (&r, &d);
 
@@ -721,7 +721,7 @@ gradient_check (guint in, guint hidden, guint layers, guint delay, guint T, guin
 
   /* It adds to the buffer rather than overwriting it. */
   float *twice = g_memdup2 (grad, sizeof (float) * m->n_params);
-  ph_lstm_sequence_loss_grad (m, &seq, twice);
+  ph_train_sequence_loss_grad (m, &seq, twice);
   for (gsize k = 0; k < m->n_params; k++)
     g_assert_cmpfloat (fabs (twice[k] - 2 * grad[k]), <=, 1e-5 * fabs (grad[k]) + 1e-9);
 
@@ -758,17 +758,17 @@ test_gradient_edge_cases (void)
   /* No targeted frame: zero loss, nothing added. */
   for (guint t = 0; t < d.n; t++)
     d.targets[t] = -1;
-  g_assert_cmpfloat (ph_lstm_sequence_loss_grad (m, &seq, grad), ==, 0.0);
+  g_assert_cmpfloat (ph_train_sequence_loss_grad (m, &seq, grad), ==, 0.0);
   for (gsize k = 0; k < m->n_params; k++)
     g_assert_cmpfloat (grad[k], ==, 0.0f);
   seq.n_frames = 0;
-  g_assert_cmpfloat (ph_lstm_sequence_loss_grad (m, &seq, grad), ==, 0.0);
+  g_assert_cmpfloat (ph_train_sequence_loss_grad (m, &seq, grad), ==, 0.0);
 
   /* Out-of-range targets count as none, like -1. */
   seq.n_frames = d.n;
   d.targets[1] = OUT;
   d.targets[2] = -7;
-  g_assert_cmpfloat (ph_lstm_sequence_loss_grad (m, &seq, grad), ==, 0.0);
+  g_assert_cmpfloat (ph_train_sequence_loss_grad (m, &seq, grad), ==, 0.0);
 
   g_free (grad);
   data_free (&d);
@@ -789,7 +789,7 @@ test_k1_equals_k2_equals_sequence (void)
   PhTrainConfig c;
   float *grad = g_new0 (float, m->n_params);
 
-  ph_lstm_sequence_loss_grad (before, &seq, grad);
+  ph_train_sequence_loss_grad (before, &seq, grad);
   sgd_config (&c, PH_SCHEDULE_TRUNCATED, T + d, T + d, 0.5f);
   PhTrainer *tr = trainer_new_ok (m, &c);
   g_assert_cmpuint (ph_trainer_train_sequences (tr, &seq, 1), ==, 1);
@@ -891,7 +891,7 @@ test_sentence_long (void)
   float *grad = g_new0 (float, m->n_params);
   PhTrainConfig c;
 
-  ph_lstm_sequence_loss_grad (before, &seq, grad);
+  ph_train_sequence_loss_grad (before, &seq, grad);
   sgd_config (&c, PH_SCHEDULE_SENTENCE, 0, 0, 1.0f);
   PhTrainer *tr = trainer_new_ok (m, &c);
   g_assert_cmpuint (ph_trainer_train_sequences (tr, &seq, 1), ==, 1);
@@ -917,8 +917,8 @@ test_sentence_batch_mean (void)
   PhTrainConfig c;
   double na = 0, nb = 0;
 
-  ph_lstm_sequence_loss_grad (before, &seq[0], ga);
-  ph_lstm_sequence_loss_grad (before, &seq[1], gb);
+  ph_train_sequence_loss_grad (before, &seq[0], ga);
+  ph_train_sequence_loss_grad (before, &seq[1], gb);
   for (guint t = 0; t < a.n; t++)
     na += a.targets[t] >= 0;
   for (guint t = 0; t < b.n; t++)
@@ -955,7 +955,7 @@ one_update (PhTrainer *tr, const Data *data)
   float *g = g_new0 (float, m->n_params);
   PhSequence seq = as_sequence (data);
 
-  ph_lstm_sequence_loss_grad (m, &seq, g);
+  ph_train_sequence_loss_grad (m, &seq, g);
   g_assert_cmpuint (ph_trainer_train_sequences (tr, &seq, 1), ==, 1);
   return g;
 }
@@ -971,7 +971,7 @@ test_clip (void)
   PhTrainConfig c;
   double norm = 0.0;
 
-  ph_lstm_sequence_loss_grad (m, &seq, g);
+  ph_train_sequence_loss_grad (m, &seq, g);
   for (gsize k = 0; k < m->n_params; k++)
     norm += (double) g[k] * g[k];
   norm = sqrt (norm);
@@ -1185,7 +1185,7 @@ test_reset_drops_pending (void)
   for (guint t = 0; t < 5; t++)
     g_assert_cmpint (ph_trainer_feed (tr, data.features + t * 3, data.targets + t, NULL), ==,
                      t == 4);
-  ph_lstm_sequence_loss_grad (before, &seq, g);
+  ph_train_sequence_loss_grad (before, &seq, g);
   for (gsize k = 0; k < m->n_params; k++)
     g_assert_cmpfloat (fabs (m->flat[k] - (before->flat[k] - 0.5f * g[k])), <, 1e-6);
   g_assert_false (ph_trainer_end_sequence (tr)); /* nothing pending */
@@ -1226,6 +1226,38 @@ test_non_finite_input (void)
   data_free (&data);
   ph_model_unref (before);
   ph_model_unref (m);
+}
+
+/* config.max_updates stops training after exactly that many updates, however many
+ * chunks a call holds: the weights are those right after the last allowed update of
+ * the same run without a limit (issue 15: `train --max-updates 1` did 9). */
+static void
+test_max_updates_exact (void)
+{
+  Data data = random_data (13, 40, 4, 1700);
+  PhSequence seq = as_sequence (&data);
+  PhModel *limited = make_model (13, 9, 1, 2, 1701);
+  PhModel *reference = ph_model_copy (limited);
+  PhTrainConfig c;
+
+  sgd_config (&c, PH_SCHEDULE_TRUNCATED, 3, 5, 0.3f);
+  PhTrainer *free_run = trainer_new_ok (reference, &c);
+  for (guint t = 0; ph_trainer_stats (free_run)->updates < 4; t++)
+    ph_trainer_feed (free_run, data.features + (gsize) t * 13, data.targets + t, NULL);
+
+  c.max_updates = 4;
+  PhTrainer *tr = trainer_new_ok (limited, &c);
+  g_assert_cmpuint (ph_trainer_train_sequences (tr, &seq, 1), ==, 4);
+  g_assert_cmpuint (ph_trainer_train_sequences (tr, &seq, 1), ==, 0);
+  g_assert_cmpuint (ph_trainer_stats (tr)->updates, ==, 4);
+  g_assert_cmpmem (limited->flat, limited->n_params * sizeof (float), reference->flat,
+                   reference->n_params * sizeof (float));
+
+  ph_trainer_free (tr);
+  ph_trainer_free (free_run);
+  ph_model_unref (limited);
+  ph_model_unref (reference);
+  data_free (&data);
 }
 
 static PhModel *
@@ -1462,7 +1494,7 @@ test_forward_matches_step (void)
       for (guint t = 0; t < T; t++)
         targets[t] = g_rand_int_range (rand, 0, out);
       PhSequence seq = { x, targets, T };
-      double trainer_loss = ph_lstm_sequence_loss_grad (m, &seq, grad);
+      double trainer_loss = ph_train_sequence_loss_grad (m, &seq, grad);
       ph_lstm_forward_sequence (m, x, T, post);
       for (guint t = 0; t < T; t++)
         sum += -log (MAX ((double) post[t * out + targets[t]], 1e-30));
@@ -1529,6 +1561,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/reset", test_reset_drops_pending);
   g_test_add_func ("/train/non-finite-input", test_non_finite_input);
   g_test_add_func ("/train/threads", test_threads);
+  g_test_add_func ("/train/max-updates-exact", test_max_updates_exact);
   g_test_add_func ("/train/dropout-gradient", test_dropout_gradient);
   g_test_add_func ("/train/forward-matches-step", test_forward_matches_step);
   g_test_add_func ("/train/learns-latch", test_learns_latch);

@@ -27,8 +27,7 @@ typedef struct {
 static guint64
 frame_ns (const LabelRun *run, guint64 index)
 {
-  return gst_util_uint64_scale (index * run->features->hop_length, GST_SECOND,
-                                run->features->sample_rate);
+  return ph_frame_to_ns (index, run->features->hop_length, run->features->sample_rate);
 }
 
 static void
@@ -62,12 +61,12 @@ write_segment (const PhSegment *segment, gpointer user_data)
   out.start_ns = frame_ns (run, segment->start_frame);
   out.end_ns = frame_ns (run, segment->start_frame + segment->n_frames);
   if (run->flushing) {
-    guint64 seen = gst_util_uint64_scale (run->samples_at_flush, GST_SECOND,
-                                          run->features->sample_rate);
+    guint64 seen = ph_samples_to_ns (run->samples_at_flush, run->features->sample_rate);
     out.end_ns = MAX (MIN (out.end_ns, seen), out.start_ns);
   }
-  out.start_sample = gst_util_uint64_scale (out.start_ns, run->source.source_rate, GST_SECOND);
-  out.end_sample = gst_util_uint64_scale (out.end_ns, run->source.source_rate, GST_SECOND);
+  out.start_sample = ph_scale_round_down (out.start_ns, run->source.source_rate,
+                                         PH_NS_PER_SECOND);
+  out.end_sample = ph_scale_round_down (out.end_ns, run->source.source_rate, PH_NS_PER_SECOND);
   label_writer_add (run->writer, &out);
 }
 

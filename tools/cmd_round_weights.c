@@ -23,7 +23,7 @@ ph_cmd_round_weights (int argc, char **argv)
 
   tool_parse_options ("round-weights", "",
                       "round a model's recurrent weights to bfloat16 values: the same model, "
-                      "each of those weights moved by at most 2^-9 of itself, that labels "
+                      "each of those weights moved by at most 2^-8 of itself, that labels "
                       "faster on CPUs with AVX-512", entries, &argc, &argv);
   if (!output || argc != 1) {
     fprintf (stderr, "phonemes round-weights: --output FILE is required (see --help)\n");

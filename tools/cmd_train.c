@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "tool_options.h"
 #include "train_data.h"
+#include "ph_random.h"
 
 typedef struct {
   char **corpora;
@@ -70,6 +71,7 @@ make_train_config (const TrainOptions *o, PhTrainConfig *config, GError **error)
   config->seed = (guint32) o->seed;
   config->batch_size = MAX (o->batch, 0);
   config->threads = MAX (o->threads, 0);
+  config->max_updates = (guint64) MAX (o->max_updates, 0);
   return ph_train_config_validate (config, error);
 }
 
@@ -161,7 +163,7 @@ shuffle (guint *order, guint n, guint64 seed)
   for (guint i = 0; i < n; i++)
     order[i] = i;
   for (guint i = n; i > 1; i--) {
-    guint j = (guint) (tool_random_next (&state) % i);
+    guint j = (guint) (ph_random_next (&state) % i);
     guint t = order[i - 1];
     order[i - 1] = order[j];
     order[j] = t;

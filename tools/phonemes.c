@@ -13,30 +13,14 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-#ifdef HAVE_CMD_LABEL
   { "label", ph_cmd_label, "label audio with phones as the element does (.PHN, TextGrid, JSON, subtitles...)" },
-#endif
-#ifdef HAVE_CMD_FEATURES
   { "features", ph_cmd_features, "print the feature frames of an audio file" },
-#endif
-#ifdef HAVE_CMD_CORPUS
   { "corpus", ph_cmd_corpus, "make a corpus: synthesize speech or import recordings" },
-#endif
-#ifdef HAVE_CMD_ALIGN
   { "align", ph_cmd_align, "force-align a transcript to audio" },
-#endif
-#ifdef HAVE_CMD_TRAIN
   { "train", ph_cmd_train, "train a model with truncated BPTT" },
-#endif
-#ifdef HAVE_CMD_EVAL
   { "eval", ph_cmd_eval, "score a model on a labelled corpus" },
-#endif
-#ifdef HAVE_CMD_LM
   { "lm", ph_cmd_lm, "estimate the phone-LM decoder's bigram from text, into a model" },
-#endif
-#ifdef HAVE_CMD_ROUND_WEIGHTS
   { "round-weights", ph_cmd_round_weights, "round a model's recurrent weights to bfloat16" },
-#endif
 };
 
 static void

@@ -48,20 +48,9 @@ tool_load_model (const char *path)
 guint64
 tool_frame_to_file_sample (const PhFeatureConfig *features, guint64 frame, guint file_rate)
 {
-  guint64 ns = frame * features->hop_length * G_GUINT64_CONSTANT (1000000000) /
-               features->sample_rate;
+  guint64 ns = ph_frame_to_ns (frame, features->hop_length, features->sample_rate);
 
-  return ns * file_rate / G_GUINT64_CONSTANT (1000000000);
-}
-
-guint64
-tool_random_next (guint64 *state)
-{
-  guint64 z = (*state += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
-
-  z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
-  z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
-  return z ^ (z >> 31);
+  return ph_scale_round_down (ns, file_rate, PH_NS_PER_SECOND);
 }
 
 int

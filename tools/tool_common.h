@@ -22,10 +22,6 @@ PhModel *tool_load_model (const char *path);
 guint64 tool_frame_to_file_sample (const PhFeatureConfig *features, guint64 frame,
                                    guint file_rate);
 
-/* splitmix64: a small deterministic generator, so shuffles and augmentation do not
- * depend on GLib's GRand algorithm. */
-guint64 tool_random_next (guint64 *state);
-
 /* Prints "phonemes NAME: message" to stderr and returns exit status 1. */
 int tool_fail (const char *name, const GError *error);
 

@@ -1,6 +1,8 @@
 /* train_data.c: corpora for training and evaluation, augmentation, scoring. */
 #include "train_data.h"
 
+#include "ph_random.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -162,7 +164,7 @@ augment_parse (const char *text, const char *speed_range, Augment *augment, GErr
 static double
 uniform (guint64 *state, double lo, double hi)
 {
-  return lo + (hi - lo) * ((tool_random_next (state) >> 11) * (1.0 / 9007199254740992.0));
+  return lo + (hi - lo) * ph_random_double (state);
 }
 
 static double

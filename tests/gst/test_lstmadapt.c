@@ -1835,6 +1835,60 @@ test_null_while_training (void)
   signal_clear (&sig);
 }
 
+/* How the stream is cut in the middle in the run-boundary tests. */
+typedef enum {
+  CUT_NONE,
+  CUT_DISCONT,     /* a DISCONT buffer, timestamps continuous */
+  CUT_RESET,       /* lstmphonemes' `reset` action */
+} Cut;
+
+/* Updates of a sentence-schedule adaptation (one per sequence) over 3 s of audio cut in
+ * the middle by `cut`, with lstmphonemes' reset-on-discont as given. */
+static guint64
+sentence_updates (Cut cut, gboolean reset_on_discont)
+{
+  Signal sig = make_signal (3.0, 31);
+  gchar *phn = write_phn (&sig, "runs.PHN");
+  gchar *props = g_strdup_printf ("labels-location=%s schedule=sentence publish-interval=1",
+                                  phn);
+  Run *run = chain_new (props);
+  gsize mid = (sig.n / 2 / CHUNK) * CHUNK;
+  GstBuffer *buffer;
+  guint64 updates;
+
+  g_object_set (run->labeller, "reset-on-discont", reset_on_discont, NULL);
+  push_range (run, &sig, 0, mid);
+  if (cut == CUT_RESET)
+    g_signal_emit_by_name (run->labeller, "reset");
+  buffer = audio_buffer (&sig, mid, CHUNK);
+  if (cut == CUT_DISCONT)
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+  g_assert_cmpint (gst_harness_push (run->h, buffer), ==, GST_FLOW_OK);
+  push_range (run, &sig, mid + CHUNK, sig.n);
+  push_eos (run);
+  updates = msg_u64 (last_msg (run), "updates");
+  g_assert_cmpuint (run->errors, ==, 0);
+  run_free (run);
+  g_remove (phn);
+  g_free (phn);
+  g_free (props);
+  signal_clear (&sig);
+  return updates;
+}
+
+/* Where lstmphonemes' LSTM state runs on, the adapter's sequence does too; where it was
+ * zeroed, the sequence ends. The adapter used to guess from DISCONT flags and timestamp
+ * gaps: it ended the sequence at a DISCONT that reset-on-discont=false keeps in one run,
+ * and missed the reset action, which zeroes the state without either. */
+static void
+test_runs_follow_the_labeller (void)
+{
+  g_assert_cmpuint (sentence_updates (CUT_NONE, TRUE), ==, 1);
+  g_assert_cmpuint (sentence_updates (CUT_DISCONT, TRUE), ==, 2);
+  g_assert_cmpuint (sentence_updates (CUT_DISCONT, FALSE), ==, 1);
+  g_assert_cmpuint (sentence_updates (CUT_RESET, TRUE), ==, 2);
+}
+
 /* EOS in the middle of a window: the partial window is trained (one update more). */
 static void
 test_eos_mid_window (void)
@@ -1923,6 +1977,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt/start-checks", test_start_checks);
   g_test_add_func ("/lstmadapt/no-meta-warns", test_no_meta_warns);
   g_test_add_func ("/lstmadapt/debug-levels", test_debug_levels);
+  g_test_add_func ("/lstmadapt/runs-follow-the-labeller", test_runs_follow_the_labeller);
   ret = g_test_run ();
 
   g_remove (fx.model);
