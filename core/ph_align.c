@@ -24,6 +24,7 @@ typedef struct {
   gint word;          /* word index, -1 for the optional silences */
   gboolean optional;
   gboolean relabel;   /* may be renamed to the best member of its class */
+  gboolean unlabelled; /* "align only": the text marked it phone* */
   guint first_state;
   guint n_states;
   guint class_id;     /* index into the distinct score classes */
@@ -56,6 +57,8 @@ ph_word_free (PhWord *word)
     return;
   g_free (word->text);
   g_array_unref (word->phones);
+  if (word->unlabelled)
+    g_array_unref (word->unlabelled);
   g_free (word);
 }
 
@@ -69,6 +72,36 @@ phone_from_symbol (const char *symbol)
   return phone >= 0 ? phone : ph_phone_from_arpabet (symbol);
 }
 
+/* A symbol of a phone transcription: the phone, and whether it ends in "*" (align
+ * only); -1 for an unknown symbol. */
+static gint
+phone_from_transcription_symbol (const char *symbol, gboolean *unlabelled)
+{
+  gsize len = strlen (symbol);
+  g_autofree char *name = NULL;
+
+  *unlabelled = len > 1 && symbol[len - 1] == '*';
+  if (!*unlabelled)
+    return phone_from_symbol (symbol);
+  name = g_strndup (symbol, len - 1);
+  return phone_from_symbol (name);
+}
+
+/* A word of the parsed phones, with its "align only" marks when it has any. */
+static PhWord *
+word_from_parsed (GArray *phones, GArray *unlabelled)
+{
+  PhWord *word = ph_word_new (NULL, (gint *) phones->data, phones->len);
+
+  for (guint i = 0; i < unlabelled->len; i++)
+    if (g_array_index (unlabelled, gboolean, i))
+      {
+        word->unlabelled = g_array_ref (unlabelled);
+        break;
+      }
+  return word;
+}
+
 /* Parses "hh ax l ow / w er l d" into words. */
 GPtrArray *
 ph_words_parse_phones (const char *text, GError **error)
@@ -80,25 +113,28 @@ ph_words_parse_phones (const char *text, GError **error)
     {
       g_auto (GStrv) symbols = g_strsplit_set (chunks[w], " \t\r\n", -1);
       g_autoptr (GArray) phones = g_array_new (FALSE, FALSE, sizeof (gint));
+      g_autoptr (GArray) unlabelled = g_array_new (FALSE, FALSE, sizeof (gboolean));
 
       for (guint i = 0; symbols[i] != NULL; i++)
         {
           gint phone;
+          gboolean align_only;
           if (symbols[i][0] == '\0')
             continue;
-          phone = phone_from_symbol (symbols[i]);
+          phone = phone_from_transcription_symbol (symbols[i], &align_only);
           if (phone < 0)
             {
               g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
                            "unknown phone '%s' in word %u of the phone transcription "
-                           "(expected TIMIT or ARPAbet symbols, words separated by '/')",
-                           symbols[i], words->len + 1);
+                           "(expected TIMIT or ARPAbet symbols, each may end in '*', words "
+                           "separated by '/')", symbols[i], words->len + 1);
               return NULL;
             }
           g_array_append_val (phones, phone);
+          g_array_append_val (unlabelled, align_only);
         }
       if (phones->len > 0)
-        g_ptr_array_add (words, ph_word_new (NULL, (gint *) phones->data, phones->len));
+        g_ptr_array_add (words, word_from_parsed (phones, unlabelled));
     }
   return g_steal_pointer (&words);
 }
@@ -128,6 +164,7 @@ ph_alignment_free (PhAlignment *alignment)
   g_array_unref (alignment->labels);
   g_array_unref (alignment->confidence);
   g_array_unref (alignment->word_index);
+  g_array_unref (alignment->unlabelled);
   g_free (alignment);
 }
 
@@ -188,7 +225,7 @@ class_id_for (GArray *classes, guint64 mask)
   return classes->len - 1;
 }
 
-static void
+static AlignUnit *
 add_unit (AlignGraph *graph, const PhAlignConfig *config, gint phone, gint word,
           gboolean optional, guint64 mask)
 {
@@ -205,6 +242,7 @@ add_unit (AlignGraph *graph, const PhAlignConfig *config, gint phone, gint word,
 
   graph->n_states += unit.n_states;
   g_array_append_val (graph->units, unit);
+  return &g_array_index (graph->units, AlignUnit, graph->units->len - 1);
 }
 
 static void
@@ -225,8 +263,9 @@ add_word (AlignGraph *graph, const PhAlignConfig *config, const PhWord *word, gi
       if (config->optional_closures && closure >= 0 && !ph_phone_is_closure (previous))
         add_unit (graph, config, closure, index, TRUE,
                   phone_class_mask (closure, config->score_by_class));
-      add_unit (graph, config, phone, index, FALSE,
-                phone_class_mask (phone, config->score_by_class));
+      AlignUnit *unit = add_unit (graph, config, phone, index, FALSE,
+                                  phone_class_mask (phone, config->score_by_class));
+      unit->unlabelled = word->unlabelled && g_array_index (word->unlabelled, gboolean, i);
     }
 }
 
@@ -246,6 +285,14 @@ words_valid (const GPtrArray *words, GError **error)
                            w + 1, word->text ? word->text : "?", i + 1, phone, PH_NUM_PHONES - 1);
               return FALSE;
             }
+        }
+      if (word->unlabelled && (!word->phones || word->unlabelled->len != word->phones->len))
+        {
+          g_set_error (error, PH_ERROR, PH_ERROR_INVALID,
+                       "word %u (%s): %u unlabelled marks for %u phones (expected one per "
+                       "phone)", w + 1, word->text ? word->text : "?", word->unlabelled->len,
+                       word->phones ? word->phones->len : 0);
+          return FALSE;
         }
     }
   return TRUE;
@@ -561,6 +608,7 @@ append_label (PhAlignment *result, const AlignUnit *unit, const float *posterior
   g_array_append_val (result->labels, label);
   g_array_append_val (result->confidence, confidence);
   g_array_append_val (result->word_index, unit->word);
+  g_array_append_val (result->unlabelled, unit->unlabelled);
 }
 
 static float
@@ -594,6 +642,7 @@ alignment_from_path (const AlignGraph *graph, const guint *path, guint n_frames,
   result->labels = g_array_new (FALSE, FALSE, sizeof (PhLabel));
   result->confidence = g_array_new (FALSE, FALSE, sizeof (float));
   result->word_index = g_array_new (FALSE, FALSE, sizeof (gint));
+  result->unlabelled = g_array_new (FALSE, FALSE, sizeof (gboolean));
   for (guint t = 1; t <= n_frames; t++)
     {
       if (t < n_frames && path[t] == path[start])

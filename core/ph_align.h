@@ -30,6 +30,8 @@ G_BEGIN_DECLS
 typedef struct {
   char *text;     /* the word as written (normalised), may be NULL */
   GArray *phones; /* gint TIMIT-61 indices, at least one */
+  GArray *unlabelled; /* gboolean per phone: TRUE for "align only" phones (written
+                       * "phone*"), whose span gets no label; NULL = all labelled */
 } PhWord;
 
 /* A word of `n_phones` phones (copied); `text` is copied and may be NULL. Free with
@@ -38,7 +40,10 @@ PhWord *ph_word_new (const char *text, const gint *phones, guint n_phones);
 void ph_word_free (PhWord *word);
 
 /* Parses a phone transcription: TIMIT or ARPAbet symbols separated by spaces, words
- * separated by "/" or "|" (e.g. "hh ax l ow / w er l d"). Returns a GPtrArray of
+ * separated by "/" or "|" (e.g. "hh ax l ow / w er l d"). A symbol ending in "*" is
+ * aligned as that phone but marked unlabelled (a sound with no TIMIT counterpart, e.g.
+ * a trilled r written "r*"): its span is left without a label in a training corpus,
+ * so no loss is taken there. Returns a GPtrArray of
  * PhWord* (an empty one for blank text), or NULL + GError naming the bad symbol. */
 GPtrArray *ph_words_parse_phones (const char *text, GError **error);
 
@@ -64,6 +69,8 @@ typedef struct {
   GArray *confidence; /* float per label: mean over its frames of the posterior mass of
                        * its scoring class (its own posterior without score_by_class) */
   GArray *word_index; /* gint per label: index of its word in the text, -1 for silence */
+  GArray *unlabelled; /* gboolean per label: TRUE for a phone the text marked "align
+                       * only" (PhWord.unlabelled); its span should get no label */
   float mean_confidence; /* mean of the confidences of the word phones (not silences) */
   double log_score;      /* Viterbi score of the best path, per frame */
 } PhAlignment;

@@ -451,6 +451,43 @@ test_parse_phones (void)
   g_assert_cmpint (g_array_index (w->phones, gint, 1), ==, P ("ax-h"));
 }
 
+/* "r*": aligned like any phone, marked unlabelled in the words and in the result. */
+static void
+test_align_only_phones (void)
+{
+  const Seg segs[] = {
+    { "h#", 5 }, { "p", 3 }, { "eh", 4 }, { "r", 3 }, { "ow", 6 }, { "pau", 3 },
+    { "m", 3 }, { "ey", 5 }, { "h#", 5 },
+  };
+  g_autoptr (GPtrArray) words = words_from ("p eh r* ow / m ey");
+  const PhWord *first = g_ptr_array_index (words, 0);
+  const PhWord *second = g_ptr_array_index (words, 1);
+  g_autoptr (GError) error = NULL;
+  PhAlignConfig config;
+  guint n_frames;
+  g_autofree float *post = posteriors_from_segments (segs, G_N_ELEMENTS (segs), 0.6f, 5,
+                                                     &n_frames);
+  PhAlignment *a;
+
+  g_assert_cmpint (g_array_index (first->phones, gint, 2), ==, P ("r"));
+  g_assert_nonnull (first->unlabelled);
+  g_assert_true (g_array_index (first->unlabelled, gboolean, 2));
+  g_assert_false (g_array_index (first->unlabelled, gboolean, 1));
+  g_assert_null (second->unlabelled); /* no marks: NULL */
+  plain_config (&config, 2);
+  a = ph_align (post, n_frames, words, &config, 1, &error);
+  g_assert_no_error (error);
+  assert_labels_match (a, segs, G_N_ELEMENTS (segs), 1);
+  g_assert_cmpuint (a->unlabelled->len, ==, a->labels->len);
+  for (guint i = 0; i < a->labels->len; i++)
+    g_assert_cmpint (g_array_index (a->unlabelled, gboolean, i), ==, i == 3);
+  ph_alignment_free (a);
+
+  /* a lone '*' is not a phone */
+  g_assert_null (ph_words_parse_phones ("p *", &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
+}
+
 /* Hand-made case: one phone shifted by 2, one missing from the hypothesis. */
 static void
 test_compare_boundaries (void)
@@ -489,6 +526,7 @@ main (int argc, char **argv)
   g_test_add_func ("/align/optional-exhaustive", test_optional_units_exhaustive);
   g_test_add_func ("/align/errors", test_errors_and_edge_cases);
   g_test_add_func ("/align/parse-phones", test_parse_phones);
+  g_test_add_func ("/align/align-only-phones", test_align_only_phones);
   g_test_add_func ("/align/compare-boundaries", test_compare_boundaries);
   return g_test_run ();
 }

@@ -1010,6 +1010,95 @@ test_phone_lm (void)
   g_assert_nonnull (strstr (e7, "lag"));
 }
 
+/* The phone transcription of a synthetic utterance's .PHN: its phones without
+ * silences and closures, the second one marked align-only ("*"). */
+static char *
+phones_of_reference (const char *phn_path)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  GString *out = g_string_new (NULL);
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (phn_path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    char phone[16];
+    gint p;
+    if (sscanf (lines[i], "%*u %*u %15s", phone) != 1)
+      continue;
+    p = ph_phone_index (phone);
+    if (p < 0 || ph_phone_is_silence (p) || ph_phone_is_closure (p))
+      continue;
+    g_string_append_printf (out, "%s%s%s", n ? " " : "", phone, n == 1 ? "*" : "");
+    n++;
+  }
+  return g_string_free (out, FALSE);
+}
+
+/* corpus import --phones: phone transcriptions instead of words; an align-only phone
+ * ("r*") is aligned but left as a gap in the .PHN, which training reads as no target
+ * (and trains on); --lexicon with --phones is refused. */
+static void
+test_import_phones (void)
+{
+  g_autofree char *corpus = g_build_filename (workdir, "phones-src", NULL);
+  g_autofree char *voice = g_build_filename (corpus, "flite-kal16", NULL);
+  g_autofree char *transcripts = g_build_filename (workdir, "phones.txt", NULL);
+  g_autofree char *out = g_build_filename (workdir, "phones-out", NULL);
+  g_autofree char *model = g_build_filename (workdir, "phones-trained.phm", NULL);
+  g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+  g_autofree char *o4 = NULL, *e4 = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GDir) dir = NULL;
+  const char *name;
+  guint files = 0, gaps = 0;
+
+  if (!g_getenv ("PH_HAVE_DEFAULT_MODEL")) {
+    g_test_skip ("this build has no default model");
+    return;
+  }
+  g_assert_cmpint (run_tool (&o1, &e1, "corpus", "synth", "--out", corpus, "--minutes", "0.2",
+                             "--voices", "flite-kal16", "--seed", "3", NULL), ==, 0);
+  dir = g_dir_open (voice, 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".PHN")) {
+      g_autofree char *path = g_build_filename (voice, name, NULL);
+      g_autofree char *id = g_strndup (name, strlen (name) - 4);
+      g_autofree char *phones = phones_of_reference (path);
+      g_string_append_printf (text, "%s: %s\n", id, phones);
+    }
+  g_assert_true (g_file_set_contents (transcripts, text->str, -1, NULL));
+  g_assert_cmpint (run_tool (&o2, &e2, "corpus", "import", "--phones", "--transcripts",
+                             transcripts, "--out", out, voice, NULL), ==, 0);
+
+  g_clear_pointer (&dir, g_dir_close);
+  g_free (voice);
+  voice = g_build_filename (out, "flite-kal16", NULL);
+  dir = g_dir_open (voice, 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".PHN")) {
+      g_autofree char *path = g_build_filename (voice, name, NULL);
+      g_autoptr (GArray) labels = ph_labels_read_phn (path, 0, NULL);
+      g_assert_nonnull (labels);
+      files++;
+      for (guint i = 1; i < labels->len; i++)
+        gaps += g_array_index (labels, PhLabel, i).start >
+                g_array_index (labels, PhLabel, i - 1).end;
+    }
+  g_assert_cmpuint (files, >, 0);
+  g_assert_cmpuint (gaps, ==, files); /* one align-only phone each: one gap each */
+
+  /* the corpus with gaps trains */
+  g_assert_cmpint (run_tool (&o3, &e3, "train", "--corpus", out, "--out", model, "--hidden", "8",
+                             "--epochs", "1", "--max-updates", "3", NULL), ==, 0);
+  g_assert_cmpint (run_tool (&o4, &e4, "corpus", "import", "--phones", "--lexicon",
+                             transcripts, "--out", out, corpus, NULL), ==, 2);
+  g_assert_nonnull (strstr (e4, "--lexicon has no use with --phones"));
+}
+
 /* corpus import --list-split: the split --held-out-fraction makes, without aligning or
  * --out; by the text (a prompt in two recordings, differing in case and punctuation, is
  * on one side), non-speech transcripts left out; bench/real/run reads its test side. */
@@ -1103,6 +1192,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/features-any-input", test_features_any_input);
   g_test_add_func ("/cli/align-any-input", test_align_any_input);
   g_test_add_func ("/cli/import-list-split", test_import_list_split);
+  g_test_add_func ("/cli/import-phones", test_import_phones);
   status = g_test_run ();
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", workdir);

@@ -138,8 +138,8 @@ aligner_frame_to_sample (const Aligner *aligner, guint64 frame, guint rate)
 }
 
 GArray *
-aligner_labels_at_rate (const Aligner *aligner, const GArray *frame_labels, guint rate,
-                        guint64 n_samples)
+aligner_labels_at_rate (const Aligner *aligner, const GArray *frame_labels,
+                        const GArray *unlabelled, guint rate, guint64 n_samples)
 {
   GArray *out = g_array_new (FALSE, FALSE, sizeof (PhLabel));
 
@@ -151,6 +151,8 @@ aligner_labels_at_rate (const Aligner *aligner, const GArray *frame_labels, guin
       s.start = MIN (s.start, n_samples);
       s.end = i + 1 == frame_labels->len ? n_samples : MIN (s.end, n_samples);
     }
+    if (unlabelled && g_array_index (unlabelled, gboolean, i))
+      continue;
     if (s.end > s.start)
       g_array_append_val (out, s);
   }

@@ -38,9 +38,11 @@ PhAlignment *aligner_align (Aligner *aligner, const float *posteriors, guint n_f
 guint64 aligner_frame_to_sample (const Aligner *aligner, guint64 frame, guint rate);
 
 /* Labels in samples at `rate` from labels in frames, ends clipped to `n_samples`
- * (0 = no clipping), empty spans dropped. */
+ * (0 = no clipping), empty spans dropped, and so are the labels `unlabelled` marks
+ * (gboolean per frame label, PhAlignment.unlabelled; NULL = keep all): their spans are
+ * left as gaps, which training reads as "no target". */
 GArray *aligner_labels_at_rate (const Aligner *aligner, const GArray *frame_labels,
-                                guint rate, guint64 n_samples);
+                                const GArray *unlabelled, guint rate, guint64 n_samples);
 
 /* Word spans ("start end word" as TIMIT .WRD) from an alignment in frames, at `rate`. */
 char *aligner_words_text (const Aligner *aligner, const PhAlignment *alignment,

@@ -198,7 +198,7 @@ align_audio (Aligner *aligner, guint model_rate, const AlignOptions *o, const ch
     ph_audio_clear (&audio);
     return tool_fail ("align", error);
   }
-  labels = aligner_labels_at_rate (aligner, alignment->labels, source.source_rate,
+  labels = aligner_labels_at_rate (aligner, alignment->labels, NULL, source.source_rate,
                                    source.source_samples);
   if (o->frames_out)
     print_frame_labels (alignment, words);

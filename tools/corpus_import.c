@@ -19,6 +19,7 @@ typedef struct {
   char *model_path;
   char *transcripts;
   char *lexicon_path;
+  gboolean phones;
   char *speaker;
   gint rate;
   double held_out;
@@ -327,7 +328,7 @@ compare_with_reference (Import *imp, const ImportItem *item, const PhAudio *audi
 
   if (reference == NULL)
     return;
-  labels = aligner_labels_at_rate (imp->aligner, alignment->labels, audio->sample_rate,
+  labels = aligner_labels_at_rate (imp->aligner, alignment->labels, NULL, audio->sample_rate,
                                    audio->n_samples);
   ph_align_compare_boundaries (reference, labels, tolerance, &stats);
   imp->compared++;
@@ -375,8 +376,8 @@ write_item (Import *imp, const ImportItem *item, PhAudio *audio, const PhAlignme
 
   if (o->rate > 0)
     ph_audio_resample (audio, (guint) o->rate);
-  labels = aligner_labels_at_rate (imp->aligner, alignment->labels, audio->sample_rate,
-                                   audio->n_samples);
+  labels = aligner_labels_at_rate (imp->aligner, alignment->labels, alignment->unlabelled,
+                                   audio->sample_rate, audio->n_samples);
   wrd_text = aligner_words_text (imp->aligner, alignment, words, audio->sample_rate,
                                  audio->n_samples);
   txt_line = g_strdup_printf ("0 %" G_GSIZE_FORMAT " %s\n", audio->n_samples, text);
@@ -409,7 +410,7 @@ import_aligned (Import *imp, const ImportItem *item, const char *text, GError **
     report_skip (imp, item->audio_path, skip->message);
     return TRUE;
   }
-  words = aligner_words (imp->aligner, text, FALSE, &skip);
+  words = aligner_words (imp->aligner, text, imp->options->phones, &skip);
   if (words) {
     posteriors = aligner_posteriors (imp->aligner, &audio, &n_frames);
     alignment = aligner_align (imp->aligner, posteriors, n_frames, words, &skip);
@@ -580,6 +581,8 @@ options_valid (const ImportOptions *o, int argc)
     problem = "--prior-scale must be 0..10";
   else if (!(o->tolerance_ms > 0))
     problem = "--tolerance-ms must be positive";
+  else if (o->phones && o->lexicon_path)
+    problem = "--lexicon has no use with --phones (the transcripts are already phones)";
   if (problem)
     fprintf (stderr, "phonemes corpus import: %s (see --help)\n", problem);
   return problem == NULL;
@@ -630,6 +633,10 @@ ph_corpus_import_main (int argc, char **argv)
       "else a .txt/.TXT beside each recording", "FILE" },
     { "lexicon", 0, 0, G_OPTION_ARG_FILENAME, &o.lexicon_path,
       "Extra pronunciations, lines 'word phone phone ...' (CMUdict style)", "FILE" },
+    { "phones", 0, 0, G_OPTION_ARG_NONE, &o.phones,
+      "The transcripts are phone transcriptions, not words: TIMIT/ARPAbet symbols, words "
+      "separated by '/'; a symbol ending in '*' is aligned but left unlabelled (no "
+      "training target), e.g. 'p eh r* ow / m ey'", NULL },
     { "speaker", 0, 0, G_OPTION_ARG_STRING, &o.speaker,
       "Speaker directory name (default: the SRC directory's name)", "NAME" },
     { "rate", 'r', 0, G_OPTION_ARG_INT, &o.rate,
