@@ -21,9 +21,18 @@ function field(line, name,    v) {
 /^WARNING: erroneous pipeline/ || /^ERROR: pipeline could not be constructed/ {
   print > "/dev/stderr"; errors++; next
 }
-/^ERROR: from element / { if (!errors++) print > "/dev/stderr"; next }
+# gst-launch-1.0 (1.22 here) prints an element's error from the thread that posts it (its
+# bus sync handler), the whole line in one write, while its main thread prints each -m
+# message in two writes: "Got message #N from element "E" (TYPE): ", then the message.
+# The error can land between the two, at the end of such a header: it is found wherever
+# it starts, and the message cut from its header comes on a line of its own after it.
+/ERROR: from element / {
+  if (!errors++)
+    print substr($0, index($0, "ERROR: from element ")) > "/dev/stderr"
+  next
+}
 /^WARNING: from element / { print > "/dev/stderr"; next }
-/: lstmadapt, / {
+/: lstmadapt, / || /^lstmadapt, / {
   if (field($0, "agreement") != "")
     measure = sprintf("agreement %5.3f", field($0, "agreement"))
   else if (field($0, "accuracy") != "")

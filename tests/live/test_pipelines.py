@@ -17,6 +17,9 @@ what they write, against each other and against the file:
                        at the file's rate (as `phonemes align` writes them) are read at
                        that rate, labels at another rate are refused with the fix, the
                        element's warnings reach the user, self mode reports agreement
+  print-adapt.awk      an error that gst-launch-1.0 wrote into the middle of a message
+                       line (it prints errors from the posting thread) is shown and is
+                       the first error; the message cut from its header is still read
   failures             label-file.sh on a file that is not audio, or with a model that
                        does not exist, says what failed (the pipeline's error) and exits
                        non-zero
@@ -209,6 +212,39 @@ def phn_at_rate(phn, from_rate, rate, path):
     return path
 
 
+# gst-launch-1.0 -m output where the streaming thread's error landed between the header
+# and the body of a message the main thread was printing (a few runs in a hundred of
+# adapt-supervised.sh with labels at the wrong rate): the element's error, then the
+# pipeline's error that follows from it.
+SPLICED = """Got message #81 from element "fakesink0" (tag): ERROR: from element \
+/GstPipeline:pipeline0/GstLstmAdapt:lstmadapt0: labels misfit: set labels-rate=16000
+Additional debug info:
+gstlstmadapt.c(418): check_labels_against_duration (): lstmadapt0
+ERROR: pipeline doesn't want to preroll.
+Got message #90 from element "lstmadapt0" (element): lstmadapt, running-time=(guint64)1000000000, \
+updates=(guint64)3, frames-trained=(guint64)30, windows-dropped=(guint64)0, loss=(double)1.5;
+GstMessageTag, taglist=(taglist)"taglist\\,\\ container-format\\=\\(string\\)WAV\\;";
+Got message #91 from element "lstmphonemes0" (element): ERROR: from element \
+/GstPipeline:pipeline0/GstDecodeBin:decodebin0/GstWavParse:wavparse0: Internal data stream error.
+lstmadapt, running-time=(guint64)2000000000, updates=(guint64)6, frames-trained=(guint64)60, \
+windows-dropped=(guint64)0, loss=(double)1.25;
+"""
+
+
+def check_print_adapt_spliced_error():
+    out = subprocess.run([os.path.join(PIPELINES, "print-adapt.awk")], input=SPLICED,
+                         capture_output=True, text=True, timeout=30)
+    errors = out.stderr.splitlines()
+    if out.returncode != 1 or len(errors) != 1 or not errors[0].startswith(
+            "ERROR: from element /GstPipeline:pipeline0/GstLstmAdapt:lstmadapt0: ") \
+            or "labels-rate=16000" not in errors[0]:
+        fail("print-adapt.awk on an error written into a message line: exit %d, stderr:\n%s"
+             % (out.returncode, out.stderr))
+    if len(out.stdout.splitlines()) != 2 or "updates      6" not in out.stdout:
+        fail("print-adapt.awk loses the progress around a spliced error:\n" + out.stdout)
+    print("print-adapt.awk: an error spliced into a message line is shown first")
+
+
 def check_adaptation(wav, phn, model, tmp):
     if not lstmadapt_available():
         print("SKIPPED PART: adaptation scripts (the lstmadapt element is not built yet)")
@@ -299,6 +335,7 @@ def main():
         print("label-live.sh: %d phones with their lag" % len(rows))
 
         check_visualize(wav, model, tmp, duration)
+        check_print_adapt_spliced_error()
         check_adaptation(wav, phn, model, tmp)
 
         readme = os.path.join(os.environ.get("PH_SOURCE_ROOT", "."), "README.md")
