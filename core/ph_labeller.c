@@ -24,6 +24,7 @@ struct _PhLabeller {
   PhLstmState *state;
   guint dim;
   guint min_segment_frames;
+  double vtlp_warp;          /* the filterbank's frequency warp, 1 = none */
 
   /* Features of the last delay + 1 frames, so frame t - d is reported with its own. */
   float *feature_ring;
@@ -90,6 +91,9 @@ build_model_parts (PhLabeller *self, GError **error)
   self->features = ph_features_new (&model->features, error);
   if (!self->features)
     return FALSE;
+  if (self->vtlp_warp != 1.0 && !ph_features_set_vtlp_warp (self->features, self->vtlp_warp,
+                                                            error))
+    return FALSE;
   self->dim = model->shape.input_dim;
   self->state = ph_lstm_state_new (&model->shape);
   self->feature_ring = g_new0 (float, (gsize) (model->shape.delay + 1) * self->dim);
@@ -108,6 +112,7 @@ ph_labeller_new (PhModel *model, guint min_segment_frames, GError **error)
   self = g_new0 (PhLabeller, 1);
   self->model = ph_model_ref (model);
   self->min_segment_frames = MAX (min_segment_frames, 1);
+  self->vtlp_warp = 1.0;
   self->segmenter = PH_SEGMENTER_AUTO;
   ph_decoder_config_init (&self->decoder_config);
   self->segmenter_stale = TRUE;
@@ -173,6 +178,16 @@ ph_labeller_set_model (PhLabeller *self, PhModel *model)
       ph_labeller_reset (self);
     }
   ph_model_unref (old);
+}
+
+gboolean
+ph_labeller_set_vtlp_warp (PhLabeller *self, double warp, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (!ph_features_set_vtlp_warp (self->features, warp, error))
+    return FALSE;
+  self->vtlp_warp = warp;
+  return TRUE;
 }
 
 /* Whether the next frames go to the decoder. */

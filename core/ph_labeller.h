@@ -60,6 +60,13 @@ void ph_labeller_set_model (PhLabeller *labeller, PhModel *model);
 
 void ph_labeller_set_min_segment_frames (PhLabeller *labeller, guint min_segment_frames);
 
+/* Reads the spectrum through a filterbank warped by `warp` (ph_features_set_vtlp_warp;
+ * 1 = the plain filterbank, the default), from the next frame on, and for a model
+ * switched to later. A measurement hook for per-speaker normalisation (bench/real); the
+ * element does not set it. FALSE + GError outside PH_VTLP_MIN_WARP..PH_VTLP_MAX_WARP
+ * (nothing changes then). */
+gboolean ph_labeller_set_vtlp_warp (PhLabeller *labeller, double warp, GError **error);
+
 /* How frames become segments. */
 typedef enum {
   PH_SEGMENTER_AUTO,    /* the decoder when the model has a phone LM, else greedy */

@@ -791,6 +791,27 @@ test_label_standard_input (void)
   g_assert_cmpstr (from_stdin, ==, from_file);
 }
 
+/* `label --warp W` (bench/real's per-speaker warp): 1 is the plain labelling, another
+ * warp labels the same speech otherwise, and a warp out of 0.7..1.4 is a usage error. */
+static void
+test_label_warp (void)
+{
+  g_autofree char *sample = g_build_filename (g_getenv ("PH_SOURCE_ROOT"), "samples",
+                                              "speech.wav", NULL);
+  g_autofree char *plain = NULL, *one = NULL, *warped = NULL, *e1 = NULL, *e2 = NULL;
+  g_autofree char *e3 = NULL;
+
+  g_assert_cmpint (run_tool (&plain, &e1, "label", sample, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&one, &e2, "label", "--warp", "1", sample, NULL), ==, 0);
+  g_assert_cmpint (run_tool (&warped, &e3, "label", "--warp", "0.88", sample, NULL), ==, 0);
+  g_assert_cmpuint (strlen (plain), >, 0);
+  g_assert_cmpstr (one, ==, plain);
+  g_assert_cmpuint (strlen (warped), >, 0);
+  g_assert_cmpstr (warped, !=, plain);
+  assert_tool_fails (2, "--warp 1.5 is outside",
+                     (const char *const[]) { "label", "--warp", "1.5", sample, NULL });
+}
+
 /* What GStreamer cannot read is an error naming the file, exit status 1: a missing file,
  * an empty one, text, and a video without sound. */
 static void
@@ -1188,6 +1209,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/label-standard-input", test_label_standard_input);
   g_test_add_func ("/cli/label-streams-long-file", test_label_streams_long_file);
   g_test_add_func ("/cli/label-visemes", test_label_visemes);
+  g_test_add_func ("/cli/label-warp", test_label_warp);
   g_test_add_func ("/cli/label-unreadable-audio", test_label_unreadable_audio);
   g_test_add_func ("/cli/features-any-input", test_features_any_input);
   g_test_add_func ("/cli/align-any-input", test_align_any_input);

@@ -163,11 +163,12 @@ reference_segments (const float *posteriors, guint n_frames, guint min_frames)
 
 /* Posteriors for every frame offline: features, then delay copies of the last frame. */
 static float *
-reference_posteriors (PhModel *model, const float *x, gsize n, guint *n_frames)
+reference_posteriors (PhModel *model, double warp, const float *x, gsize n, guint *n_frames)
 {
   g_autoptr (GError) error = NULL;
   guint dim = model->shape.input_dim, delay = model->shape.delay;
-  float *features = ph_features_compute_f32 (&model->features, x, n, n_frames, &error);
+  float *features = ph_features_compute_warped_f32 (&model->features, warp, x, n, n_frames,
+                                                     &error);
   guint steps = *n_frames + delay;
   float *padded = g_new (float, (gsize) steps * dim);
   float *out = g_new (float, (gsize) steps * PH_NUM_PHONES);
@@ -206,18 +207,21 @@ assert_segments_tile (GArray *segments, guint n_frames, guint min_frames)
 }
 
 static void
-check_against_reference (guint delay, guint layers, guint min_frames)
+check_against_reference_warped (guint delay, guint layers, guint min_frames, double warp)
 {
   gsize n = RATE * 3 + 77;
   g_autofree float *x = make_signal (n, 7);
   PhModel *model = make_model (delay, layers, 11);
   guint n_frames;
-  g_autofree float *posteriors = reference_posteriors (model, x, n, &n_frames);
+  g_autofree float *posteriors = reference_posteriors (model, warp, x, n, &n_frames);
   g_autoptr (GArray) expected = reference_segments (posteriors, n_frames, min_frames);
   g_autoptr (GError) error = NULL;
   PhLabeller *labeller = ph_labeller_new (model, min_frames, &error);
   Recording rec;
 
+  g_assert_no_error (error);
+  if (warp != 1.0)
+    g_assert_true (ph_labeller_set_vtlp_warp (labeller, warp, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (n_frames, ==, (n + 159) / 160);
   recording_init (&rec);
@@ -239,6 +243,29 @@ check_against_reference (guint delay, guint layers, guint min_frames)
   }
   assert_segments_tile (rec.segments, n_frames, min_frames);
   recording_clear (&rec);
+  ph_labeller_free (labeller);
+  ph_model_unref (model);
+}
+
+static void
+check_against_reference (guint delay, guint layers, guint min_frames)
+{
+  check_against_reference_warped (delay, layers, min_frames, 1.0);
+}
+
+/* A warped labeller (bench/real's per-speaker warp) labels as the offline warped
+ * features do; an out-of-range warp is refused and changes nothing. */
+static void
+test_matches_offline_warped (void)
+{
+  g_autoptr (GError) error = NULL;
+  PhModel *model = make_model (1, 1, 11);
+  PhLabeller *labeller = ph_labeller_new (model, 3, NULL);
+
+  check_against_reference_warped (1, 1, 3, 0.9);
+  check_against_reference_warped (2, 1, 3, 1.12);
+  g_assert_false (ph_labeller_set_vtlp_warp (labeller, 1.5, &error));
+  g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
   ph_labeller_free (labeller);
   ph_model_unref (model);
 }
@@ -397,6 +424,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/labeller/matches-offline", test_matches_offline);
+  g_test_add_func ("/labeller/matches-offline-warped", test_matches_offline_warped);
   g_test_add_func ("/labeller/matches-offline-delay", test_matches_offline_with_delay);
   g_test_add_func ("/labeller/matches-offline-no-smoothing", test_matches_offline_no_smoothing);
   g_test_add_func ("/labeller/chunking-invariance", test_chunking_invariance);

@@ -86,7 +86,7 @@ label_samples (const gint16 *s16, const float *f32, gsize n, gpointer user_data)
 
 static int
 label_file (PhModel *model, const char *path, guint min_segment_frames,
-            const ToolDecoderOptions *decoder, LabelRun *run)
+            const ToolDecoderOptions *decoder, double warp, LabelRun *run)
 {
   g_autoptr (GError) error = NULL;
 
@@ -94,7 +94,8 @@ label_file (PhModel *model, const char *path, guint min_segment_frames,
   run->labeller = ph_labeller_new (model, min_segment_frames, &error);
   if (!run->labeller)
     return tool_fail ("label", error);
-  if (!tool_decoder_options_apply (decoder, run->labeller, &error)) {
+  if (!tool_decoder_options_apply (decoder, run->labeller, &error) ||
+      (warp != 1.0 && !ph_labeller_set_vtlp_warp (run->labeller, warp, &error))) {
     ph_labeller_free (run->labeller);
     return tool_fail ("label", error);
   }
@@ -117,6 +118,7 @@ ph_cmd_label (int argc, char **argv)
   g_autofree char *visemes_name = NULL;
   gboolean frames = FALSE, posteriors = FALSE;
   gint min_segment_frames = PH_DEFAULT_MIN_SEGMENT_FRAMES;
+  double warp = 1.0;
   ToolDecoderOptions decoder;
   tool_decoder_options_init (&decoder);
   g_autofree char *format_help = g_strdup_printf (
@@ -133,6 +135,10 @@ ph_cmd_label (int argc, char **argv)
       "Smoothing: frames a new phone must last to start a segment (default 3, as the element)",
       "N" },
     TOOL_DECODER_OPTION_ENTRIES (&decoder),
+    { "warp", 0, 0, G_OPTION_ARG_DOUBLE, &warp,
+      "Read the spectrum through a filterbank with frequencies scaled by W (0.7..1.4; "
+      "default 1 = none, as the element): speaker normalisation, for measurement "
+      "(bench/real/README.md, \"Per-speaker warp\")", "W" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format_name, format_help, "FORMAT" },
     { "group", 0, 0, G_OPTION_ARG_STRING, &group_name,
       "srt, vtt: one cue per spoken 'phone' (default, with its confidence) or per 'word' "
@@ -185,6 +191,11 @@ ph_cmd_label (int argc, char **argv)
   }
   if (!tool_min_segment_frames_valid ("label", min_segment_frames))
     return 2;
+  if (!(warp >= PH_VTLP_MIN_WARP && warp <= PH_VTLP_MAX_WARP)) {
+    fprintf (stderr, "phonemes label: --warp %g is outside %g..%g\n", warp, PH_VTLP_MIN_WARP,
+             PH_VTLP_MAX_WARP);
+    return 2;
+  }
   model = tool_load_model (model_path);
   if (!model)
     return 1;
@@ -194,7 +205,7 @@ ph_cmd_label (int argc, char **argv)
   run.posteriors = posteriors;
   if (!frames && !posteriors)
     run.writer = label_writer_new (format, group, visemes_name != NULL, stdout);
-  status = label_file (model, argv[1], (guint) min_segment_frames, &decoder, &run);
+  status = label_file (model, argv[1], (guint) min_segment_frames, &decoder, warp, &run);
   tool_decoder_options_clear (&decoder);
   if (run.writer)
     label_writer_finish (run.writer, status == 0);
