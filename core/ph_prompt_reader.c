@@ -4,9 +4,12 @@
 #include "ph_corpus.h"
 #include "ph_phoneset.h"
 
+#include <math.h>
 #include <string.h>
 
 #define WORDS_AHEAD_PER_FRAMES 10 /* a word lasts 100 ms at least: the window's reach */
+#define SPEECH_FRAMES_PER_WORD 15 /* a word holds 150 ms of speech at least: how far a
+                                   * rejected segment may have read */
 #define MIN_CUT_SILENCE 3         /* a shorter silence run is no place to cut */
 
 struct _PhPromptReader {
@@ -19,7 +22,10 @@ struct _PhPromptReader {
   guint speech;              /* speech frames pending */
   guint silence_run;         /* silence frames at the end of the pending ones */
   guint64 first_frame;       /* index of the first pending frame */
-  guint64 unaccepted_speech; /* speech in rejected segments before any accepted one */
+  guint64 accepted_speech;   /* speech frames in accepted segments */
+  guint64 rejected_speech;   /* speech frames in rejected segments */
+  guint lost_words;          /* words the rejected segments since the last accepted one
+                              * may have read: the next may start that much further */
   gboolean *matched;         /* per word: covered by an accepted segment */
   GArray *segment_features;  /* float: the last accepted segment's, handed out */
   GArray *segment_targets;   /* gint */
@@ -37,6 +43,7 @@ ph_prompt_reader_config_init (PhPromptReaderConfig *config)
     .back_words = 2,
     .skip_words = 2,
     .min_confidence = 0.15f,
+    .min_score_gap = -1.5f,
     .mismatch_speech_frames = 500,
   };
 }
@@ -65,6 +72,7 @@ ph_prompt_reader_new (GPtrArray *words, guint dim, const PhPromptReaderConfig *c
   r->matched = g_new0 (gboolean, MAX (words->len, 1));
   r->stats.words = words->len;
   r->stats.last_confidence = -1.0f;
+  r->stats.last_score_gap = -INFINITY;
   return r;
 }
 
@@ -136,15 +144,17 @@ longest_silence_cut (const PhPromptReader *r)
 
 /* ---- aligning a segment ---- */
 
+/* A rejected segment; the reading is a mismatch once the speech rejected reaches
+ * mismatch_speech_frames and is more than twice the speech accepted. */
 static void
 count_rejected (PhPromptReader *r, guint n_frames, guint speech)
 {
   r->stats.frames_unmatched += n_frames;
   r->stats.segments_rejected++;
-  if (r->stats.segments_accepted > 0)
-    return;
-  r->unaccepted_speech += speech;
-  if (r->unaccepted_speech >= r->config.mismatch_speech_frames)
+  r->rejected_speech += speech;
+  r->lost_words += (speech + SPEECH_FRAMES_PER_WORD - 1) / SPEECH_FRAMES_PER_WORD;
+  if (r->rejected_speech >= r->config.mismatch_speech_frames &&
+      r->rejected_speech > 2 * r->accepted_speech)
     r->stats.mismatch = TRUE;
 }
 
@@ -153,7 +163,7 @@ static guint
 window_of_words (const PhPromptReader *r, guint n_frames, guint *lo)
 {
   guint cursor = r->stats.cursor, n_words = r->words->len;
-  guint ahead = n_frames / WORDS_AHEAD_PER_FRAMES + r->config.skip_words + 2;
+  guint ahead = n_frames / WORDS_AHEAD_PER_FRAMES + r->config.skip_words + r->lost_words + 2;
 
   *lo = cursor > r->config.back_words ? cursor - r->config.back_words : 0;
   *lo = MIN (*lo, n_words);
@@ -191,6 +201,23 @@ accept_segment (PhPromptReader *r, guint n_frames, const PhAlignment *a, guint l
   };
 }
 
+/* Per frame, the log posterior of the best phone over the first `n` pending frames:
+ * what a path free of the text would score. */
+static double
+free_score (const PhPromptReader *r, guint n)
+{
+  const float *post = (const float *) r->posteriors->data;
+  double sum = 0;
+
+  for (guint t = 0; t < n; t++) {
+    float best = 0;
+    for (guint k = 0; k < PH_NUM_PHONES; k++)
+      best = MAX (best, post[(gsize) t * PH_NUM_PHONES + k]);
+    sum += log (MAX (best, 1e-10f));
+  }
+  return sum / MAX (n, 1);
+}
+
 /* Aligns the first `n_frames` pending frames; TRUE when accepted (*segment set). */
 static gboolean
 align_segment (PhPromptReader *r, guint n_frames, guint speech, PhPromptSegment *segment)
@@ -208,15 +235,20 @@ align_segment (PhPromptReader *r, guint n_frames, guint speech, PhPromptSegment 
     return FALSE;
   }
   ph_align_config_init (&config);
-  config.start_words = r->stats.cursor - lo + r->config.skip_words + 1;
+  config.start_words = r->stats.cursor - lo + r->config.skip_words + r->lost_words + 1;
   config.partial_end = TRUE;
   a = ph_align ((const float *) r->posteriors->data, n_frames, window, &config, 1, NULL);
   r->stats.last_confidence = a ? a->mean_confidence : 0.0f;
-  accepted = a && a->last_word >= 0 && a->mean_confidence >= r->config.min_confidence;
-  if (accepted)
+  r->stats.last_score_gap = a ? (float) (a->log_score - free_score (r, n_frames)) : -INFINITY;
+  accepted = a && a->last_word >= 0 && a->mean_confidence >= r->config.min_confidence &&
+      r->stats.last_score_gap >= r->config.min_score_gap;
+  if (accepted) {
     accept_segment (r, n_frames, a, lo, segment);
-  else
+    r->accepted_speech += speech;
+    r->lost_words = 0;
+  } else {
     count_rejected (r, n_frames, speech);
+  }
   if (a)
     ph_alignment_free (a);
   return accepted;

@@ -9,11 +9,14 @@
  * before it is dropped (pauses of any length cost nothing). Each segment is aligned
  * (ph_align, partial_end) against the prompt's words from a cursor: it may start up to
  * `back_words` before the cursor (a repeated word) or `skip_words` after it (a skipped
- * one) and end after any word. An alignment with mean confidence at least
- * `min_confidence` is accepted: its frames and targets are handed back and the cursor
- * moves past its last word. Otherwise its frames are not trained on; when the first
- * `mismatch_speech_frames` speech frames of a prompt give no accepted segment, the
- * reading does not match the text (`mismatch`) and nothing more is aligned.
+ * one; after rejected segments, also as many words as their speech may have held, one
+ * per 150 ms) and end after any word. An alignment is accepted when its mean confidence is at
+ * least `min_confidence` and its Viterbi score per frame at most `-min_score_gap` below
+ * that of the best phone of every frame (the text costs little): its frames and
+ * targets are handed back and the cursor moves past its last word. Otherwise its frames
+ * are not trained on; once the speech rejected reaches `mismatch_speech_frames` and is
+ * more than twice the speech accepted, the reading does not match the text
+ * (`mismatch`) and nothing more is aligned.
  *
  * Not thread-safe: one reader per training thread. */
 #pragma once
@@ -31,7 +34,8 @@ typedef struct {
   guint back_words;             /* words before the cursor a segment may start at (2) */
   guint skip_words;             /* words after the cursor it may start at (2) */
   float min_confidence;         /* mean alignment confidence to accept (0.15) */
-  guint mismatch_speech_frames; /* speech without any accepted segment: mismatch (500) */
+  float min_score_gap;          /* alignment score per frame less the free one (-1.5) */
+  guint mismatch_speech_frames; /* rejected speech that can make a mismatch (500) */
 } PhPromptReaderConfig;
 
 /* Fills `config` with the defaults above. */
@@ -47,6 +51,7 @@ typedef struct {
   guint64 frames_unmatched;    /* in rejected segments */
   guint segments_accepted, segments_rejected;
   float last_confidence;       /* of the last segment aligned, accepted or not; -1 none */
+  float last_score_gap;        /* its score per frame less the free one; -inf none */
   gboolean mismatch;           /* the reading does not match the prompt */
 } PhPromptReaderStats;
 

@@ -184,6 +184,29 @@ test_repeat_and_skip (void)
   reading_clear (&r);
 }
 
+/* Words 2-4 misheard (the posteriors peak on other phones), then 5-7 read clearly: the
+ * reader finds its place again after the rejected segment. */
+static void
+test_finds_its_place_again (void)
+{
+  PhPromptReader *reader = reader_new (PROMPT);
+  const PhPromptReaderStats *stats = ph_prompt_reader_stats (reader);
+  Reading r;
+
+  reading_init (&r, 6);
+  add_words (&r, PROMPT, 0, 1, 60);
+  add_words (&r, "k t / p b / g d", 0, 2, 10);
+  add_pause (&r, 50);
+  add_words (&r, PROMPT, 5, 7, 60);
+  follow (reader, &r);
+  g_assert_cmpuint (stats->segments_rejected, ==, 1);
+  g_assert_cmpuint (stats->cursor, ==, N_WORDS);
+  g_assert_cmpuint (stats->words_matched, ==, 5);
+  g_assert_false (stats->mismatch);
+  ph_prompt_reader_free (reader);
+  reading_clear (&r);
+}
+
 /* Another text read: nothing accepted, the mismatch reported, later frames ignored. */
 static void
 test_wrong_text (void)
@@ -236,6 +259,7 @@ main (int argc, char **argv)
   g_test_add_func ("/prompt-reader/whole-reading", test_whole_reading);
   g_test_add_func ("/prompt-reader/stops-mid-prompt", test_stops_mid_prompt);
   g_test_add_func ("/prompt-reader/repeat-and-skip", test_repeat_and_skip);
+  g_test_add_func ("/prompt-reader/finds-its-place-again", test_finds_its_place_again);
   g_test_add_func ("/prompt-reader/wrong-text", test_wrong_text);
   g_test_add_func ("/prompt-reader/no-pause", test_no_pause);
   return g_test_run ();
