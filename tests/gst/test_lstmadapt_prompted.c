@@ -154,6 +154,7 @@ run_reading (const Reading *r, const char *props)
   GstBuffer *out;
 
   g_assert_no_error (error);
+  gst_object_ref_sink (bin);
   gst_element_set_bus (bin, bus);
   h = gst_harness_new_with_element (bin, "sink", "src");
   gst_harness_set_src_caps_str (h, CAPS);
@@ -174,6 +175,7 @@ run_reading (const Reading *r, const char *props)
   gst_harness_teardown (h);
   pop_messages (bus, &report);
   gst_element_set_bus (bin, NULL);
+  gst_object_unref (bin);
   gst_object_unref (bus);
   g_free (desc);
   return report;
