@@ -19,6 +19,7 @@ struct _PhPromptReader {
   GArray *features;          /* float, pending frames x dim */
   GArray *posteriors;        /* float, pending frames x PH_NUM_PHONES */
   GArray *silent;            /* gboolean per pending frame: argmax is a silence */
+  GArray *stamps;            /* guint64 per pending frame */
   guint speech;              /* speech frames pending */
   guint silence_run;         /* silence frames at the end of the pending ones */
   guint64 first_frame;       /* index of the first pending frame */
@@ -67,6 +68,7 @@ ph_prompt_reader_new (GPtrArray *words, guint dim, const PhPromptReaderConfig *c
   r->features = g_array_new (FALSE, FALSE, sizeof (float));
   r->posteriors = g_array_new (FALSE, FALSE, sizeof (float));
   r->silent = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  r->stamps = g_array_new (FALSE, FALSE, sizeof (guint64));
   r->segment_features = g_array_new (FALSE, FALSE, sizeof (float));
   r->segment_targets = g_array_new (FALSE, FALSE, sizeof (gint));
   r->matched = g_new0 (gboolean, MAX (words->len, 1));
@@ -85,6 +87,7 @@ ph_prompt_reader_free (PhPromptReader *r)
   g_array_unref (r->features);
   g_array_unref (r->posteriors);
   g_array_unref (r->silent);
+  g_array_unref (r->stamps);
   g_array_unref (r->segment_features);
   g_array_unref (r->segment_targets);
   g_free (r->matched);
@@ -117,6 +120,7 @@ pending_drop (PhPromptReader *r, guint n)
   g_array_remove_range (r->features, 0, n * r->dim);
   g_array_remove_range (r->posteriors, 0, n * PH_NUM_PHONES);
   g_array_remove_range (r->silent, 0, n);
+  g_array_remove_range (r->stamps, 0, n);
   r->first_frame += n;
   r->speech = r->silence_run = 0;
   for (guint i = 0; i < r->silent->len; i++) {
@@ -195,6 +199,7 @@ accept_segment (PhPromptReader *r, guint n_frames, const PhAlignment *a, guint l
     .targets = (const gint *) r->segment_targets->data,
     .n_frames = n_frames,
     .first_frame = r->first_frame,
+    .last_stamp = g_array_index (r->stamps, guint64, n_frames - 1),
     .confidence = a->mean_confidence,
     .first_word = first,
     .last_word = last,
@@ -272,7 +277,7 @@ cut_and_align (PhPromptReader *r, guint cut, PhPromptSegment *segment)
 
 gboolean
 ph_prompt_reader_push (PhPromptReader *r, const float *features, const float *posteriors,
-                       PhPromptSegment *segment)
+                       guint64 stamp, PhPromptSegment *segment)
 {
   gboolean silent = argmax_is_silence (posteriors);
   const PhPromptReaderConfig *c = &r->config;
@@ -285,6 +290,7 @@ ph_prompt_reader_push (PhPromptReader *r, const float *features, const float *po
   g_array_append_vals (r->features, features, r->dim);
   g_array_append_vals (r->posteriors, posteriors, PH_NUM_PHONES);
   g_array_append_val (r->silent, silent);
+  g_array_append_val (r->stamps, stamp);
   r->speech += !silent;
   r->silence_run = silent ? r->silence_run + 1 : 0;
   if (r->speech == 0 && r->silent->len > c->cut_silence_frames) {

@@ -62,6 +62,7 @@ typedef struct {
   const gint *targets;         /* n_frames TIMIT-61 indices */
   guint n_frames;
   guint64 first_frame;         /* index of its first frame among the frames pushed */
+  guint64 last_stamp;          /* the stamp its last frame was pushed with */
   float confidence;            /* mean alignment confidence */
   guint first_word, last_word; /* words of the prompt it covers */
 } PhPromptSegment;
@@ -74,10 +75,12 @@ PhPromptReader *ph_prompt_reader_new (GPtrArray *words, guint dim,
                                       const PhPromptReaderConfig *config);
 void ph_prompt_reader_free (PhPromptReader *reader);
 
-/* Takes one frame (`dim` features, PH_NUM_PHONES posteriors, both copied); TRUE when a
- * segment was accepted: *segment then says what to train on. */
+/* Takes one frame (`dim` features, PH_NUM_PHONES posteriors, both copied, and the
+ * caller's `stamp` of it, e.g. its running time); TRUE when a segment was accepted:
+ * *segment then says what to train on. */
 gboolean ph_prompt_reader_push (PhPromptReader *reader, const float *features,
-                                const float *posteriors, PhPromptSegment *segment);
+                                const float *posteriors, guint64 stamp,
+                                PhPromptSegment *segment);
 
 /* The reading ended (end of stream, a break, another prompt): aligns what is pending;
  * TRUE + *segment as for push. The reader then starts a new segment, cursor kept. */

@@ -87,7 +87,8 @@ follow (PhPromptReader *reader, const Reading *r)
     float feature = (float) t;
     gboolean got = t < n
         ? ph_prompt_reader_push (reader, &feature, &g_array_index (r->posteriors, float,
-                                                                   (gsize) t * PH_NUM_PHONES), &seg)
+                                                                   (gsize) t * PH_NUM_PHONES),
+                                 1000 + t, &seg)
         : ph_prompt_reader_finish (reader, &seg);
 
     if (!got)
@@ -100,6 +101,7 @@ follow (PhPromptReader *reader, const Reading *r)
       g_assert_cmpfloat (seg.features[i], ==, (float) frame);
       right += target == truth || (ph_phone_is_silence (target) && ph_phone_is_silence (truth));
     }
+    g_assert_cmpuint (seg.last_stamp, ==, 1000 + seg.first_frame + seg.n_frames - 1);
     handed += seg.n_frames;
   }
   g_assert_cmpuint (right, ==, handed);   /* exact on peaked posteriors */

@@ -66,7 +66,7 @@ main (int argc, char **argv)
   }
   reader = ph_prompt_reader_new (words, 1, NULL);
   for (float t = 0; read_frame (in, posteriors); t++)
-    if (ph_prompt_reader_push (reader, &t, posteriors, &seg))
+    if (ph_prompt_reader_push (reader, &t, posteriors, (guint64) t, &seg))
       print_segment (&seg);
   if (ph_prompt_reader_finish (reader, &seg))
     print_segment (&seg);
