@@ -3,7 +3,12 @@
  *
  *   phonemes label --posteriors READING.wav > READING.post
  *   prompt-reader-check READING.post "$(phonemes align --print-phones --text "$TEXT" |
- *                                      cut -f2 | paste -sd/)"
+ *                                      cut -f2 | paste -sd/)" [OUT.PHN]
+ *
+ * With OUT.PHN, the accepted segments' frame targets are written as TIMIT labels
+ * (samples at 16 kHz, 160 per frame; frames outside them unlabelled): what lstmadapt
+ * mode=supervised trains on as the prompted mode would, from the unadapted model's
+ * alignment (bench/adapt/enroll-curve's prompted-reader row).
  *
  * The second argument is the prompt as a phone transcription (words separated by "/"),
  * which `phonemes align --print-phones` gives for a text with this project's lexicon.
@@ -33,6 +38,25 @@ read_frame (FILE *in, float *posteriors)
   return TRUE;
 }
 
+#define PHN_HOP 160
+
+/* Appends the segment's targets to `labels` (PhLabel, samples), one label per run. */
+static void
+add_labels (GArray *labels, const PhPromptSegment *seg)
+{
+  for (guint i = 0, start = 0; i <= seg->n_frames; i++) {
+    PhLabel label;
+
+    if (i < seg->n_frames && seg->targets[i] == seg->targets[start])
+      continue;
+    label = (PhLabel) { (seg->first_frame + start) * PHN_HOP, (seg->first_frame + i) * PHN_HOP,
+                        seg->targets[start] };
+    if (label.phone >= 0)
+      g_array_append_val (labels, label);
+    start = i;
+  }
+}
+
 static void
 print_segment (const PhPromptSegment *seg)
 {
@@ -52,8 +76,10 @@ main (int argc, char **argv)
   float posteriors[PH_NUM_PHONES];
   FILE *in;
 
-  if (argc != 3) {
-    fprintf (stderr, "usage: prompt-reader-check POSTERIORS PHONE-TRANSCRIPTION\n");
+  g_autoptr (GArray) labels = g_array_new (FALSE, FALSE, sizeof (PhLabel));
+
+  if (argc != 3 && argc != 4) {
+    fprintf (stderr, "usage: prompt-reader-check POSTERIORS PHONE-TRANSCRIPTION [OUT.PHN]\n");
     return 2;
   }
   if (!(words = ph_words_parse_phones (argv[2], &error))) {
@@ -66,10 +92,14 @@ main (int argc, char **argv)
   }
   reader = ph_prompt_reader_new (words, 1, NULL);
   for (float t = 0; read_frame (in, posteriors); t++)
-    if (ph_prompt_reader_push (reader, &t, posteriors, (guint64) t, &seg))
+    if (ph_prompt_reader_push (reader, &t, posteriors, (guint64) t, &seg)) {
       print_segment (&seg);
-  if (ph_prompt_reader_finish (reader, &seg))
+      add_labels (labels, &seg);
+    }
+  if (ph_prompt_reader_finish (reader, &seg)) {
     print_segment (&seg);
+    add_labels (labels, &seg);
+  }
   fclose (in);
   s = ph_prompt_reader_stats (reader);
   printf ("frames %" G_GUINT64_FORMAT ": read to word %u of %u, %u words matched, %"
@@ -78,5 +108,9 @@ main (int argc, char **argv)
           s->frames_aligned, s->frames_unmatched, s->segments_accepted, s->segments_rejected,
           s->mismatch ? ", MISMATCH: the reading is not the prompt" : "");
   ph_prompt_reader_free (reader);
+  if (argc == 4 && !ph_labels_write_phn (argv[3], labels, &error)) {
+    fprintf (stderr, "prompt-reader-check: %s\n", error->message);
+    return 1;
+  }
   return 0;
 }
