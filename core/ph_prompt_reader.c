@@ -1,7 +1,7 @@
 /* ph_prompt_reader.c: a prompt read aloud, cut at pauses and aligned a segment at a
  * time from a cursor into its words (see ph_prompt_reader.h). */
 #include "ph_prompt_reader.h"
-#include "ph_corpus.h"
+#include "ph_labels.h"
 #include "ph_phoneset.h"
 
 #include <math.h>
@@ -123,11 +123,12 @@ pending_drop (PhPromptReader *r, guint n)
   g_array_remove_range (r->stamps, 0, n);
   r->first_frame += n;
   r->speech = r->silence_run = 0;
-  for (guint i = 0; i < r->silent->len; i++) {
-    gboolean s = g_array_index (r->silent, gboolean, i);
-    r->speech += !s;
-    r->silence_run = s ? r->silence_run + 1 : 0;
-  }
+  for (guint i = 0; i < r->silent->len; i++)
+    {
+      gboolean s = g_array_index (r->silent, gboolean, i);
+      r->speech += !s;
+      r->silence_run = s ? r->silence_run + 1 : 0;
+    }
 }
 
 /* Where to cut a full window: the middle of its longest silence run, else its end. */
@@ -136,13 +137,15 @@ longest_silence_cut (const PhPromptReader *r)
 {
   guint best_start = 0, best_len = 0, run = 0;
 
-  for (guint i = 0; i < r->silent->len; i++) {
-    run = g_array_index (r->silent, gboolean, i) ? run + 1 : 0;
-    if (run > best_len) {
-      best_len = run;
-      best_start = i + 1 - run;
+  for (guint i = 0; i < r->silent->len; i++)
+    {
+      run = g_array_index (r->silent, gboolean, i) ? run + 1 : 0;
+      if (run > best_len)
+        {
+          best_len = run;
+          best_start = i + 1 - run;
+        }
     }
-  }
   return best_len >= MIN_CUT_SILENCE ? best_start + best_len / 2 : r->silent->len;
 }
 
@@ -187,10 +190,11 @@ accept_segment (PhPromptReader *r, guint n_frames, const PhAlignment *a, guint l
   g_array_set_size (r->segment_targets, 0);
   g_array_append_vals (r->segment_targets, targets, n_frames);
   g_free (targets);
-  for (guint w = first; w <= last; w++) {
-    r->stats.words_matched += !r->matched[w];
-    r->matched[w] = TRUE;
-  }
+  for (guint w = first; w <= last; w++)
+    {
+      r->stats.words_matched += !r->matched[w];
+      r->matched[w] = TRUE;
+    }
   r->stats.cursor = MAX (r->stats.cursor, last + 1);
   r->stats.frames_aligned += n_frames;
   r->stats.segments_accepted++;
@@ -214,12 +218,13 @@ free_score (const PhPromptReader *r, guint n)
   const float *post = (const float *) r->posteriors->data;
   double sum = 0;
 
-  for (guint t = 0; t < n; t++) {
-    float best = 0;
-    for (guint k = 0; k < PH_NUM_PHONES; k++)
-      best = MAX (best, post[(gsize) t * PH_NUM_PHONES + k]);
-    sum += log (MAX (best, 1e-10f));
-  }
+  for (guint t = 0; t < n; t++)
+    {
+      float best = 0;
+      for (guint k = 0; k < PH_NUM_PHONES; k++)
+        best = MAX (best, post[(gsize) t * PH_NUM_PHONES + k]);
+      sum += log (MAX (best, 1e-10f));
+    }
   return sum / MAX (n, 1);
 }
 
@@ -235,10 +240,11 @@ align_segment (PhPromptReader *r, guint n_frames, guint speech, PhPromptSegment 
 
   for (guint w = lo; w < hi; w++)
     g_ptr_array_add (window, g_ptr_array_index (r->words, w));
-  if (window->len == 0) {
-    count_rejected (r, n_frames, speech);
-    return FALSE;
-  }
+  if (window->len == 0)
+    {
+      count_rejected (r, n_frames, speech);
+      return FALSE;
+    }
   ph_align_config_init (&config);
   config.start_words = r->stats.cursor - lo + r->config.skip_words + r->lost_words + 1;
   config.partial_end = TRUE;
@@ -247,13 +253,16 @@ align_segment (PhPromptReader *r, guint n_frames, guint speech, PhPromptSegment 
   r->stats.last_score_gap = a ? (float) (a->log_score - free_score (r, n_frames)) : -INFINITY;
   accepted = a && a->last_word >= 0 && a->mean_confidence >= r->config.min_confidence &&
       r->stats.last_score_gap >= r->config.min_score_gap;
-  if (accepted) {
-    accept_segment (r, n_frames, a, lo, segment);
-    r->accepted_speech += speech;
-    r->lost_words = 0;
-  } else {
-    count_rejected (r, n_frames, speech);
-  }
+  if (accepted)
+    {
+      accept_segment (r, n_frames, a, lo, segment);
+      r->accepted_speech += speech;
+      r->lost_words = 0;
+    }
+  else
+    {
+      count_rejected (r, n_frames, speech);
+    }
   if (a)
     ph_alignment_free (a);
   return accepted;
@@ -283,20 +292,22 @@ ph_prompt_reader_push (PhPromptReader *r, const float *features, const float *po
   const PhPromptReaderConfig *c = &r->config;
 
   r->stats.frames++;
-  if (r->stats.mismatch) {
-    r->first_frame++;
-    return FALSE;
-  }
+  if (r->stats.mismatch)
+    {
+      r->first_frame++;
+      return FALSE;
+    }
   g_array_append_vals (r->features, features, r->dim);
   g_array_append_vals (r->posteriors, posteriors, PH_NUM_PHONES);
   g_array_append_val (r->silent, silent);
   g_array_append_val (r->stamps, stamp);
   r->speech += !silent;
   r->silence_run = silent ? r->silence_run + 1 : 0;
-  if (r->speech == 0 && r->silent->len > c->cut_silence_frames) {
-    pending_drop (r, r->silent->len - c->cut_silence_frames); /* silence only */
-    return FALSE;
-  }
+  if (r->speech == 0 && r->silent->len > c->cut_silence_frames)
+    {
+      pending_drop (r, r->silent->len - c->cut_silence_frames); /* silence only */
+      return FALSE;
+    }
   if (r->silence_run == c->cut_silence_frames && r->speech >= c->min_segment_speech)
     return cut_and_align (r, r->silent->len - c->cut_silence_frames / 2, segment);
   if (r->silence_run == c->pause_frames)
