@@ -6,7 +6,12 @@
  * of the unit before it, or of an earlier one when every unit in between is optional.
  * Scores are kept for one frame at a time; backpointers are one byte per frame and
  * state: 0 = stayed, 1 = came from the previous state of the same unit, d >= 1 in a
- * unit's first state = came from the last state of the unit d places back. */
+ * unit's first state = came from the last state of the unit d places back.
+ *
+ * Reading a text piece by piece (start_words, partial_end): the first unit of each word
+ * that may start the path is reachable at frame 0 and entered from the leading h# at
+ * any frame (d = its index); the path may end in a word's last unit or in any optional
+ * silence after a word. */
 #include "ph_align.h"
 #include "ph_labels.h"
 #include "ph_error.h"
@@ -25,6 +30,7 @@ typedef struct {
   gboolean optional;
   gboolean relabel;   /* may be renamed to the best member of its class */
   gboolean unlabelled; /* "align only": the text marked it phone* */
+  gboolean may_start; /* a path may begin here (start_words) */
   guint first_state;
   guint n_states;
   guint class_id;     /* index into the distinct score classes */
@@ -34,6 +40,8 @@ typedef struct {
   GArray *units;      /* AlignUnit */
   GArray *classes;    /* guint64 masks, distinct */
   guint n_states;
+  gboolean lead_silence; /* unit 0 is the optional leading h# */
+  gboolean partial_end;  /* a path may end after any word */
 } AlignGraph;
 
 /* ---- words ---- */
@@ -153,6 +161,8 @@ ph_align_config_init (PhAlignConfig *config)
     .relabel_variants = TRUE,
     .prior_scale = 0.0f,
     .prior = NULL,
+    .start_words = 0,
+    .partial_end = FALSE,
   };
 }
 
@@ -307,16 +317,22 @@ graph_build (AlignGraph *graph, const GPtrArray *words, const PhAlignConfig *con
   graph->units = g_array_new (FALSE, FALSE, sizeof (AlignUnit));
   graph->classes = g_array_new (FALSE, FALSE, sizeof (guint64));
   graph->n_states = 0;
+  graph->lead_silence = config->optional_silence;
+  graph->partial_end = config->partial_end;
   if (config->optional_silence)
     add_silence (graph, config, "h#", TRUE);
   for (guint w = 0; w < words->len; w++)
     {
       const PhWord *word = g_ptr_array_index ((GPtrArray *) words, w);
+      guint first_unit;
       if (word->phones == NULL || word->phones->len == 0)
         continue;
       if (any && config->optional_silence)
         add_silence (graph, config, "pau", TRUE);
+      first_unit = graph->units->len;
       add_word (graph, config, word, (gint) w);
+      if (any && w < config->start_words && first_unit <= MAX_SKIP)
+        g_array_index (graph->units, AlignUnit, first_unit).may_start = TRUE;
       any = TRUE;
     }
   if (!any)
@@ -344,19 +360,62 @@ unit_at (const AlignGraph *graph, guint u)
   return &g_array_index (graph->units, AlignUnit, u);
 }
 
-/* Units every path goes through, and the frames they need. */
+/* TRUE when a path may end in unit `u`: the last unit, or with partial_end a word's
+ * last unit or an optional silence after a word. */
+static gboolean
+may_end (const AlignGraph *graph, guint u)
+{
+  const AlignUnit *unit = unit_at (graph, u);
+
+  if (u + 1 == graph->units->len)
+    return TRUE;
+  if (!graph->partial_end)
+    return FALSE;
+  if (unit->word < 0)
+    return u > 0 || !graph->lead_silence;
+  return unit_at (graph, u + 1)->word != unit->word;
+}
+
+/* Units a path starting in unit `from` goes through at least (to the end, or with
+ * partial_end to its first word's end), and the frames they need. */
 static guint
-mandatory_units (const AlignGraph *graph, guint *frames)
+mandatory_units_from (const AlignGraph *graph, guint from, guint *frames)
 {
   guint units = 0;
 
   *frames = 0;
-  for (guint u = 0; u < graph->units->len; u++)
-    if (!unit_at (graph, u)->optional)
-      {
-        units++;
-        *frames += unit_at (graph, u)->n_states;
-      }
+  for (guint u = from; u < graph->units->len; u++)
+    {
+      const AlignUnit *unit = unit_at (graph, u);
+      if (!unit->optional)
+        {
+          units++;
+          *frames += unit->n_states;
+        }
+      if (graph->partial_end && unit->word >= 0 && may_end (graph, u))
+        break;
+    }
+  return units;
+}
+
+/* The fewest units any path goes through, and the frames they need. */
+static guint
+mandatory_units (const AlignGraph *graph, guint *frames)
+{
+  guint units = mandatory_units_from (graph, 0, frames);
+
+  for (guint u = 1; u < graph->units->len; u++)
+    {
+      guint f, n;
+      if (!unit_at (graph, u)->may_start)
+        continue;
+      n = mandatory_units_from (graph, u, &f);
+      if (f < *frames)
+        {
+          *frames = f;
+          units = n;
+        }
+    }
   return units;
 }
 
@@ -425,19 +484,45 @@ typedef struct {
   guint *entry_skip;    /* per unit: how many units back that came from */
 } Trellis;
 
+/* Frame 0: the units from `from` up to and including the first mandatory one. */
 static void
-trellis_start (Trellis *tr, const double *emit)
+trellis_start_at (Trellis *tr, const double *emit, guint from)
 {
   const AlignGraph *graph = tr->graph;
   gboolean reachable = TRUE;
 
-  for (guint s = 0; s < graph->n_states; s++)
-    tr->prev[s] = -INFINITY;
-  for (guint u = 0; u < graph->units->len && reachable; u++)
+  for (guint u = from; u < graph->units->len && reachable; u++)
     {
       const AlignUnit *unit = unit_at (graph, u);
       tr->prev[unit->first_state] = emit[unit->class_id];
       reachable = unit->optional;
+    }
+}
+
+static void
+trellis_start (Trellis *tr, const double *emit)
+{
+  const AlignGraph *graph = tr->graph;
+
+  for (guint s = 0; s < graph->n_states; s++)
+    tr->prev[s] = -INFINITY;
+  trellis_start_at (tr, emit, 0);
+  for (guint u = 1; u < graph->units->len; u++)
+    if (unit_at (graph, u)->may_start)
+      trellis_start_at (tr, emit, u);
+}
+
+/* A start unit `u` entered from the leading h#, when that is better. */
+static void
+trellis_enter_from_lead (Trellis *tr, guint u)
+{
+  const AlignUnit *lead = unit_at (tr->graph, 0);
+  double from = tr->prev[lead->first_state + lead->n_states - 1];
+
+  if (from > tr->entry[u])
+    {
+      tr->entry[u] = from;
+      tr->entry_skip[u] = u;
     }
 }
 
@@ -462,6 +547,8 @@ trellis_entries (Trellis *tr)
           tr->entry[u] = tr->entry[u - 1];
           tr->entry_skip[u] = tr->entry_skip[u - 1] + 1;
         }
+      if (unit_at (graph, u)->may_start && graph->lead_silence)
+        trellis_enter_from_lead (tr, u);
     }
 }
 
@@ -509,11 +596,13 @@ trellis_step (Trellis *tr, const double *emit, guint t)
   tr->cur = swap;
 }
 
-/* The last state of the best unit that may end the path (only optional ones after it). */
+/* The last state of the best unit that may end the path: the last mandatory unit or
+ * an optional one after it; with partial_end, any that may_end. */
 static guint
 trellis_best_end (const Trellis *tr, double *score)
 {
   const AlignGraph *graph = tr->graph;
+  gboolean in_tail = TRUE;
   guint best = 0;
 
   *score = -INFINITY;
@@ -521,12 +610,13 @@ trellis_best_end (const Trellis *tr, double *score)
     {
       const AlignUnit *unit = unit_at (graph, u);
       guint last = unit->first_state + unit->n_states - 1;
-      if (tr->prev[last] > *score)
+      if ((in_tail || may_end (graph, u)) && tr->prev[last] > *score)
         {
           *score = tr->prev[last];
           best = last;
         }
-      if (!unit->optional)
+      in_tail = in_tail && unit->optional;
+      if (!in_tail && !graph->partial_end)
         break;
     }
   return best;
@@ -632,6 +722,33 @@ mean_word_confidence (const PhAlignment *result)
   return (float) (sum / n);
 }
 
+/* A path that ends in the pause after a word (partial_end) ends the audio: the
+ * silence there is named h#, as at the end of any alignment. */
+static void
+silence_at_end_is_h (PhAlignment *result)
+{
+  PhLabel *last = &g_array_index (result->labels, PhLabel, result->labels->len - 1);
+
+  if (last->phone == ph_phone_index ("pau"))
+    last->phone = ph_phone_index ("h#");
+}
+
+/* Sets first_word and last_word from the labels' word indices. */
+static void
+words_aligned (PhAlignment *result)
+{
+  result->first_word = result->last_word = -1;
+  for (guint i = 0; i < result->word_index->len; i++)
+    {
+      gint w = g_array_index (result->word_index, gint, i);
+      if (w < 0)
+        continue;
+      if (result->first_word < 0)
+        result->first_word = w;
+      result->last_word = w;
+    }
+}
+
 static PhAlignment *
 alignment_from_path (const AlignGraph *graph, const guint *path, guint n_frames,
                      const float *posteriors, guint hop, const PhAlignConfig *config)
@@ -651,6 +768,9 @@ alignment_from_path (const AlignGraph *graph, const guint *path, guint n_frames,
       start = t;
     }
   result->mean_confidence = mean_word_confidence (result);
+  words_aligned (result);
+  if (graph->partial_end)
+    silence_at_end_is_h (result);
   return result;
 }
 

@@ -58,6 +58,13 @@ typedef struct {
   gboolean relabel_variants;  /* name phones after the best class member (TRUE) */
   float prior_scale;          /* alpha in log p - alpha * log prior, >= 0 (default 0) */
   const float *prior;         /* [PH_NUM_PHONES] average posteriors, or NULL = uniform */
+  /* Reading a text piece by piece (a prompt read aloud, aligned a stretch of audio at a
+   * time): the path may start in any of the first `start_words` words (0 or 1 = the
+   * first word only; words whose first unit lies more than 255 units in cannot start
+   * it) and, with `partial_end`, end after any word. The result says which words it
+   * went through (first_word, last_word). Defaults: 0, FALSE. */
+  guint start_words;
+  gboolean partial_end;
 } PhAlignConfig;
 
 /* Fills `config` with the defaults above. */
@@ -73,6 +80,7 @@ typedef struct {
                        * only" (PhWord.unlabelled); its span should get no label */
   float mean_confidence; /* mean of the confidences of the word phones (not silences) */
   double log_score;      /* Viterbi score of the best path, per frame */
+  gint first_word, last_word; /* first and last word of the text aligned, -1 if none */
 } PhAlignment;
 
 void ph_alignment_free (PhAlignment *alignment);
@@ -80,8 +88,9 @@ void ph_alignment_free (PhAlignment *alignment);
 /* Aligns `words` (PhWord*, may be empty: the result is all h#) to `n_frames` frames of
  * `posteriors` [n_frames][PH_NUM_PHONES]. `hop` converts frames to samples in the
  * labels (1 = frame units). NULL + GError when there are fewer frames than the text's
- * phones need (n_phones * min_frames), a phone index is out of range or the config is
- * invalid. Time and memory O(n_frames * states); never crashes on NaN input. */
+ * phones need (n_phones * min_frames; with partial_end, those of the shortest word that
+ * may start the path), a phone index is out of range or the config is invalid. Time
+ * and memory O(n_frames * states); never crashes on NaN input. */
 PhAlignment *ph_align (const float *posteriors, guint n_frames, const GPtrArray *words,
                        const PhAlignConfig *config, guint hop, GError **error);
 

@@ -120,6 +120,72 @@ test_recovers_boundaries (void)
   ph_alignment_free (a);
 }
 
+/* Reading a text piece by piece: audio of words 3..5 of a 6-word text. With
+ * start_words and partial_end the path covers just those words, boundaries exact;
+ * without, every word of the text is forced in. Audio of words 1..2 only: partial_end
+ * alone ends after word 2, even with fewer frames than the whole text needs. */
+static void
+test_partial_reading (void)
+{
+  const Seg middle[] = {
+    { "h#", 9 }, { "ae", 7 }, { "f", 5 }, { "pau", 6 }, { "uw", 8 }, { "sh", 6 },
+    { "pau", 4 }, { "ey", 9 }, { "v", 5 }, { "h#", 12 },
+  };
+  const Seg head[] = {
+    { "h#", 6 }, { "aa", 8 }, { "s", 6 }, { "pau", 5 }, { "iy", 7 }, { "m", 5 }, { "h#", 9 },
+  };
+  g_autoptr (GPtrArray) words = words_from ("aa s / iy m / ow n / ae f / uw sh / ey v");
+  PhAlignConfig config;
+  guint n_frames;
+  g_autofree float *post = posteriors_from_segments (middle, G_N_ELEMENTS (middle), 0.6f, 3,
+                                                     &n_frames);
+  g_autofree float *post_head = NULL;
+  g_autoptr (GError) error = NULL;
+  PhAlignment *a;
+
+  plain_config (&config, 3);
+  config.start_words = 4;
+  config.partial_end = TRUE;
+  a = ph_align (post, n_frames, words, &config, 1, &error);
+  g_assert_no_error (error);
+  assert_labels_match (a, middle, G_N_ELEMENTS (middle), 1);
+  g_assert_cmpint (a->first_word, ==, 3);
+  g_assert_cmpint (a->last_word, ==, 5);
+  ph_alignment_free (a);
+
+  /* a start further in than start_words allows: the path begins at the last word it
+   * may begin at (words 0..2), squeezed in */
+  config.start_words = 3;
+  a = ph_align (post, n_frames, words, &config, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (a->first_word, ==, 2);
+  g_assert_cmpint (a->last_word, ==, 5);
+  g_assert_cmpfloat (a->mean_confidence, <, 0.6f);
+  ph_alignment_free (a);
+
+  plain_config (&config, 3);
+  a = ph_align (post, n_frames, words, &config, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (a->first_word, ==, 0);
+  g_assert_cmpint (a->last_word, ==, 5);
+  ph_alignment_free (a);
+
+  plain_config (&config, 5);
+  post_head = posteriors_from_segments (head, G_N_ELEMENTS (head), 0.6f, 4, &n_frames);
+  g_assert_cmpuint (n_frames, <, 12 * 5);   /* fewer than the whole text's phones need */
+  a = ph_align (post_head, n_frames, words, &config, 1, &error);
+  g_assert_null (a);
+  g_assert_error (error, PH_ERROR, PH_ERROR_INVALID);
+  g_clear_error (&error);
+  config.partial_end = TRUE;
+  a = ph_align (post_head, n_frames, words, &config, 1, &error);
+  g_assert_no_error (error);
+  assert_labels_match (a, head, G_N_ELEMENTS (head), 1);
+  g_assert_cmpint (a->first_word, ==, 0);
+  g_assert_cmpint (a->last_word, ==, 1);
+  ph_alignment_free (a);
+}
+
 /* Boundaries within one frame when the posteriors are blurred across each boundary. */
 static void
 test_blurred_boundaries (void)
@@ -518,6 +584,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/align/recovers-boundaries", test_recovers_boundaries);
   g_test_add_func ("/align/blurred-boundaries", test_blurred_boundaries);
+  g_test_add_func ("/align/partial-reading", test_partial_reading);
   g_test_add_func ("/align/optional-silence", test_optional_silence_only_when_supported);
   g_test_add_func ("/align/silence-class", test_silence_class);
   g_test_add_func ("/align/closures-and-variants", test_closures_and_variants);

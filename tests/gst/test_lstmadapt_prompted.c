@@ -1,0 +1,285 @@
+/* test_lstmadapt_prompted.c: lstmadapt mode=prompted on real speech, a reading longer
+ * than one phrase (issue 14). The built-in model labels, and lstmadapt adapts it, over
+ * `samples/speech.wav` (Allison, a prompt the model never trained on) read several
+ * times in a row with pauses between the readings; prompt-text is the whole reading.
+ *
+ * What a whole reading must give: frames from every repetition trained on (four in
+ * five at least: pauses need not be; ph_prompt_reader aligns 85% of this one), the last
+ * "lstmadapt" message stamped near the end of the reading. Today the prompt is aligned
+ * to the first stretch of audio that is followed by 0.5 s of silence, the whole text
+ * squeezed into it, and every later frame is ignored (the "prefix lock", root cause in
+ * bench/adapt/ENROLL-NOTES.md). Until the fix lands in the core adapter, the test
+ * reports that as incomplete (TODO in TAP) with what it measured, and stays green. */
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <math.h>
+
+#include "phonemes.h"
+
+#define RATE 16000
+#define CHUNK 320              /* samples per buffer: 20 ms */
+#define HOP 160                /* samples per frame */
+#define CAPS "audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved"
+#define SAMPLE_TEXT "The number you have dialed is not in service. " \
+  "Please check the number and try again."
+#define REPETITIONS 4          /* of the sample in the long reading */
+#define PAUSE_SECONDS 0.8      /* longer than the 0.5 s that ends a reading today */
+
+/* The reading: copies of the sample, each followed by a quiet pause. */
+typedef struct {
+  gint16 *samples;
+  gsize n;
+  gsize last_start;            /* sample where the last repetition starts */
+  gchar *text;                 /* what was read */
+} Reading;
+
+static gchar *
+sample_path (void)
+{
+  const gchar *root = g_getenv ("PH_SOURCE_ROOT");
+
+  return root ? g_build_filename (root, "samples", "speech.wav", NULL) : NULL;
+}
+
+static void
+append_samples (Reading *r, const float *x, gsize n)
+{
+  r->samples = g_renew (gint16, r->samples, r->n + n);
+  for (gsize i = 0; i < n; i++)
+    r->samples[r->n + i] = (gint16) CLAMP (lrintf (x[i] * 32768.0f), -32768, 32767);
+  r->n += n;
+}
+
+/* Quiet noise (about -70 dBFS), as a microphone gives between sentences. */
+static void
+append_pause (Reading *r, double seconds, guint32 *seed)
+{
+  gsize n = (gsize) (seconds * RATE);
+  float *x = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++) {
+    *seed = *seed * 1664525u + 1013904223u;
+    x[i] = ((float) (*seed >> 8) / (1u << 24) - 0.5f) * 0.0006f;
+  }
+  append_samples (r, x, n);
+  g_free (x);
+}
+
+/* `repetitions` readings of the sample; FALSE when it cannot be read (PH_SOURCE_ROOT
+ * not set). */
+static gboolean
+reading_make (Reading *r, guint repetitions)
+{
+  gchar *path = sample_path ();
+  PhAudio audio = { 0 };
+  GString *text = g_string_new (NULL);
+  GError *error = NULL;
+  guint32 seed = 1;
+
+  if (!path)
+    return FALSE;
+  g_assert_true (ph_audio_read (path, &audio, &error));
+  g_assert_no_error (error);
+  ph_audio_resample (&audio, RATE);
+  *r = (Reading) { 0 };
+  for (guint i = 0; i < repetitions; i++) {
+    r->last_start = r->n;
+    append_samples (r, audio.samples, audio.n_samples);
+    append_pause (r, PAUSE_SECONDS, &seed);
+    g_string_append_printf (text, "%s%s", i ? " " : "", SAMPLE_TEXT);
+  }
+  r->text = g_string_free (text, FALSE);
+  ph_audio_clear (&audio);
+  g_free (path);
+  return TRUE;
+}
+
+static void
+reading_clear (Reading *r)
+{
+  g_free (r->samples);
+  g_free (r->text);
+}
+
+/* What the run reported: its last "lstmadapt" message and any warnings. */
+typedef struct {
+  GstStructure *last;          /* NULL = no message */
+  guint messages;
+  GString *warnings;
+} Report;
+
+static void
+note_message (Report *report, GstMessage *msg)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+  GError *error = NULL;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    gst_message_parse_warning (msg, &error, NULL);
+    g_string_append_printf (report->warnings, "%s\n", error->message);
+    g_error_free (error);
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    gst_message_parse_error (msg, &error, NULL);
+    g_error ("lstmadapt posted an error: %s", error->message);
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+             gst_structure_has_name (s, "lstmadapt")) {
+    g_clear_pointer (&report->last, gst_structure_free);
+    report->last = gst_structure_copy (s);
+    report->messages++;
+  }
+}
+
+static void
+pop_messages (GstBus *bus, Report *report)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop (bus))) {
+    note_message (report, msg);
+    gst_message_unref (msg);
+  }
+}
+
+/* Pushes the reading through `lstmphonemes ! lstmadapt PROPS` (the built-in model,
+ * every frame kept for training), then EOS, which waits until all is trained. */
+static Report
+run_reading (const Reading *r, const char *props)
+{
+  gchar *desc = g_strdup_printf ("lstmphonemes ! lstmadapt max-backlog=100000 %s", props);
+  GError *error = NULL;
+  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &error);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  Report report = { NULL, 0, g_string_new (NULL) };
+  GstBuffer *out;
+
+  g_assert_no_error (error);
+  gst_object_ref_sink (bin);
+  gst_element_set_bus (bin, bus);
+  h = gst_harness_new_with_element (bin, "sink", "src");
+  gst_harness_set_src_caps_str (h, CAPS);
+  for (gsize off = 0; off < r->n; off += CHUNK) {
+    gsize len = MIN (CHUNK, r->n - off);
+    GstBuffer *buffer = gst_buffer_new_memdup (r->samples + off, len * sizeof (gint16));
+
+    GST_BUFFER_PTS (buffer) = gst_util_uint64_scale (off, GST_SECOND, RATE);
+    GST_BUFFER_DURATION (buffer) = gst_util_uint64_scale (len, GST_SECOND, RATE);
+    g_assert_cmpint (gst_harness_push (h, buffer), ==, GST_FLOW_OK);
+    while ((out = gst_harness_try_pull (h)))
+      gst_buffer_unref (out);
+    pop_messages (bus, &report);
+  }
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((out = gst_harness_try_pull (h)))
+    gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  pop_messages (bus, &report);
+  gst_element_set_bus (bin, NULL);
+  gst_object_unref (bin);
+  gst_object_unref (bus);
+  g_free (desc);
+  return report;
+}
+
+static guint64
+report_u64 (const Report *report, const char *field)
+{
+  guint64 v = 0;
+
+  if (report->last)
+    g_assert_true (gst_structure_get_uint64 (report->last, field, &v));
+  return v;
+}
+
+static void
+report_clear (Report *report)
+{
+  g_clear_pointer (&report->last, gst_structure_free);
+  g_string_free (report->warnings, TRUE);
+}
+
+/* Adapts on `repetitions` readings of the sample, prompt-text the whole reading; sets
+ * the frames of the reading, those trained on, and the running time of the last
+ * message and of the last repetition's start. FALSE when the sample is not found. */
+static gboolean
+adapt_on_reading (guint repetitions, guint64 *frames, guint64 *trained, guint64 *last_time,
+                  guint64 *last_start)
+{
+  Reading r;
+  gchar *props;
+  Report report;
+
+  if (!reading_make (&r, repetitions))
+    return FALSE;
+  props = g_strdup_printf ("mode=prompted prompt-text=\"%s\" publish-interval=5", r.text);
+  report = run_reading (&r, props);
+  *frames = r.n / HOP;
+  *trained = report_u64 (&report, "frames-trained");
+  *last_time = report_u64 (&report, "running-time");
+  *last_start = gst_util_uint64_scale (r.last_start, GST_SECOND, RATE);
+  g_test_message ("%u readings: %u messages, %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                  " frames trained, last message at %.2f s (last reading starts at %.2f s, "
+                  "ends at %.2f s)%s%s", repetitions, report.messages, *trained, *frames,
+                  *last_time / 1e9, *last_start / 1e9, (double) r.n / RATE,
+                  report.warnings->len ? "; warnings: " : "", report.warnings->str);
+  report_clear (&report);
+  g_free (props);
+  reading_clear (&r);
+  return TRUE;
+}
+
+/* The control: one reading of one prompt is trained on whole (four frames in five at
+ * least: the pauses need not be) and reported at its end. */
+static void
+test_one_reading_trained (void)
+{
+  guint64 frames, trained, last_time, last_start;
+
+  if (!adapt_on_reading (1, &frames, &trained, &last_time, &last_start)) {
+    g_test_skip ("PH_SOURCE_ROOT is not set: samples/speech.wav not found");
+    return;
+  }
+  g_assert_cmpuint (trained * 5, >=, frames * 4);
+  g_assert_cmpuint (last_time, >=, last_start);
+}
+
+/* The same for REPETITIONS readings in a row under one prompt-text: the last message
+ * comes from the last reading, and four frames in five were trained on. */
+static void
+test_whole_reading_trained (void)
+{
+  guint64 frames, trained, last_time, last_start;
+
+  if (!adapt_on_reading (REPETITIONS, &frames, &trained, &last_time, &last_start)) {
+    g_test_skip ("PH_SOURCE_ROOT is not set: samples/speech.wav not found");
+    return;
+  }
+  if (trained * 5 < frames * 4 || last_time < last_start) {
+    /* issue 14: delete this branch when the prompted mode reads the whole prompt. */
+    g_test_incomplete_printf ("prefix lock (issue 14): %" G_GUINT64_FORMAT " of %"
+                              G_GUINT64_FORMAT " frames trained, last message at %.2f s, "
+                              "the last reading starting at %.2f s", trained, frames,
+                              last_time / 1e9, last_start / 1e9);
+    return;
+  }
+  g_assert_cmpuint (trained * 5, >=, frames * 4);
+  g_assert_cmpuint (last_time, >=, last_start);
+}
+
+int
+main (int argc, char **argv)
+{
+  const gchar *plugin_dir = g_getenv ("PH_GST_PLUGIN_DIR");
+
+  g_test_init (&argc, &argv, NULL);
+  gst_init (&argc, &argv);
+  if (plugin_dir)
+    gst_registry_scan_path (gst_registry_get (), plugin_dir);
+  if (!gst_registry_check_feature_version (gst_registry_get (), "lstmadapt", 0, 0, 0)) {
+    g_printerr ("lstmadapt not found: set PH_GST_PLUGIN_DIR or GST_PLUGIN_PATH\n");
+    return 1;
+  }
+  g_test_add_func ("/lstmadapt-prompted/one-reading-trained", test_one_reading_trained);
+  g_test_add_func ("/lstmadapt-prompted/whole-reading-trained", test_whole_reading_trained);
+  return g_test_run ();
+}
