@@ -206,6 +206,15 @@ ph_adapter_set_last_good (PhAdapter *self, PhModel *model)
   training->last_good = ph_model_ref (model);
 }
 
+/* A copy of the trainer's weights now (new reference), or NULL without a trainer. */
+PhModel *
+ph_adapter_trainer_weights (PhAdapter *self)
+{
+  PhTrainer *trainer = self->training.trainer;
+
+  return trainer ? ph_model_copy (ph_trainer_model (trainer)) : NULL;
+}
+
 /* Warns (once per settings change) that the settings cannot be used; NULL. */
 static PhTrainer *
 warn_settings (PhAdapter *self, GError *error)
@@ -244,6 +253,21 @@ new_trainer (PhAdapter *self, const PhModel *weights)
       ph_model_weights_changed (ph_trainer_model (trainer));
     }
   return trainer;
+}
+
+/* Goes back to `weights`: a new trainer on them (the anchor stays at the starting
+ * weights), published and taken as the last good ones. */
+void
+ph_adapter_restart_from (PhAdapter *self, const PhModel *weights)
+{
+  Training *training = &self->training;
+
+  set_trainer (training, new_trainer (self, weights));
+  if (!training->trainer)
+    return;
+  g_clear_pointer (&training->unverified, ph_model_unref);
+  ph_adapter_set_last_good (self, (PhModel *) weights);
+  ph_adapter_publish (self, -1.0);
 }
 
 /* Drops the frozen model's state and the self-mode decoder (a new starting model). */
@@ -344,6 +368,23 @@ adapted_copy (const Training *training)
   return copy;
 }
 
+/* Prompted with a prompt: how far its reading got. */
+static void
+report_prompt (const Training *training, PhAdaptReport *r)
+{
+  const PhPromptReaderStats *stats;
+
+  if (training->config.mode != PH_ADAPT_PROMPTED || !training->prompt.reader)
+    return;
+  stats = ph_prompt_reader_stats (training->prompt.reader);
+  r->has_prompt = TRUE;
+  r->prompt_words = stats->words;
+  r->prompt_words_read = stats->cursor;
+  r->prompt_words_matched = stats->words_matched;
+  r->prompt_frames_aligned = stats->frames_aligned;
+  r->prompt_frames_unmatched = stats->frames_unmatched;
+}
+
 static void
 report (PhAdapter *self, double alignment_confidence)
 {
@@ -370,6 +411,7 @@ report (PhAdapter *self, double alignment_confidence)
   r.has_accuracy = !r.self_mode && r.targeted_frames > 0;
   r.accuracy = r.has_accuracy ? (double) correct / r.targeted_frames : 0.0;
   r.alignment_confidence = alignment_confidence;
+  report_prompt (training, &r);
   ph_adapter_log (self, PH_ADAPT_LOG_DEBUG, "published after %" G_GUINT64_FORMAT " updates, %"
                   G_GUINT64_FORMAT " frames trained: loss %.3f, %" G_GUINT64_FORMAT " of %"
                   G_GUINT64_FORMAT " targeted frames right, %" G_GUINT64_FORMAT " of %"
@@ -551,7 +593,7 @@ ensure_scratch (Training *training, guint dim)
   g_free (training->features);
   training->features = g_new0 (float, MAX (dim, 1));
   if (training->dim != dim)
-    ph_adapter_prompt_reset (&training->prompt);
+    ph_adapter_prompt_reset (&training->prompt, dim);
   training->dim = dim;
 }
 
@@ -614,7 +656,7 @@ nothing_adapted_hint (PhAdaptMode mode)
       case PH_ADAPT_SELF:
         return "lower confidence-threshold";
       case PH_ADAPT_PROMPTED:
-        return "was prompt-text read aloud, then followed by silence or the end?";
+        return "was prompt-text read aloud, and does the reading match it?";
       default:
         return "do the labels cover the audio?";
     }
@@ -675,7 +717,7 @@ drop_pending (Training *training)
 {
   if (training->trainer)
     ph_trainer_reset (training->trainer);
-  ph_adapter_prompt_reset (&training->prompt);
+  ph_adapter_prompt_reset (&training->prompt, training->dim);
   training->supervised_frames = training->unlabelled_frames = 0;
 }
 
@@ -902,8 +944,6 @@ training_init (Training *training)
 {
   memset (training, 0, sizeof *training);
   training->last_running_time = PH_TIME_NONE;
-  training->prompt.features = g_array_new (FALSE, FALSE, sizeof (float));
-  training->prompt.posteriors = g_array_new (FALSE, FALSE, sizeof (float));
 }
 
 /* Frees the training state. */
@@ -914,9 +954,7 @@ training_clear (Training *training)
   g_clear_pointer (&training->initial, ph_model_unref);
   g_clear_pointer (&training->last_good, ph_model_unref);
   g_clear_pointer (&training->unverified, ph_model_unref);
-  g_clear_pointer (&training->prompt.words, g_ptr_array_unref);
-  g_array_unref (training->prompt.features);
-  g_array_unref (training->prompt.posteriors);
+  ph_adapter_prompt_clear (&training->prompt);
   g_free (training->features);
   frozen_clear (training);
 }

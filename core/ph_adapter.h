@@ -99,6 +99,12 @@ typedef struct {
   guint64 compared_frames;
   double agreement;                /* valid when compared_frames > 0 */
   double alignment_confidence;     /* prompted, < 0 when not aligned now */
+  gboolean has_prompt;             /* prompted with a prompt: how far its reading got */
+  guint prompt_words;              /* words in the prompt */
+  guint prompt_words_read;         /* the next word expected is this one (0-based) */
+  guint prompt_words_matched;      /* distinct words an accepted segment covered */
+  guint64 prompt_frames_aligned;   /* frames of accepted segments (trained on) */
+  guint64 prompt_frames_unmatched; /* frames of rejected segments (not trained on) */
 } PhAdaptReport;
 
 /* Problems worth a user's attention; the element maps them to its warnings and errors. */
@@ -109,6 +115,7 @@ typedef enum {
   PH_ADAPT_WARN_DIVERGED,          /* adaptation stopped, last good weights back */
   PH_ADAPT_WARN_UNLABELLED,        /* many frames without a label */
   PH_ADAPT_WARN_NOTHING_ADAPTED,   /* the saved model holds the starting weights */
+  PH_ADAPT_WARN_PROMPT_MISMATCH,   /* the reading is not the prompt: weights restored */
   PH_ADAPT_ERROR_LABELS_MISFIT,    /* the labels do not fit the audio: not saved */
   PH_ADAPT_ERROR_SAVE,             /* the model could not be written at the end */
 } PhAdaptProblem;

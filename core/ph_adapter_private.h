@@ -7,6 +7,7 @@
 #include "ph_decoder.h"
 #include "ph_lstm.h"
 #include "ph_phoneset.h"
+#include "ph_prompt_reader.h"
 
 enum {
   FRAME_RUN_START = 1 << 0,   /* the trainer's sequence ends before this frame */
@@ -44,17 +45,14 @@ typedef struct {
   gint phone;
 } TimedLabel;
 
-/* The frames of the current prompt reading (prompted mode). */
+/* The reading of the current prompt (prompted mode). */
 typedef struct {
-  GArray *features;           /* float, n x dim */
-  GArray *posteriors;         /* float, n x 61 */
-  guint64 last_running_time;
-  guint n_frames;
-  guint speech_frames;
-  guint trailing_silence;
+  PhPromptReader *reader;     /* follows the reading of `words`; NULL = no prompt */
   GPtrArray *words;           /* the prompt (PhWord *), NULL = none */
   guint serial;               /* prompt_serial of `words` */
-  gboolean done;              /* aligned and trained: wait for the next prompt */
+  PhModel *at_start;          /* the trainer's weights when the prompt began: a reading
+                               * that does not match it goes back to them */
+  gboolean mismatch_handled;  /* the mismatch was reported and the weights restored */
 } PromptWindow;
 
 /* What the divergence watch knows of the current trainer. */
@@ -163,6 +161,8 @@ G_GNUC_INTERNAL void ph_adapter_train_frame (PhAdapter *self, const float *featu
 G_GNUC_INTERNAL void ph_adapter_end_sequence (PhAdapter *self);
 G_GNUC_INTERNAL void ph_adapter_publish (PhAdapter *self, double alignment_confidence);
 G_GNUC_INTERNAL void ph_adapter_set_last_good (PhAdapter *self, PhModel *model);
+G_GNUC_INTERNAL PhModel *ph_adapter_trainer_weights (PhAdapter *self);
+G_GNUC_INTERNAL void ph_adapter_restart_from (PhAdapter *self, const PhModel *weights);
 
 /* ph_adapter_backlog.c (`lock` held) */
 G_GNUC_INTERNAL void ph_adapter_ring_clear (FrameRing *ring);
@@ -182,7 +182,8 @@ G_GNUC_INTERNAL gint ph_adapter_frame_target (Training *training, const Frame *f
 G_GNUC_INTERNAL void ph_adapter_measure_agreement (PhAdapter *self, const Frame *frame);
 G_GNUC_INTERNAL gboolean ph_adapter_self_decode (PhAdapter *self, const Frame *frame);
 G_GNUC_INTERNAL void ph_adapter_self_decode_flush (PhAdapter *self);
-G_GNUC_INTERNAL void ph_adapter_prompt_reset (PromptWindow *window);
+G_GNUC_INTERNAL void ph_adapter_prompt_reset (PromptWindow *window, guint dim);
+G_GNUC_INTERNAL void ph_adapter_prompt_clear (PromptWindow *window);
 G_GNUC_INTERNAL void ph_adapter_prompt_close (PhAdapter *self);
 G_GNUC_INTERNAL void ph_adapter_prompt_collect (PhAdapter *self, const Frame *frame);
 

@@ -4,8 +4,9 @@
  * its sequences end (ph_adapter_end_sequence):
  *   - supervised: the label covering the frame's centre, from a .PHN file in samples or
  *     from timed labels given while running (a frame waits until they cover it);
- *   - prompted: the frames of one reading of the prompt, kept until the reading ends,
- *     force-aligned to the prompt and handed back as one sequence;
+ *   - prompted: the reading of the prompt, cut at pauses and followed segment by segment
+ *     (ph_prompt_reader: aligned from a cursor into the prompt's words, a segment that
+ *     does not match left out), each accepted segment handed back as one sequence;
  *   - self: the labeller's own confident frames, through the phone-LM decoder when the
  *     model carries one (frames wait until it has decided their phone). */
 #include "ph_adapter_private.h"
@@ -494,106 +495,86 @@ ph_adapter_measure_agreement (PhAdapter *self, const Frame *frame)
   training->compared++;
 }
 
-/* ---- prompted: the reading of a prompt, aligned ---- */
+/* ---- prompted: the reading of a prompt, followed segment by segment ---- */
 
-/* prompted mode: the audio kept for one prompt, and the trailing silence (frames whose
- * argmax is a silence) that says the prompt has been read. */
-#define PROMPT_MAX_FRAMES 6000
-#define PROMPT_END_SILENCE_FRAMES 50
+/* Forgets the reading so far: the prompt is read again from its first word, by frames
+ * of `dim` features (a flush, another feature layout). */
+void
+ph_adapter_prompt_reset (PromptWindow *w, guint dim)
+{
+  g_clear_pointer (&w->reader, ph_prompt_reader_free);
+  if (w->words && dim > 0)
+    w->reader = ph_prompt_reader_new (w->words, dim, NULL);
+  w->mismatch_handled = FALSE;
+}
 
 void
-ph_adapter_prompt_reset (PromptWindow *w)
+ph_adapter_prompt_clear (PromptWindow *w)
 {
-  g_array_set_size (w->features, 0);
-  g_array_set_size (w->posteriors, 0);
-  w->n_frames = 0;
-  w->speech_frames = 0;
-  w->trailing_silence = 0;
+  g_clear_pointer (&w->reader, ph_prompt_reader_free);
+  g_clear_pointer (&w->words, g_ptr_array_unref);
+  g_clear_pointer (&w->at_start, ph_model_unref);
 }
 
-static guint
-prompt_phone_count (const GPtrArray *words)
-{
-  guint n = 0;
-
-  for (guint i = 0; words && i < words->len; i++)
-    n += ((const PhWord *) g_ptr_array_index (words, i))->phones->len;
-  return n;
-}
-
-/* Trains on the window's frames with `targets` as one sequence. */
+/* Trains on an accepted segment as one sequence, then publishes. */
 static void
-train_sequence (PhAdapter *self, const PromptWindow *w, const gint *targets)
-{
-  const float *features = (const float *) w->features->data;
-
-  ph_adapter_end_sequence (self);
-  for (guint i = 0; i < w->n_frames; i++)
-    ph_adapter_train_frame (self, features + (gsize) i * self->training.dim, targets[i]);
-  ph_adapter_end_sequence (self);
-}
-
-/* Aligns the collected frames against the prompt and trains on them as one
- * sequence. Returns FALSE (window kept) when the alignment is impossible. */
-static gboolean
-prompt_align_and_train (PhAdapter *self)
+prompt_train_segment (PhAdapter *self, const PhPromptSegment *seg)
 {
   Training *training = &self->training;
-  PromptWindow *w = &training->prompt;
-  PhAlignConfig config;
-  PhAlignment *alignment;
-  GError *error = NULL;
-  gint *targets;
-  double confidence;
 
-  ph_align_config_init (&config);
-  alignment = ph_align ((const float *) w->posteriors->data, w->n_frames, w->words, &config,
-                        1, &error);
-  if (!alignment)
-    {
-      ph_adapter_log (self, PH_ADAPT_LOG_DEBUG, "prompt not aligned yet: %s", error->message);
-      g_error_free (error);
-      return FALSE;
-    }
-  targets = ph_labels_to_frame_targets (alignment->labels, 1, w->n_frames);
-  confidence = alignment->mean_confidence;
-  ph_alignment_free (alignment);
-  ph_adapter_log (self, PH_ADAPT_LOG_INFO, "prompt aligned over %u frames (confidence "
-                  "%.2f): training", w->n_frames, confidence);
-  train_sequence (self, w, targets);
-  g_free (targets);
-  training->last_running_time = w->last_running_time;
-  ph_adapter_publish (self, confidence);
-  ph_adapter_prompt_reset (w);
-  w->done = TRUE;
-  return TRUE;
+  ph_adapter_log (self, PH_ADAPT_LOG_INFO, "prompt words %u-%u aligned over %u frames "
+                  "(confidence %.2f): training", seg->first_word + 1, seg->last_word + 1,
+                  seg->n_frames, seg->confidence);
+  ph_adapter_end_sequence (self);
+  for (guint i = 0; i < seg->n_frames; i++)
+    ph_adapter_train_frame (self, seg->features + (gsize) i * training->dim, seg->targets[i]);
+  ph_adapter_end_sequence (self);
+  training->last_running_time = seg->last_stamp;
+  ph_adapter_publish (self, seg->confidence);
 }
 
-/* TRUE when the window holds enough speech for the prompt's phones. */
-static gboolean
-prompt_has_speech (const PromptWindow *w)
+/* A reading found not to match its prompt: warns once and goes back to the weights of
+ * the prompt's start (segments accepted before it could tell are undone). */
+static void
+prompt_check_mismatch (PhAdapter *self)
 {
-  guint n_phones = prompt_phone_count (w->words);
+  PromptWindow *w = &self->training.prompt;
+  const PhPromptReaderStats *stats = ph_prompt_reader_stats (w->reader);
 
-  return n_phones > 0 && w->speech_frames >= n_phones * PH_ALIGN_DEFAULT_MIN_FRAMES;
+  if (!stats->mismatch || w->mismatch_handled)
+    return;
+  w->mismatch_handled = TRUE;
+  if (w->at_start)
+    ph_adapter_restart_from (self, w->at_start);
+  ph_adapter_problem (self, PH_ADAPT_WARN_PROMPT_MISMATCH, NULL,
+                      "The reading does not match prompt-text (%" G_GUINT64_FORMAT " frames "
+                      "did not align, %" G_GUINT64_FORMAT " did): nothing more is trained on "
+                      "it, and the weights are back where they were when it was set",
+                      stats->frames_unmatched, stats->frames_aligned);
 }
 
+/* The reading stopped (a run boundary, the end of the stream): aligns what is pending.
+ * The prompt goes on from where the reading got to. */
 void
 ph_adapter_prompt_close (PhAdapter *self)
 {
   PromptWindow *w = &self->training.prompt;
+  PhPromptSegment seg;
 
-  if (w->words && !w->done && prompt_has_speech (w))
-    prompt_align_and_train (self);
-  ph_adapter_prompt_reset (w);
+  if (!w->reader)
+    return;
+  if (ph_prompt_reader_finish (w->reader, &seg))
+    prompt_train_segment (self, &seg);
+  prompt_check_mismatch (self);
 }
 
 /* A frame that arrived under another prompt: the reading of the previous one is over,
- * the new one starts with this frame. */
+ * the new one starts with this frame, from the weights as they are now. */
 static void
 prompt_refresh (PhAdapter *self, guint serial)
 {
-  PromptWindow *w = &self->training.prompt;
+  Training *training = &self->training;
+  PromptWindow *w = &training->prompt;
   GPtrArray *words;
 
   if (serial == w->serial)
@@ -602,51 +583,24 @@ prompt_refresh (PhAdapter *self, guint serial)
   words = self->prompt_words ? g_ptr_array_ref (self->prompt_words) : NULL;
   g_mutex_unlock (&self->lock);
   ph_adapter_prompt_close (self);
-  if (w->words)
-    g_ptr_array_unref (w->words);
+  ph_adapter_prompt_clear (w);
   w->words = words;
   w->serial = serial;
-  w->done = FALSE;
-}
-
-/* Keeps the last half of a reading that grew too long. */
-static void
-prompt_trim (PromptWindow *w, guint dim)
-{
-  g_array_remove_range (w->features, 0, (PROMPT_MAX_FRAMES / 2) * dim);
-  g_array_remove_range (w->posteriors, 0, (PROMPT_MAX_FRAMES / 2) * PH_NUM_PHONES);
-  w->n_frames -= PROMPT_MAX_FRAMES / 2;
-  w->speech_frames = MIN (w->speech_frames, w->n_frames);
+  w->at_start = ph_adapter_trainer_weights (self);
+  ph_adapter_prompt_reset (w, training->dim);
 }
 
 void
 ph_adapter_prompt_collect (PhAdapter *self, const Frame *frame)
 {
-  Training *training = &self->training;
-  PromptWindow *w = &training->prompt;
+  PromptWindow *w = &self->training.prompt;
+  PhPromptSegment seg;
 
   prompt_refresh (self, frame->info.prompt_serial);
-  if (!w->words || w->done)
+  if (!w->reader)
     return;
-  if (w->n_frames == PROMPT_MAX_FRAMES)
-    {
-      ph_adapter_log (self, PH_ADAPT_LOG_DEBUG, "prompt reading longer than %u frames: "
-                      "keeping the last half", PROMPT_MAX_FRAMES);
-      prompt_trim (w, training->dim);
-    }
-  g_array_append_vals (w->features, frame->features, training->dim);
-  g_array_append_vals (w->posteriors, frame->posteriors, PH_NUM_PHONES);
-  w->n_frames++;
-  w->last_running_time = frame->info.running_time;
-  if (ph_phone_is_silence (frame->info.phone))
-    {
-      w->trailing_silence++;
-    }
-  else
-    {
-      w->speech_frames++;
-      w->trailing_silence = 0;
-    }
-  if (w->trailing_silence >= PROMPT_END_SILENCE_FRAMES && prompt_has_speech (w))
-    prompt_align_and_train (self);
+  if (ph_prompt_reader_push (w->reader, frame->features, frame->posteriors,
+                             frame->info.running_time, &seg))
+    prompt_train_segment (self, &seg);
+  prompt_check_mismatch (self);
 }

@@ -4,7 +4,8 @@
 # training windows dropped (training fell behind the audio), mean loss of the last
 # window, and what was measured since the previous line: frame accuracy on the targeted
 # frames (supervised, prompted; "n/a" when no frame had a target), or in self mode the
-# agreement of the labeller with the frozen starting model. The element's warnings and
+# agreement of the labeller with the frozen starting model; prompted, how far the
+# reading of the prompt got ("prompt 17/48 words"). The element's warnings and
 # errors are passed on to stderr; an error makes the exit status 1.
 function field(line, name,    v) {
   if (!match(line, " " name "=\\([a-z0-9]+\\)(\"([^\"\\\\]|\\\\.)*\"|[^,;]*)"))
@@ -39,6 +40,9 @@ function field(line, name,    v) {
     measure = sprintf("accuracy %5.3f", field($0, "accuracy"))
   else
     measure = "accuracy   n/a"
+  if (field($0, "prompt-words") != "")
+    measure = measure sprintf("  prompt %d/%d words", field($0, "prompt-words-read"),
+                              field($0, "prompt-words"))
   printf "%8.1f s  updates %6d  frames %8d  dropped %4d  loss %7.3f  %s\n",
          field($0, "running-time") / 1e9, field($0, "updates"), field($0, "frames-trained"),
          field($0, "windows-dropped"), field($0, "loss"), measure

@@ -261,6 +261,10 @@ publish_snapshot (PhModel *snapshot, gpointer user_data)
  * - `compared-frames` (guint64), `agreement` (gdouble, when compared-frames > 0): self,
  *   how often the adapted labelling still agrees with the starting model
  * - `alignment-confidence` (gdouble): prompted, mean posterior along the alignment
+ * - `prompt-words`, `prompt-words-read`, `prompt-words-matched` (guint),
+ *   `prompt-frames-aligned`, `prompt-frames-unmatched` (guint64): prompted, the words of
+ *   prompt-text, how far the reading got (the next word expected, from 0), the words an
+ *   accepted segment covered, and the frames trained on and left out as not matching
  */
 static void
 post_report (const PhAdaptReport *r, gpointer user_data)
@@ -287,6 +291,13 @@ post_report (const PhAdaptReport *r, gpointer user_data)
   if (r->alignment_confidence >= 0)
     gst_structure_set (s, "alignment-confidence", G_TYPE_DOUBLE, r->alignment_confidence,
                        NULL);
+  if (r->has_prompt)
+    gst_structure_set (s, "prompt-words", G_TYPE_UINT, r->prompt_words,
+                       "prompt-words-read", G_TYPE_UINT, r->prompt_words_read,
+                       "prompt-words-matched", G_TYPE_UINT, r->prompt_words_matched,
+                       "prompt-frames-aligned", G_TYPE_UINT64, r->prompt_frames_aligned,
+                       "prompt-frames-unmatched", G_TYPE_UINT64, r->prompt_frames_unmatched,
+                       NULL);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
@@ -312,6 +323,8 @@ post_problem (PhAdaptProblem problem, const char *message, const char *detail,
                                    GST_STREAM_ERROR_FAILED },
     [PH_ADAPT_WARN_NOTHING_ADAPTED] = { GST_MESSAGE_WARNING, gst_resource_error_quark,
                                         GST_RESOURCE_ERROR_WRITE },
+    [PH_ADAPT_WARN_PROMPT_MISMATCH] = { GST_MESSAGE_WARNING, gst_stream_error_quark,
+                                        GST_STREAM_ERROR_FAILED },
     [PH_ADAPT_ERROR_LABELS_MISFIT] = { GST_MESSAGE_ERROR, gst_stream_error_quark,
                                        GST_STREAM_ERROR_FAILED },
     [PH_ADAPT_ERROR_SAVE] = { GST_MESSAGE_ERROR, gst_resource_error_quark,
@@ -1092,10 +1105,10 @@ install_properties (GObjectClass *gobject_class)
           0, G_MAXINT, DEFAULT_LABELS_RATE, rw);
   properties[PROP_PROMPT_TEXT] = g_param_spec_string ("prompt-text", "Prompt text",
           "mode=prompted: the text the speaker reads (or a phone transcription such as "
-          "\"hh ax l ow / w er l d\"), from the next buffer on. Once it has been read "
-          "(speech for all its phones then 0.5 s of silence, a discont, EOS, or the next "
-          "prompt-text), that audio is force-aligned to it with the current model and "
-          "trained on",
+          "\"hh ax l ow / w er l d\"), from the next buffer on, as long as wanted: the "
+          "reading is cut at pauses and each stretch force-aligned, with the current "
+          "model, to the words that follow those already read (a repeated or skipped word "
+          "is allowed), then trained on; a reading that does not match is not",
           NULL, rw);
   properties[PROP_MODEL_NAME] = g_param_spec_string ("model-name", "Model name",
           "Adapt the lstmphonemes element(s) with this model-name in this process "
