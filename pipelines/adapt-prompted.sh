@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Enroll a voice: read TEXT aloud into the microphone (or give a recording of it).
-# lstmadapt force-aligns the recent audio against the text with the current model (as
-# `phonemes align` does) and trains on that alignment, while lstmphonemes keeps
-# labelling with the weights as they improve. Stop with Ctrl-C when done reading
-# (gst-launch-1.0 -e turns it into EOS): the adapted model is written to OUT.phm.
+# Enroll a voice: read TEXT aloud into the microphone (or give a recording of it), as
+# long as you like (tools/data/enroll-prompts.txt has sentences to read). lstmadapt
+# follows the reading: it cuts it at pauses, force-aligns each stretch to the words of
+# TEXT that come next with the current model (as `phonemes align` does), trains on the
+# stretches that match, and prints how far the reading got ("prompt 17/48 words"), while
+# lstmphonemes keeps labelling with the weights as they improve. Stop with Ctrl-C when
+# done reading (gst-launch-1.0 -e turns it into EOS): the adapted model is written to
+# OUT.phm.
 #   pipelines/adapt-prompted.sh "TEXT" OUT.phm [AUDIO|mic] [lstmadapt properties]
 #   MODEL=start.phm to start from a model other than the built-in one; PACE=fast runs a
 #   recording as fast as training goes instead of in real time.
