@@ -525,11 +525,11 @@ prompt_train_segment (PhAdapter *self, const PhPromptSegment *seg)
   ph_adapter_log (self, PH_ADAPT_LOG_INFO, "prompt words %u-%u aligned over %u frames "
                   "(confidence %.2f): training", seg->first_word + 1, seg->last_word + 1,
                   seg->n_frames, seg->confidence);
+  training->last_running_time = seg->last_stamp;  /* what its reports are stamped */
   ph_adapter_end_sequence (self);
   for (guint i = 0; i < seg->n_frames; i++)
     ph_adapter_train_frame (self, seg->features + (gsize) i * training->dim, seg->targets[i]);
   ph_adapter_end_sequence (self);
-  training->last_running_time = seg->last_stamp;
   ph_adapter_publish (self, seg->confidence);
 }
 
