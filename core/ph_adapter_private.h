@@ -55,14 +55,20 @@ typedef struct {
   gboolean mismatch_handled;  /* the mismatch was reported and the weights restored */
 } PromptWindow;
 
-/* What the divergence watch knows of the current trainer. */
+/* What the divergence watch knows of the current trainer. It judges windows of updates
+ * that together hold enough targeted frames (one update of truncated BPTT; twenty of
+ * framewise, whose updates hold one frame each). */
 typedef struct {
   guint64 updates;            /* the trainer's updates seen */
-  double start_loss;          /* loss of its first update: the weights it started from */
-  double running_loss;        /* exponential average of the per-update losses */
-  guint64 targeted, correct;  /* the trainer's counts at the last update seen */
+  guint64 windows;            /* windows judged */
+  double start_loss;          /* loss of its first window: the weights it started from */
+  double running_loss;        /* exponential average of the per-window losses */
+  guint64 targeted, correct;  /* the trainer's counts at the last window judged */
   double start_accuracy;      /* argmax == target over its first frames, -1 until known */
-  double running_accuracy;    /* exponential average of the per-update accuracies */
+  double running_accuracy;    /* exponential average of the per-window accuracies */
+  guint64 seen_targeted;      /* the trainer's targeted frames at the last update seen */
+  double window_loss;         /* sum of loss x targeted frames over the current window */
+  guint64 window_frames;      /* targeted frames in it */
   gboolean diverged;          /* adaptation stopped: last_good is what counts */
 } DivergenceWatch;
 

@@ -1,8 +1,9 @@
-/* ph_adapter_watch.c: divergence. Each update's loss (measured on the weights before
- * it) is watched: a loss that is not finite, that jumps far above the running loss, a
- * running loss that climbs far above the starting one, an agreement with the targets
- * that collapses, or a weight that is not finite stops the adaptation and hands the
- * last good weights (the last published ones a sane loss followed) back. */
+/* ph_adapter_watch.c: divergence. The loss of each window of updates that holds at
+ * least 20 targeted frames (measured on the weights before them) is watched: a loss
+ * that is not finite, that jumps far above the running loss, a running loss that
+ * climbs far above the starting one, an agreement with the targets that collapses, or a
+ * weight that is not finite stops the adaptation and hands the last good weights (the
+ * last published ones a sane loss followed) back. */
 #include "ph_adapter_private.h"
 
 #include <math.h>
@@ -16,6 +17,7 @@
 #define START_ACCURACY_FRAMES 200    /* targeted frames that measure the start accuracy */
 #define COLLAPSE_MIN_START 0.3       /* an accuracy (agreement with the targets) that ... */
 #define COLLAPSE_FACTOR 3.0          /* ... falls below a third of where it started */
+#define WINDOW_FRAMES 20             /* targeted frames a judged window holds at least */
 
 /* Stops the adaptation: warns with `reason`, and publishes the last good weights
  * (snapshots give them from now on). */
@@ -43,7 +45,7 @@ loss_divergence (DivergenceWatch *w, double loss, gboolean *sane)
   *sane = FALSE;
   if (!isfinite (loss))
     return g_strdup_printf ("the loss is %g", loss);
-  if (w->updates == 0)
+  if (w->windows == 0)
     {
       w->start_loss = w->running_loss = loss;
       *sane = TRUE;
@@ -92,9 +94,36 @@ agreement_collapse (DivergenceWatch *w, const PhTrainStats *stats)
   return NULL;
 }
 
-/* After an update: TRUE (adaptation stopped) when its loss shows divergence; otherwise,
- * when the loss is sane, the weights published before it are now known good (a doubtful
- * loss leaves them unproven: the next publication replaces them). */
+/* Adds the last update to the current window; TRUE (and *loss, the window's mean) when
+ * the window holds WINDOW_FRAMES targeted frames, for the first update (its loss is the
+ * starting weights'), or when the loss is not finite (judged at once). An update of one frame is right or wrong and its loss is that of one frame: a
+ * few hard frames in a row must not read as divergence. */
+static gboolean
+window_complete (DivergenceWatch *w, const PhTrainStats *stats, double *loss)
+{
+  guint64 frames = stats->targeted_frames - w->seen_targeted;
+
+  w->seen_targeted = stats->targeted_frames;
+  if (!isfinite (stats->last_loss))
+    {
+      *loss = stats->last_loss;
+      return TRUE;
+    }
+  w->window_loss += stats->last_loss * (double) frames;
+  w->window_frames += frames;
+  if (w->window_frames < WINDOW_FRAMES && w->windows > 0)  /* the first update alone:
+                                                          * the starting weights' loss */
+    return FALSE;
+  *loss = w->window_frames ? w->window_loss / (double) w->window_frames : stats->last_loss;
+  w->window_loss = 0;
+  w->window_frames = 0;
+  return TRUE;
+}
+
+/* After an update that completes a window: TRUE (adaptation stopped) when its loss
+ * shows divergence; otherwise, when the loss is sane, the weights published before it
+ * are now known good (a doubtful loss leaves them unproven: the next publication
+ * replaces them). */
 gboolean
 ph_adapter_watch_losses (PhAdapter *self)
 {
@@ -102,15 +131,19 @@ ph_adapter_watch_losses (PhAdapter *self)
   const PhTrainStats *stats = ph_trainer_stats (training->trainer);
   gchar *reason;
   gboolean sane;
+  double loss;
 
   if (training->watch.diverged || stats->updates == training->watch.updates)
     return training->watch.diverged;
   if (training->watch.updates == 0)
     training->watch.start_accuracy = -1;
-  reason = loss_divergence (&training->watch, stats->last_loss, &sane);
+  training->watch.updates = stats->updates;
+  if (!window_complete (&training->watch, stats, &loss))
+    return FALSE;
+  reason = loss_divergence (&training->watch, loss, &sane);
   if (!reason)
     reason = agreement_collapse (&training->watch, stats);
-  training->watch.updates = stats->updates;
+  training->watch.windows++;
   if (reason)
     {
       declare_divergence (self, reason);

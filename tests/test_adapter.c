@@ -307,6 +307,68 @@ test_save_with_thread (void)
   g_free (dir);
 }
 
+/* The model's own argmax of frames 0..n-1 as pushed by push_frames (one run), as labels
+ * in samples; frames [wrong_from, wrong_from + n_wrong) get another phone. */
+static GArray *
+own_labels (const PhModel *model, guint n, guint wrong_from, guint n_wrong)
+{
+  GRand *rand = g_rand_new_with_seed (1);
+  float *features = g_new (float, (gsize) n * DIM), *post = g_new (float, (gsize) n * PH_NUM_PHONES);
+  GArray *labels = g_array_new (FALSE, FALSE, sizeof (PhLabel));
+
+  for (guint i = 0; i < n * DIM; i++)
+    features[i] = (float) g_rand_double_range (rand, -1, 1);
+  ph_lstm_forward_sequence (model, features, n, post);
+  for (guint i = 0; i < n; i++) {
+    const float *p = post + (gsize) i * PH_NUM_PHONES;
+    guint best = 0;
+    PhLabel label;
+
+    for (guint k = 1; k < PH_NUM_PHONES; k++)
+      best = p[k] > p[best] ? k : best;
+    if (i >= wrong_from && i < wrong_from + n_wrong)
+      best = (best + 1) % PH_NUM_PHONES;
+    label = (PhLabel) { (guint64) i * HOP, (guint64) (i + 1) * HOP, (gint) best };
+    g_array_append_val (labels, label);
+  }
+  g_rand_free (rand);
+  g_free (features);
+  g_free (post);
+  return labels;
+}
+
+/* Framewise (one frame per update), a tiny step, labels the model agrees with but for
+ * `n_wrong` frames in a row: TRUE when the adapter declared divergence. */
+static gboolean
+framewise_diverges (guint n_wrong)
+{
+  PhAdapterConfig config = config_with (PH_SCHEDULE_FRAMEWISE, 1, 10000, 5);
+  Harness h;
+  gboolean diverged;
+
+  config.train.learning_rate = 1e-7f;
+  harness_init (&h, &config, 0);
+  ph_adapter_set_file_labels (h.adapter, own_labels (h.model, 800, 300, n_wrong), "own.PHN");
+  push_frames (&h, 0, 800, 0);
+  ph_adapter_train_queued (h.adapter);
+  diverged = strstr (h.problems->str, "diverged") != NULL;
+  g_test_message ("%u wrong frames in a row: %s", n_wrong, h.problems->str);
+  harness_clear (&h);
+  return diverged;
+}
+
+/* The divergence watch judges windows of 20 targeted frames, not single updates: with
+ * framewise, fifteen wrongly labelled frames in a row are no collapse (the watch used
+ * to stop adaptation after about eleven, whatever the enrollment: bench/adapt/
+ * ENROLL-NOTES.md); four hundred are. */
+static void
+test_framewise_watch (void)
+{
+  g_assert_false (framewise_diverges (0));
+  g_assert_false (framewise_diverges (15));
+  g_assert_true (framewise_diverges (400));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -316,5 +378,6 @@ main (int argc, char **argv)
   g_test_add_func ("/adapter/timed-labels-hold-frames", test_timed_labels_hold_frames);
   g_test_add_func ("/adapter/publish", test_publish);
   g_test_add_func ("/adapter/save-with-thread", test_save_with_thread);
+  g_test_add_func ("/adapter/framewise-watch", test_framewise_watch);
   return g_test_run ();
 }
