@@ -261,10 +261,8 @@ publish_snapshot (PhModel *snapshot, gpointer user_data)
  * - `compared-frames` (guint64), `agreement` (gdouble, when compared-frames > 0): self,
  *   how often the adapted labelling still agrees with the starting model
  * - `alignment-confidence` (gdouble): prompted, mean posterior along the alignment
- * - `prompt-words`, `prompt-words-read`, `prompt-words-matched` (guint),
- *   `prompt-frames-aligned`, `prompt-frames-unmatched` (guint64): prompted, the words of
- *   prompt-text, how far the reading got (the next word expected, from 0), the words an
- *   accepted segment covered, and the frames trained on and left out as not matching
+ * - `prompt-words`, `-words-read`, `-words-matched` (guint), `prompt-frames-aligned`,
+ *   `-frames-unmatched` (guint64): prompted, how far the reading got (README)
  */
 static void
 post_report (const PhAdaptReport *r, gpointer user_data)
