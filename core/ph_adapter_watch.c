@@ -96,8 +96,9 @@ agreement_collapse (DivergenceWatch *w, const PhTrainStats *stats)
 
 /* Adds the last update to the current window; TRUE (and *loss, the window's mean) when
  * the window holds WINDOW_FRAMES targeted frames, for the first update (its loss is the
- * starting weights'), or when the loss is not finite (judged at once). An update of one frame is right or wrong and its loss is that of one frame: a
- * few hard frames in a row must not read as divergence. */
+ * starting weights'), or when the loss is not finite (judged at once). An update of one
+ * frame is right or wrong and its loss is that of one frame: a few hard frames in a row
+ * must not read as divergence. */
 static gboolean
 window_complete (DivergenceWatch *w, const PhTrainStats *stats, double *loss)
 {

@@ -108,9 +108,6 @@ struct _GstLstmAdapt {
   gchar *model_name;
   gchar *save_location;
   gboolean started;
-#ifdef PH_HAVE_LEXICON
-  PhLexicon *lexicon;
-#endif
 
   /* Streaming thread only. */
   GstSegment segment;
@@ -170,29 +167,24 @@ DEFINE_ENUM_TYPE (gst_lstm_adapt_optimizer_get_type, "GstLstmAdaptOptimizer",
 /* The words of a prompt: pronounced with the lexicon when there is one, else (or
  * when that fails) read as a phone transcription. NULL + GError otherwise. */
 static GPtrArray *
-parse_prompt (GstLstmAdapt *self, const gchar *text, GError **error)
+parse_prompt (const gchar *text, GError **error)
 {
-  GPtrArray *words;
+  GPtrArray *words = NULL;
 #ifdef PH_HAVE_LEXICON
   GError *lexicon_error = NULL;
+  PhLexicon *lexicon = ph_lexicon_new (&lexicon_error);   /* cheap: flite's is static */
 
-  GST_OBJECT_LOCK (self);
-  if (!self->lexicon)
-    self->lexicon = ph_lexicon_new (&lexicon_error);
-  words = self->lexicon ? ph_lexicon_pronounce (self->lexicon, text, &lexicon_error) : NULL;
-  GST_OBJECT_UNLOCK (self);
+  if (lexicon)
+    words = ph_lexicon_pronounce (lexicon, text, &lexicon_error);
+  ph_lexicon_free (lexicon);
+  if (!words && (words = ph_words_parse_phones (text, NULL)) && words->len == 0)
+    g_clear_pointer (&words, g_ptr_array_unref);
   if (words)
-    return words;
-  words = ph_words_parse_phones (text, NULL);
-  if (words && words->len > 0) {
     g_clear_error (&lexicon_error);
-    return words;
-  }
-  g_clear_pointer (&words, g_ptr_array_unref);
-  g_propagate_prefixed_error (error, lexicon_error, "prompt-text \"%s\": ", text);
-  return NULL;
+  else
+    g_propagate_prefixed_error (error, lexicon_error, "prompt-text \"%s\": ", text);
+  return words;
 #else
-  (void) self;
   words = ph_words_parse_phones (text, error);
   if (!words)
     g_prefix_error (error, "prompt-text \"%s\" (this build reads phone transcriptions "
@@ -721,7 +713,7 @@ load_inputs (GstLstmAdapt *self)
 
   if (!load_file_labels (self, labels_path, FALSE, &labels))
     goto done;
-  if (prompt && *prompt && !(words = parse_prompt (self, prompt, &error))) {
+  if (prompt && *prompt && !(words = parse_prompt (prompt, &error))) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("Cannot use the prompt: %s", error->message),
                        (NULL));
     g_error_free (error);
@@ -888,7 +880,7 @@ set_prompt_text (GstLstmAdapt *self, const gchar *text)
   GST_OBJECT_LOCK (self);
   started = self->started;
   GST_OBJECT_UNLOCK (self);
-  if (started && text && *text && !(words = parse_prompt (self, text, &error))) {
+  if (started && text && *text && !(words = parse_prompt (text, &error))) {
     GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
         ("Cannot use the prompt, ignoring it: %s", error->message), (NULL));
     g_error_free (error);
@@ -1028,7 +1020,6 @@ gst_lstm_adapt_finalize (GObject *object)
   ph_adapter_free (self->adapter);
   gst_model_share_link_clear (&self->link);
 #ifdef PH_HAVE_LEXICON
-  ph_lexicon_free (self->lexicon);
 #endif
   g_free (self->labels_location);
   g_free (self->prompt_text);
