@@ -230,27 +230,6 @@ ph_adapter_add_label_text (PhAdapter *self, const char *text, gsize length,
 
 /* ---- supervised: labels ---- */
 
-/* Label covering `sample` in sorted, non-overlapping `labels`, or -1. */
-static gint
-file_label_at (const GArray *labels, guint64 sample)
-{
-  guint lo = 0, hi = labels->len;
-
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-      const PhLabel *label = &g_array_index (labels, PhLabel, mid);
-
-      if (sample < label->start)
-        hi = mid;
-      else if (sample >= label->end)
-        lo = mid + 1;
-      else
-        return label->phone;
-    }
-  return -1;
-}
-
 /* The latest timed label covering `time`, or -1; forgets labels that ended before it
  * (frames come in time order). */
 static gint
@@ -289,8 +268,8 @@ ph_adapter_supervised_target (PhAdapter *self, guint64 stream_time, guint model_
   if (stream_time == PH_TIME_NONE)
     return -1;
   if (self->file_labels)
-    return rate ? file_label_at (self->file_labels,
-                                 ph_scale_round_down (stream_time, rate, PH_NS_PER_SECOND))
+    return rate ? ph_labels_phone_at (self->file_labels,
+                                      ph_scale_round_down (stream_time, rate, PH_NS_PER_SECOND))
         : -1;
   if (self->expect_timed_labels)
     return timed_label_at (self, stream_time);

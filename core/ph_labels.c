@@ -674,6 +674,26 @@ ph_labels_parse_textgrid (const char *data, gsize len, const char *name, guint s
  * ------------------------------------------------------------------------------------ */
 
 /* Per frame, the label covering sample i*hop + hop/2, or -1; caller frees. */
+gint
+ph_labels_phone_at (const GArray *labels, guint64 sample)
+{
+  guint lo = 0, hi = labels->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      const PhLabel *label = &g_array_index (labels, PhLabel, mid);
+
+      if (sample < label->start)
+        hi = mid;
+      else if (sample >= label->end)
+        lo = mid + 1;
+      else
+        return label->phone;
+    }
+  return -1;
+}
+
 gint *
 ph_labels_to_frame_targets (const GArray *labels, guint hop, guint n_frames)
 {

@@ -38,6 +38,11 @@ void ph_labels_append (GArray *labels, guint64 start, guint64 end, gint phone);
 /* Writes .PHN lines, all or nothing (ph_file_write_atomic). */
 gboolean ph_labels_write_phn (const char *path, const GArray *labels, GError **error);
 
+/* The phone (TIMIT index) of the label covering `sample`, or -1 where none does.
+ * `labels` must be sorted and not overlap (as read and as ph_labels_append makes them):
+ * a binary search. */
+gint ph_labels_phone_at (const GArray *labels, guint64 sample);
+
 /* Frame targets: for each of `n_frames` frames of `hop` samples, the label covering the
  * frame's centre sample (i*hop + hop/2), or -1 where no label covers it. */
 gint *ph_labels_to_frame_targets (const GArray *labels, guint hop, guint n_frames);

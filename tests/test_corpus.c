@@ -1139,6 +1139,32 @@ test_frame_targets (void)
   g_array_unref (labels);
 }
 
+/* ph_labels_phone_at (a binary search) against a linear scan, on every sample of sorted
+ * labels with gaps, and on an empty array. */
+static void
+test_phone_at (void)
+{
+  GArray *labels = g_array_new (FALSE, FALSE, sizeof (PhLabel));
+  g_assert_cmpint (ph_labels_phone_at (labels, 0), ==, -1);
+  for (guint k = 0; k < 9; k++)
+    {
+      PhLabel span = { 10 * k + (k % 3 == 0 ? 3 : 0), 10 * k + 10, (gint) k + 1 };
+      g_array_append_val (labels, span);
+    }
+  for (guint64 sample = 0; sample < 100; sample++)
+    {
+      gint want = -1;
+      for (guint k = 0; k < labels->len; k++)
+        {
+          const PhLabel *label = &g_array_index (labels, PhLabel, k);
+          if (sample >= label->start && sample < label->end)
+            want = label->phone;
+        }
+      g_assert_cmpint (ph_labels_phone_at (labels, sample), ==, want);
+    }
+  g_array_unref (labels);
+}
+
 /* ---- corpus listing ----------------------------------------------------------------- */
 
 static void
@@ -1341,6 +1367,7 @@ main (int argc, char **argv)
   g_test_add_func ("/corpus/textgrid/odd-whitespace", test_textgrid_odd_whitespace);
   g_test_add_func ("/corpus/textgrid/errors", test_textgrid_errors);
   g_test_add_func ("/corpus/frame-targets", test_frame_targets);
+  g_test_add_func ("/corpus/phone-at", test_phone_at);
   g_test_add_func ("/corpus/labels-append", test_labels_append);
   g_test_add_func ("/corpus/list", test_corpus_list);
   g_test_add_func ("/corpus/end-to-end", test_corpus_end_to_end);

@@ -225,26 +225,6 @@ next_utterance_start (const Stream *st, gsize at)
   return st->n;
 }
 
-/* Label (TIMIT index) covering sample `s`, or -1. */
-static gint
-label_at (const GArray *labels, guint64 s)
-{
-  guint lo = 0, hi = labels->len;
-
-  while (lo < hi) {
-    guint mid = (lo + hi) / 2;
-    const PhLabel *l = &g_array_index (labels, PhLabel, mid);
-
-    if (s < l->start)
-      hi = mid;
-    else if (s >= l->end)
-      lo = mid + 1;
-    else
-      return l->phone;
-  }
-  return -1;
-}
-
 /* ---- measurements on a branch ---- */
 
 typedef struct {
@@ -365,8 +345,8 @@ score_meta (Branch *b, GstBuffer *buffer)
   for (guint i = 0; i < n; i++) {
     guint64 t = g_value_get_uint64 (gst_value_array_get_value (ts, i)) + duration / 2;
     gint phone = g_value_get_int (gst_value_array_get_value (phones, i));
-    gint target = label_at (b->stream->labels,
-                            gst_util_uint64_scale (t, b->stream->rate, GST_SECOND));
+    gint target = ph_labels_phone_at (b->stream->labels,
+                                      gst_util_uint64_scale (t, b->stream->rate, GST_SECOND));
     guint bin = (guint) (t / (b->bin_seconds * GST_SECOND));
 
     if (target < 0 || ph_phone_fold39 (target) < 0)
