@@ -24,7 +24,13 @@
 # 5. keep the seed whose model scores best on the validation corpus, round its
 #    recurrent weights to bfloat16 values (phonemes round-weights), and add the phone LM
 #    of the segment decoder, estimated from the training texts (phonemes lm);
-# 6. evaluate on the held-out sets, write models/default-eval.txt (per-voice table first).
+# 6. speaker robustness: re-align the real prompts with that model and fine-tune it for
+#    2 epochs with vocal-tract-length perturbation added to the augmentation (VTLP: the
+#    filterbank warped by 0.8-1.2 on 70% of the utterances), three fine-tuning seeds
+#    side by side; keep the one with the lower phone error rate on real speech of speakers
+#    never trained on (bench/real/run's validation set, pocketsphinx-testdata: it only
+#    chooses, it is never trained on), round it and add the LM again;
+# 7. evaluate on the held-out sets, write models/default-eval.txt (per-voice table first).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$root/work-data/default-model}"
@@ -54,7 +60,10 @@ heldout_voices=(flite-awb flite-rms flite-kal16 flite-kal festival-kal festival-
 real_repeat=8
 read -r -a seeds <<< "${SEEDS:-1 2}"
 train_opts=(--hidden 128 --layers 2 --delay 3 --cmn-window 300 --k1 20 --k2 20
-            --batch 8 --threads 1 --augment all --speed-range 0.9,1.5)
+            --batch 8 --threads 1 --speed-range 0.9,1.5)
+# Step 6's seeds (trained side by side), and its options besides train_opts.
+read -r -a vtlp_seeds <<< "${VTLP_SEEDS:-5 6 7}"
+vtlp_opts=(--augment all,vtlp --epochs 2 --lr 2e-4 --valid synth-valid)
 
 echo "== 1. synthetic corpora"
 # synth-valid (training texts, voices seen in training) is the only set that chooses
@@ -105,14 +114,14 @@ align_real () {  # MODEL OUTDIR MIN_CONFIDENCE
 # The synthetic corpus and the aligned real prompts (listed real_repeat times, each pass
 # with its own augmentation: the 20 minutes of real speech weigh about two thirds as
 # much as the 4 hours of synthetic speech).
-mixed () {  # REAL_DIR
-  echo --corpus ../synth-train
+mixed () {  # REAL_DIR [SYNTH_DIR]
+  echo --corpus "${2:-../synth-train}"
   for _ in $(seq "$real_repeat"); do echo --corpus "$1/train"; done
 }
 
 # Steps 2-4 for one seed, in seed-SEED/, ending with seed-SEED/final.phm.
 train_seed () {  # SEED
-  local opts=("${train_opts[@]}" --seed "$1" --valid ../synth-valid)
+  local opts=("${train_opts[@]}" --augment all --seed "$1" --valid ../synth-valid)
   mkdir -p "seed-$1" && cd "seed-$1"
   echo "== 2. bootstrap on synthetic speech"
   [[ -f bootstrap.phm ]] || "$phonemes" train --corpus ../synth-train --out bootstrap.phm \
@@ -157,7 +166,37 @@ done
 # nor any evaluation transcript): model file version 2.
 "$phonemes" lm --model final.phm --output final.phm
 
-echo "== 6. evaluate on held-out data"
+echo "== 6. fine-tune with VTLP; keep the seed that does best on real validation speech"
+align_real final.phm real-vtlp 0.1
+vtlp_seed () {  # SEED: vtlp-SEED.phm, rounded, with the LM
+  "$phonemes" train $(mixed real-vtlp synth-train) --init final.phm --out "vtlp-$1.raw.phm" \
+    "${train_opts[@]}" "${vtlp_opts[@]}" --seed "$1"
+  "$phonemes" round-weights --model "vtlp-$1.raw.phm" --output "vtlp-$1.phm"
+  "$phonemes" lm --model "vtlp-$1.phm" --output "vtlp-$1.phm"
+}
+pids=()
+for seed in "${vtlp_seeds[@]}"; do
+  (vtlp_seed "$seed") > "vtlp-$seed.log" 2>&1 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+real_validation_per () {  # MODEL: bench/real/run's validation PER (a fraction)
+  "$root/bench/real/run" --no-build --phonemes "$phonemes" --model "$1" --set validation \
+    --pocketsphinx none --json | tr -d ' \n' |
+    sed -n 's/.*"key":"validation_all"[^}]*"ours":{"per":\([0-9.]*\).*/\1/p'
+}
+best_vtlp="" best_per=2
+for seed in "${vtlp_seeds[@]}"; do
+  per=$(real_validation_per "vtlp-$seed.phm")
+  echo "VTLP seed $seed: real validation phone error rate $per"
+  if awk "BEGIN { exit !($per < $best_per) }"; then
+    best_vtlp=$seed best_per=$per
+  fi
+done
+cp final.phm before-vtlp.phm
+cp "vtlp-$best_vtlp.phm" final.phm
+
+echo "== 7. evaluate on held-out data"
 align_real final.phm real-eval 0
 # One row per voice: 39-class frame accuracy and phone error rate on held-out text that
 # is not fortunes (flite-slt: never trained on).
@@ -181,13 +220,15 @@ evaluate () {  # MODEL
 }
 {
   echo "# models/default.phm evaluation ($(date -u +%Y-%m-%d), models/train-default.sh):"
-  echo "# seed $best_seed of ${seeds[*]}, validation frame accuracy $best_accuracy"
+  echo "# seed $best_seed of ${seeds[*]}, validation frame accuracy $best_accuracy;" \
+    "VTLP fine-tune seed $best_vtlp of ${vtlp_seeds[*]}, real validation PER $best_per"
   evaluate final.phm
 } > eval.txt
 # The other seeds on the same sets: how much the figures move with the seed.
 for seed in "${seeds[@]}"; do
   [[ "$seed" == "$best_seed" ]] || evaluate "seed-$seed/final.phm" > "eval-seed-$seed.txt"
 done
+evaluate before-vtlp.phm > eval-before-vtlp.txt   # what step 6 changed
 cp final.phm "$root/models/default.phm"
 cp eval.txt "$root/models/default-eval.txt"
 echo "models/default.phm written; figures in models/default-eval.txt"
