@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates models/default.phm from data that Debian packages provide, with this
-# project's own tools, and measures it on held-out data. About 25 minutes on a
+# project's own tools, and measures it on held-out data. About an hour on a
 # 2-core machine.
 #
 #   models/train-default.sh [WORKDIR]      (default WORKDIR: work-data/default-model)
