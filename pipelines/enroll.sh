@@ -92,6 +92,9 @@ record () {
   gst-launch-1.0 -q -e "${mic[@]}" ! audioconvert ! audioresample ! \
     audio/x-raw,format=S16LE,rate=16000,channels=1 ! wavenc ! filesink location="$part" &
   pid=$!
+  sleep 0.5   # a source that cannot start fails at once: say so before the reading
+  kill -0 "$pid" 2>/dev/null ||
+    die "the microphone source '${mic[*]}' did not start (PHONEMES_MIC picks another)"
   read -r _
   kill -INT "$pid" 2>/dev/null || true
   wait "$pid" || die "recording into $1 failed (PHONEMES_MIC picks another source)"

@@ -11,7 +11,8 @@
                         recording is a WAV of the right format, and a tone that matches
                         no prompt leaves the model as it was (written out unchanged)
   failures              no recordings and no terminal; too few prompts for the three
-                        parts; a missing model: each a clear message and exit status 1
+                        parts; a missing model; a bad MAX_PASSES; a microphone source
+                        that cannot start: each a clear message and exit status 1
 
 Environment (tests/live/meson.build): GST_PLUGIN_PATH, PH_SOURCE_ROOT, PH_TOOL.
 Needs Debian's /usr/bin/python3 (standard library only).
@@ -119,22 +120,16 @@ def wav_ok(path):
                 w.getsampwidth() == 2 and w.getnframes() > 1600)
 
 
-def check_microphone(tmp):
-    """Enter is pressed 1.5 s after each prompt is shown: a tone recording per prompt."""
-    prompts = os.path.join(tmp, "mic-prompts.txt")
-    with open(prompts, "w") as f:
-        f.write("\n".join(PROMPTS[:4]) + "\n")
-    rec_dir = os.path.join(tmp, "mic")
-    out = os.path.join(tmp, "mic.phm")
+def run_at_terminal(out, rec_dir, env, timeout=240):
+    """Runs enroll.sh with a pseudo-terminal for stdin that presses Enter 1.5 s after each
+    prompt is shown; (exit status, stdout, stderr)."""
     master, slave = os.openpty()
-    env = dict(os.environ, PHONEMES=TOOL, PROMPTS=prompts, COUNT="4", HOLD_EVERY="3",
-               MAX_PASSES="1", PHONEMES_MIC="audiotestsrc is-live=true freq=300")
     proc = subprocess.Popen([SCRIPT, out, rec_dir], stdin=slave, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
+                            stderr=subprocess.PIPE, env=dict(os.environ, PHONEMES=TOOL, **env))
     os.close(slave)
     stderr = b""
     answered = 0
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stderr], [], [], 1)
         chunk = os.read(proc.stderr.fileno(), 65536) if ready else b""
@@ -149,13 +144,23 @@ def check_microphone(tmp):
         proc.wait(timeout=max(1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         proc.kill()
-        fail("enroll.sh with a microphone did not finish:\n" + stderr.decode())
-    stdout = proc.stdout.read().decode()
-    stderr = stderr.decode()
+        fail("enroll.sh at a terminal did not finish:\n" + stderr.decode())
     os.close(master)
-    if proc.returncode != 0:
-        fail("enroll.sh with a microphone failed (%d):\n%s%s" % (proc.returncode, stdout,
-                                                                  stderr))
+    return proc.returncode, proc.stdout.read().decode(), stderr.decode()
+
+
+def check_microphone(tmp):
+    """A tone recording per prompt (Enter 1.5 s after each prompt)."""
+    prompts = os.path.join(tmp, "mic-prompts.txt")
+    with open(prompts, "w") as f:
+        f.write("\n".join(PROMPTS[:4]) + "\n")
+    rec_dir = os.path.join(tmp, "mic")
+    out = os.path.join(tmp, "mic.phm")
+    returncode, stdout, stderr = run_at_terminal(out, rec_dir, {
+        "PROMPTS": prompts, "COUNT": "4", "HOLD_EVERY": "3", "MAX_PASSES": "1",
+        "PHONEMES_MIC": "audiotestsrc is-live=true freq=300"})
+    if returncode != 0:
+        fail("enroll.sh with a microphone failed (%d):\n%s%s" % (returncode, stdout, stderr))
     if stderr.count("press Enter") != 4:
         fail("not 4 prompts shown:\n" + stderr)
     for i in range(1, 5):
@@ -187,6 +192,11 @@ def check_failures(tmp):
                    {"MAX_PASSES": "0"})
     if r.returncode == 0 or "MAX_PASSES must be a positive whole number" not in r.stderr:
         fail("MAX_PASSES=0: %d\n%s" % (r.returncode, r.stderr))
+    returncode, _, stderr = run_at_terminal(os.path.join(tmp, "x.phm"),
+                                            os.path.join(tmp, "broken-mic"),
+                                            {"PHONEMES_MIC": "no-such-audio-source"}, timeout=60)
+    if returncode == 0 or "did not start" not in stderr or "press Enter" not in stderr:
+        fail("a microphone that cannot start: %d\n%s" % (returncode, stderr))
     print("failures: clear messages")
 
 
