@@ -673,7 +673,7 @@ ph_labels_parse_textgrid (const char *data, gsize len, const char *name, guint s
  * Frame targets
  * ------------------------------------------------------------------------------------ */
 
-/* Per frame, the label covering sample i*hop + hop/2, or -1; caller frees. */
+/* Binary search: the labels are sorted and do not overlap. */
 gint
 ph_labels_phone_at (const GArray *labels, guint64 sample)
 {
@@ -694,6 +694,7 @@ ph_labels_phone_at (const GArray *labels, guint64 sample)
   return -1;
 }
 
+/* Per frame, the label covering sample i*hop + hop/2, or -1; caller frees. */
 gint *
 ph_labels_to_frame_targets (const GArray *labels, guint hop, guint n_frames)
 {
