@@ -83,14 +83,22 @@ n_read="$(count_part read)"
 
 recording () { printf '%s/%02d.wav' "$dir" "$(($1 + 1))"; }
 
+# The audio format of the recordings and of the reading: 16 kHz mono S16LE.
+pcm16k=(audioconvert ! audioresample ! "audio/x-raw,format=S16LE,rate=16000,channels=1")
+
+# Decodes recording $1 into $2 as 16 kHz mono S16LE, raw or (with "wavenc" as $3) WAV.
+convert_recording () {
+  gst-launch-1.0 -q filesrc location="$1" ! decodebin ! "${pcm16k[@]}" ${3:+! "$3"} ! \
+    filesink location="$2" || die "cannot read the recording $1"
+}
+
 # Records the microphone into $1 until Enter. gst-launch-1.0 -e turns the SIGINT into
 # an EOS, so the WAV header is finished before it exits.
 record () {
   local part="$1.part.wav" pid
   local -a mic
   read -ra mic <<< "${PHONEMES_MIC:-autoaudiosrc}"
-  gst-launch-1.0 -q -e "${mic[@]}" ! audioconvert ! audioresample ! \
-    audio/x-raw,format=S16LE,rate=16000,channels=1 ! wavenc ! filesink location="$part" &
+  gst-launch-1.0 -q -e "${mic[@]}" ! "${pcm16k[@]}" ! wavenc ! filesink location="$part" &
   pid=$!
   sleep 0.5   # a source that cannot start fails at once: say so before the reading
   kill -0 "$pid" 2>/dev/null ||
@@ -115,9 +123,7 @@ record_missing () {
 
 # Appends recording $1 to the reading as raw 16 kHz S16LE, then 0.5 s of silence.
 append_to_reading () {
-  gst-launch-1.0 -q filesrc location="$1" ! decodebin ! audioconvert ! audioresample ! \
-    audio/x-raw,format=S16LE,rate=16000,channels=1 ! filesink location="$dir/piece.raw" ||
-    die "cannot read the recording $1"
+  convert_recording "$1" "$dir/piece.raw"
   cat "$dir/piece.raw" >> "$dir/reading.raw"
   head -c 16000 /dev/zero >> "$dir/reading.raw"
   rm -f "$dir/piece.raw"
@@ -156,10 +162,7 @@ make_corpus () {
   for i in "${!prompts[@]}"; do
     [[ "$(part_of "$i")" == "$1" ]] || continue
     name="$(printf '%02d' "$((i + 1))")"
-    gst-launch-1.0 -q filesrc location="$(recording "$i")" ! decodebin ! audioconvert ! \
-      audioresample ! audio/x-raw,format=S16LE,rate=16000,channels=1 ! wavenc ! \
-      filesink location="$dir/$1/$name.wav" ||
-      die "cannot read the recording $(recording "$i")"
+    convert_recording "$(recording "$i")" "$dir/$1/$name.wav" wavenc
     "$phonemes" align ${model:+--model "$model"} --text "${prompts[$i]}" \
       -o "$dir/$1/$name.PHN" "$dir/$1/$name.wav" 2> "$dir/align.log" ||
       die "cannot align prompt $((i + 1)) to its recording $(recording "$i"):" \
@@ -207,28 +210,27 @@ read -r best_errors check_phones <<< "$scores"
 echo "check prompts: phone error rate $(percent "$best_errors" "$check_phones") with the" \
   "starting model" >&2
 margin=$(( check_phones / 50 > 2 ? check_phones / 50 : 2 ))
-best="$model"
-previous="$model"
+pass_model () { if (( $1 == 0 )); then echo "$model"; else echo "$dir/pass-$1.phm"; fi; }
+best_pass=0
 for pass in $(seq 1 "$max_passes"); do
-  adapt_pass "$previous" "$dir/pass-$pass.phm"
-  previous="$dir/pass-$pass.phm"
-  scores="$(part_errors check "$previous")"
+  adapt_pass "$(pass_model $((pass - 1)))" "$(pass_model "$pass")"
+  scores="$(part_errors check "$(pass_model "$pass")")"
   read -r errors _ <<< "$scores"
   echo "check prompts: phone error rate $(percent "$errors" "$check_phones") after pass $pass" >&2
   (( errors <= best_errors - margin )) || continue
-  best="$previous"
+  best_pass="$pass"
   best_errors="$errors"
 done
 rm -f "$dir/reading.raw"
 
-chosen="unchanged"
-if [[ "$best" == "$model" ]]; then
+if (( best_pass == 0 )); then
   echo "no pass did better than the starting model on the check prompts:" \
     "$out is the starting model, unchanged" >&2
   copy_start_model "$out"
+  chosen="unchanged"
 else
-  cp "$best" "$out"
-  chosen="after ${best##*/pass-}" && chosen="${chosen%.phm} pass(es)"
+  cp "$(pass_model "$best_pass")" "$out"
+  chosen="after $best_pass pass(es)"
 fi
 before="$(part_percent held-back "$model")"
 after="$(part_percent held-back "$out")"

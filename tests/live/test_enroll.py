@@ -46,10 +46,10 @@ def fail(message):
     sys.exit(1)
 
 
-def run_enroll(out, rec_dir, env, stdin=subprocess.DEVNULL, timeout=240):
+def run_enroll(out, rec_dir, env, timeout=240):
     return subprocess.run([SCRIPT, out, rec_dir], capture_output=True, text=True,
-                          timeout=timeout, stdin=stdin, env=dict(os.environ, PHONEMES=TOOL,
-                                                                 **env))
+                          timeout=timeout, stdin=subprocess.DEVNULL,
+                          env=dict(os.environ, PHONEMES=TOOL, **env))
 
 
 def synthesize_readings(tmp):
