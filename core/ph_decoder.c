@@ -25,11 +25,15 @@ struct _PhDecoder {
   float *entry_cost;       /* [K][K]: row k, column j: lm_weight * log P(k | j), the
                            * diagonal -inf (transposed so entering k reads one row) */
   float worst_entry;       /* the smallest off-diagonal entry cost */
+  float *best_entry_cost;  /* [K]: the largest entry cost into each class */
   float *exit_score;       /* [K]: this frame's score of leaving each class */
   guint *candidates;       /* [K]: classes whose exit can still win an entry */
   float *score;            /* [S]: best path score ending in each state, this frame */
   float *next;             /* [S]: scratch for the next frame */
   float *log_mass;         /* [K]: this frame's class scores */
+  guint8 members[PH_NUM_PHONES]; /* the phones of class 0, then of class 1, ... (each
+                                  * in phone order); phones of no class left out */
+  guint *first_member;     /* [K + 1]: class k's phones are members[first_member[k]..] */
 
   /* Frames first_open .. n_frames - 1 are not final; frame f lives in slot f % cap. */
   guint cap;
@@ -113,15 +117,22 @@ ph_decoder_new (const PhPhoneLm *lm, const PhDecoderConfig *config, GError **err
   self->S = self->K * self->D;
   self->cap = config->max_lag + 1;
   self->entry_cost = g_new (float, (gsize) self->K * self->K);
+  self->best_entry_cost = g_new (float, self->K);
   self->worst_entry = 0;
   for (guint k = 0; k < self->K; k++)
-    for (guint j = 0; j < self->K; j++)
-      {
-        float cost = config->lm_weight * lm->log_bigram[(gsize) j * self->K + k];
-        self->entry_cost[(gsize) k * self->K + j] = j == k ? -INFINITY : cost;
-        if (j != k)
-          self->worst_entry = MIN (self->worst_entry, cost);
-      }
+    {
+      self->best_entry_cost[k] = -INFINITY;
+      for (guint j = 0; j < self->K; j++)
+        {
+          float cost = config->lm_weight * lm->log_bigram[(gsize) j * self->K + k];
+          self->entry_cost[(gsize) k * self->K + j] = j == k ? -INFINITY : cost;
+          if (j != k)
+            {
+              self->worst_entry = MIN (self->worst_entry, cost);
+              self->best_entry_cost[k] = MAX (self->best_entry_cost[k], cost);
+            }
+        }
+    }
   self->exit_score = g_new (float, self->K);
   self->candidates = g_new (guint, self->K);
   self->score = g_new (float, self->S);
@@ -137,6 +148,14 @@ ph_decoder_new (const PhPhoneLm *lm, const PhDecoderConfig *config, GError **err
   self->state_class = g_new (guint, self->S);
   for (guint st = 0; st < self->S; st++)
     self->state_class[st] = st / self->D;
+  self->first_member = g_new (guint, self->K + 1);
+  for (guint k = 0, n = 0; k <= self->K; k++)
+    {
+      self->first_member[k] = n;
+      for (gint p = 0; k < self->K && p < PH_NUM_PHONES; p++)
+        if (lm->class_of_phone[p] == k)
+          self->members[n++] = (guint8) p;
+    }
   ph_decoder_reset (self);
   return self;
 }
@@ -148,6 +167,7 @@ ph_decoder_free (PhDecoder *self)
     return;
   ph_phone_lm_free (self->lm);
   g_free (self->entry_cost);
+  g_free (self->best_entry_cost);
   g_free (self->exit_score);
   g_free (self->candidates);
   g_free (self->score);
@@ -161,6 +181,7 @@ ph_decoder_free (PhDecoder *self)
   g_free (self->stamp);
   g_free (self->path);
   g_free (self->state_class);
+  g_free (self->first_member);
   g_free (self);
 }
 
@@ -183,52 +204,61 @@ ph_decoder_pending_frames (const PhDecoder *self)
 
 /* ---- the Viterbi step ---- */
 
-/* Stores the frame's posteriors (sanitised) and its class scores. */
+/* Stores the frame's posteriors (sanitised) and its class scores. Each class sums its
+ * own phones, in phone order, in a sum of its own: no chain through one array. */
 static void
 take_frame (PhDecoder *self, const float *posteriors)
 {
   float *slot = self->posteriors + (self->n_frames % self->cap) * PH_NUM_PHONES;
-  double mass[PH_PHONE_LM_MAX_CLASSES] = { 0 };
 
   for (gint p = 0; p < PH_NUM_PHONES; p++)
-    {
-      float v = posteriors[p];
-      slot[p] = isfinite (v) && v > 0 ? v : 0.0f;
-      guint8 k = self->lm->class_of_phone[p];
-      if (k != PH_PHONE_LM_NO_CLASS)
-        mass[k] += slot[p];
-    }
+    slot[p] = isfinite (posteriors[p]) && posteriors[p] > 0 ? posteriors[p] : 0.0f;
   for (guint k = 0; k < self->K; k++)
-    self->log_mass[k] = mass[k] > 0 ? MAX (logf ((float) mass[k]), LOG_MASS_FLOOR)
-                                    : LOG_MASS_FLOOR;
+    {
+      double mass = 0;
+      for (guint i = self->first_member[k]; i < self->first_member[k + 1]; i++)
+        mass += slot[self->members[i]];
+      self->log_mass[k] = mass > 0 ? MAX (logf ((float) mass), LOG_MASS_FLOOR)
+                                   : LOG_MASS_FLOOR;
+    }
 }
 
-/* The classes whose exit score can still give the best entry into some class: an exit
- * more than the largest entry-cost spread below the best exit never can (exact). */
+/* The classes whose exit score can still give the best entry into some class (an exit
+ * more than the largest entry-cost spread below the best exit never can: exact), best
+ * exit first, ties by class, so that best_entry can stop early. */
 static guint
 find_candidates (PhDecoder *self)
 {
+  const float *exit = self->exit_score;
   float best = -INFINITY;
   guint n = 0;
 
   for (guint j = 0; j < self->K; j++)
     {
       self->exit_score[j] = self->score[j * self->D + self->D - 1];
-      best = MAX (best, self->exit_score[j]);
+      best = MAX (best, exit[j]);
     }
   for (guint j = 0; j < self->K; j++)
-    if (self->exit_score[j] != -INFINITY && self->exit_score[j] >= best + self->worst_entry)
-      self->candidates[n++] = j;
+    {
+      if (exit[j] == -INFINITY || exit[j] < best + self->worst_entry)
+        continue;
+      guint i = n++;
+      for (; i > 0 && exit[self->candidates[i - 1]] < exit[j]; i--)
+        self->candidates[i] = self->candidates[i - 1];
+      self->candidates[i] = j;
+    }
   return n;
 }
 
-/* Best score of entering class k at this frame, and where from. */
+/* Best score of entering class k at this frame, and where from (the lowest class among
+ * equals). The candidates come best exit first: once even the best entry cost into k
+ * cannot lift an exit to the best so far, no later one can. */
 static float
 best_entry (const PhDecoder *self, guint k, guint n_candidates, guint8 *from)
 {
   const PhDecoderConfig *c = &self->config;
   const float *cost = self->entry_cost + (gsize) k * self->K;
-  float best = -INFINITY;
+  float best = -INFINITY, reach = self->best_entry_cost[k];
 
   *from = FROM_START;
   if (self->n_frames == 0)
@@ -236,8 +266,10 @@ best_entry (const PhDecoder *self, guint k, guint n_candidates, guint8 *from)
   for (guint i = 0; i < n_candidates; i++)
     {
       guint j = self->candidates[i];
+      if (self->exit_score[j] + reach < best)
+        break;
       float v = self->exit_score[j] + cost[j];
-      if (v > best)
+      if (v > best || (v == best && v != -INFINITY && j < *from))
         {
           best = v;
           *from = (guint8) j;
