@@ -341,6 +341,11 @@ report (PhAdapter *self, double alignment_confidence)
   r.accuracy = r.has_accuracy ? (double) correct / r.targeted_frames : 0.0;
   r.alignment_confidence = alignment_confidence;
   report_prompt (training, &r);
+  r.replay_pass = training->replay_pass;
+  r.held_back_per = training->held_back_per;
+  r.held_back_phones = training->held_back_phones;
+  r.replay_final = training->replay_final;
+  r.held_back_per_start = training->held_back_per_start;
   ph_adapter_log (self, PH_ADAPT_LOG_DEBUG, "published after %" G_GUINT64_FORMAT " updates, %"
                   G_GUINT64_FORMAT " frames trained: loss %.3f, %" G_GUINT64_FORMAT " of %"
                   G_GUINT64_FORMAT " targeted frames right, %" G_GUINT64_FORMAT " of %"
@@ -634,6 +639,8 @@ finish_stream (PhAdapter *self, const char *path)
 
   refresh_config (self);
   end_run (self);
+  if (training->config.mode == PH_ADAPT_PROMPTED)
+    ph_adapter_replay_run (self);
   if (training->trainer && training->updates_since_publish > 0)
     ph_adapter_publish (self, -1.0);
   if (check_label_coverage (self) && path && *path)
@@ -873,6 +880,7 @@ training_init (Training *training)
 {
   memset (training, 0, sizeof *training);
   training->last_running_time = PH_TIME_NONE;
+  training->held_back_per = training->held_back_per_start = -1.0;
 }
 
 /* Frees the training state. */

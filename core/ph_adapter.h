@@ -11,7 +11,8 @@
  *
  * Target sources: supervised (labels of a .PHN file in samples, or timed labels given
  * while running), prompted (the frames of one reading of the prompt, force-aligned to
- * it and trained as one sequence), self (the model's confident frames, through the
+ * it and trained as one sequence; with replay_passes, gone over again when the reading
+ * ends: ph_adapter_replay.c), self (the model's confident frames, through the
  * phone-LM decoder when the model carries one).
  *
  * Runs: a run is a stretch of frames with continuous LSTM state in the labeller that
@@ -49,6 +50,8 @@ G_BEGIN_DECLS
  * with 10). */
 #define PH_ADAPT_SELF_ANCHOR_WEIGHT 5.0f
 
+#define PH_ADAPT_MAX_REPLAY_PASSES 20
+
 typedef enum {
   PH_ADAPT_SUPERVISED,   /* labels of a file, or timed labels */
   PH_ADAPT_PROMPTED,     /* forced alignment of the reading of a prompt */
@@ -59,6 +62,10 @@ typedef struct {
   PhTrainConfig train;        /* schedule, k1, k2, optimizer, rates, clip; anchor < 0: auto */
   PhAdaptMode mode;
   float confidence_threshold; /* self: frames trained on */
+  guint replay_passes;        /* prompted: passes over the reading after it ends (0..
+                               * PH_ADAPT_MAX_REPLAY_PASSES), see ph_adapter_replay.c */
+  guint replay_holdout;       /* prompted replay: every Nth accepted segment is held back
+                               * to choose the weights kept (0: none; else >= 2) */
   guint publish_interval;     /* updates between two snapshots */
   guint max_backlog;          /* frames waiting for training at most */
 } PhAdapterConfig;
@@ -105,6 +112,12 @@ typedef struct {
   guint prompt_words_matched;      /* distinct words an accepted segment covered */
   guint64 prompt_frames_aligned;   /* frames of accepted segments (trained on) */
   guint64 prompt_frames_unmatched; /* frames of rejected segments (not trained on) */
+  guint replay_pass;               /* prompted replay: 0 the reading (or, final, the
+                                    * starting weights kept), 2.. a pass over it */
+  double held_back_per;            /* held-back phone error rate, < 0 not measured */
+  guint held_back_phones;          /* reference phones it was measured on */
+  gboolean replay_final;           /* the weights the replay keeps */
+  double held_back_per_start;      /* final: the starting weights' held-back rate */
 } PhAdaptReport;
 
 /* Problems worth a user's attention; the element maps them to its warnings and errors. */

@@ -24,6 +24,8 @@ ph_adapter_config_init (PhAdapterConfig *config)
   config->train.anchor_weight = -1.0f;
   config->mode = PH_ADAPT_SUPERVISED;
   config->confidence_threshold = 0.9f;
+  config->replay_passes = 0;
+  config->replay_holdout = 5;
   config->publish_interval = 5;
   config->max_backlog = 1000;
 }
@@ -59,6 +61,13 @@ ph_adapter_config_check (const PhAdapterConfig *config, const PhModel *model, GE
 
   if (!ph_train_config_validate (&train, error))
     return FALSE;
+  if (config->replay_passes > PH_ADAPT_MAX_REPLAY_PASSES || config->replay_holdout == 1)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "replay-passes must be 0..%u (it is "
+                   "%u) and replay-holdout 0 or at least 2 (it is %u)",
+                   PH_ADAPT_MAX_REPLAY_PASSES, config->replay_passes, config->replay_holdout);
+      return FALSE;
+    }
   if (!model)
     return TRUE;
   per_frame = model->shape.input_dim + model->shape.output_dim +

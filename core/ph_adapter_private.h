@@ -53,6 +53,9 @@ typedef struct {
   PhModel *at_start;          /* the trainer's weights when the prompt began: a reading
                                * that does not match it goes back to them */
   gboolean mismatch_handled;  /* the mismatch was reported and the weights restored */
+  GPtrArray *replay;          /* the accepted segments, kept for replay (replay_passes >
+                               * 0), NULL = none yet (ph_adapter_replay.c) */
+  guint accepted;             /* segments accepted since the prompt began */
 } PromptWindow;
 
 /* What the divergence watch knows of the current trainer. It judges windows of updates
@@ -95,6 +98,12 @@ typedef struct {
   guint64 supervised_frames, unlabelled_frames;
   gboolean warned_dim, warned_settings, warned_nonfinite;
   PromptWindow prompt;
+  /* prompted replay: what the reports say about it */
+  guint replay_pass;          /* 0: the live reading (or the starting weights kept) */
+  double held_back_per;       /* of the last held-back scoring, < 0 none */
+  guint held_back_phones;
+  double held_back_per_start; /* the starting weights', known at the end, < 0 none */
+  gboolean replay_final;      /* the publication of the weights the replay keeps */
   /* self: the frozen starting model run on the same frames, to report how often the
    * labeller's argmax still agrees with it. */
   PhLstmState *frozen_state;
@@ -192,6 +201,11 @@ G_GNUC_INTERNAL void ph_adapter_prompt_reset (PromptWindow *window, guint dim);
 G_GNUC_INTERNAL void ph_adapter_prompt_clear (PromptWindow *window);
 G_GNUC_INTERNAL void ph_adapter_prompt_close (PhAdapter *self);
 G_GNUC_INTERNAL void ph_adapter_prompt_collect (PhAdapter *self, const Frame *frame);
+
+/* ph_adapter_replay.c (training thread) */
+G_GNUC_INTERNAL gboolean ph_adapter_replay_keep (PhAdapter *self, const PhPromptSegment *seg);
+G_GNUC_INTERNAL void ph_adapter_replay_run (PhAdapter *self);
+G_GNUC_INTERNAL void ph_adapter_replay_clear (PromptWindow *window);
 
 /* ph_adapter_watch.c: divergence (training thread). */
 G_GNUC_INTERNAL gboolean ph_adapter_watch_losses (PhAdapter *self);

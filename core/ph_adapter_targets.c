@@ -482,6 +482,7 @@ void
 ph_adapter_prompt_reset (PromptWindow *w, guint dim)
 {
   g_clear_pointer (&w->reader, ph_prompt_reader_free);
+  ph_adapter_replay_clear (w);
   if (w->words && dim > 0)
     w->reader = ph_prompt_reader_new (w->words, dim, NULL);
   w->mismatch_handled = FALSE;
@@ -493,6 +494,7 @@ ph_adapter_prompt_clear (PromptWindow *w)
   g_clear_pointer (&w->reader, ph_prompt_reader_free);
   g_clear_pointer (&w->words, g_ptr_array_unref);
   g_clear_pointer (&w->at_start, ph_model_unref);
+  ph_adapter_replay_clear (w);
 }
 
 /* Trains on an accepted segment as one sequence, then publishes. */
@@ -501,6 +503,13 @@ prompt_train_segment (PhAdapter *self, const PhPromptSegment *seg)
 {
   Training *training = &self->training;
 
+  if (ph_adapter_replay_keep (self, seg))
+    {
+      ph_adapter_log (self, PH_ADAPT_LOG_INFO, "prompt words %u-%u aligned over %u frames "
+                      "(confidence %.2f): held back for the replay", seg->first_word + 1,
+                      seg->last_word + 1, seg->n_frames, seg->confidence);
+      return;
+    }
   ph_adapter_log (self, PH_ADAPT_LOG_INFO, "prompt words %u-%u aligned over %u frames "
                   "(confidence %.2f): training", seg->first_word + 1, seg->last_word + 1,
                   seg->n_frames, seg->confidence);
@@ -562,6 +571,7 @@ prompt_refresh (PhAdapter *self, guint serial)
   words = self->prompt_words ? g_ptr_array_ref (self->prompt_words) : NULL;
   g_mutex_unlock (&self->lock);
   ph_adapter_prompt_close (self);
+  ph_adapter_replay_run (self);
   ph_adapter_prompt_clear (w);
   w->words = words;
   w->serial = serial;

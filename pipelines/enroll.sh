@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Enroll a voice in one command: shows the enrollment prompts one at a time and records
 # each from the microphone (Enter ends a recording), adapts the model to the reading
-# with `lstmadapt mode=prompted` (the element follows the reading, aligns it with the
-# adapting model and trains), saves the adapted model, and prints the phone error rate
-# on held-back prompts of the same reading, before and after.
+# with `lstmadapt mode=prompted replay-passes=...` (the element follows the reading,
+# aligns it with the adapting model and trains; when the reading ends it goes over it
+# again on its training thread, re-aligning before each pass, and keeps the weights that
+# decode its held-back segments best), saves the adapted model, and prints the phone
+# error rate on held-back prompts of the same reading, before and after.
 #
 #   pipelines/enroll.sh OUT.phm [DIR]
 #
@@ -12,25 +14,26 @@
 # on a DIR of finished recordings adapts again without a microphone (any format
 # decodebin reads, named NN.wav).
 #
-# The prompts play three parts: every HOLD_EVERY-th is held back for the before/after
-# figures (never trained on, never used to choose anything); of the others, one in
-# HOLD_EVERY is a check prompt; the rest are read into the element. The reading is
-# adapted on in MAX_PASSES passes, each starting from (and aligning with) the model the
-# previous pass saved; the model with the lowest phone error rate on the check prompts
-# is kept (early stopping). When no pass beats the starting model there, OUT.phm is the
-# starting model unchanged (a voice already well recognised is left alone).
+# Every HOLD_EVERY-th prompt is held back for the before/after figures (never trained
+# on, never used to choose anything); the others are read into the element as one
+# reading. The element itself holds back every REPLAY_HOLDOUT-th segment of the reading
+# to choose between its passes (early stopping); when no pass beats the starting model
+# there, OUT.phm is the starting model unchanged (a voice already well recognised is
+# left alone).
 #
 # Environment:
 #   MODEL       the model to start from (default: the built-in one)
 #   PROMPTS     the sentences, one per line, '#' comments (default
 #               tools/data/enroll-prompts.txt: phonetically rich, public domain)
 #   COUNT       prompts to read (default 18, about a minute of speech)
-#   HOLD_EVERY  see above (default 6: of 18 prompts, 3 held back, 3 check, 12 read)
-#   MAX_PASSES  passes at most (default 3)
+#   HOLD_EVERY  see above (default 6: of 18 prompts, 3 held back, 15 read)
+#   MAX_PASSES  passes over the reading at most, the first as it is read (default 3)
+#   REPLAY_HOLDOUT  the element's replay-holdout (default 4)
+#   ADAPT_OPTS  more lstmadapt properties, e.g. "learning-rate=5e-4 k1=40 k2=40"
 #   PHONEMES    the phonemes tool (default: this checkout's build, else PATH)
 #   PHONEMES_MIC  another source than autoaudiosrc (common.sh)
 #
-# Scoring: each held-back or check recording is aligned to its prompt with the starting
+# Scoring: each held-back recording is aligned to its prompt with the starting
 # model (phonemes align, so the reference is the prompt's dictionary pronunciation),
 # then `phonemes eval` scores the models on them (39 classes). A few sentences make a
 # small test set: a difference of a couple of points is noise.
@@ -44,12 +47,15 @@ prompts_file="${PROMPTS:-$phonemes_root/tools/data/enroll-prompts.txt}"
 count="${COUNT:-18}"
 hold_every="${HOLD_EVERY:-6}"
 max_passes="${MAX_PASSES:-3}"
+replay_holdout="${REPLAY_HOLDOUT:-4}"
 model="${MODEL:-}"
 
 positive () { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive whole number, not '$2'"; }
 positive COUNT "$count"
 positive HOLD_EVERY "$hold_every"
 positive MAX_PASSES "$max_passes"
+[[ "$replay_holdout" =~ ^([2-9]|[1-9][0-9]+)$ ]] ||
+  die "REPLAY_HOLDOUT must be a whole number of at least 2, not '$replay_holdout'"
 [[ -r "$prompts_file" ]] || die "cannot read the prompts '$prompts_file'"
 [[ -z "$model" || -r "$model" ]] || die "cannot read the model '$model'"
 phonemes="${PHONEMES:-$phonemes_root/build/tools/phonemes}"
@@ -61,13 +67,9 @@ mkdir -p "$dir"
 
 mapfile -t prompts < <(grep -v '^[[:space:]]*\(#\|$\)' "$prompts_file" | head -n "$count")
 
-# The part prompt $1 (from 0) plays: held-back, check or read.
+# The part prompt $1 (from 0) plays: held-back or read.
 part_of () {
-  local n=$(( $1 + 1 ))
-  if (( n % hold_every == 0 )); then echo held-back
-  elif (( (n + hold_every / 2) % hold_every == 0 )); then echo check
-  else echo read
-  fi
+  if (( ($1 + 1) % hold_every == 0 )); then echo held-back; else echo read; fi
 }
 count_part () {
   local i n=0
@@ -75,11 +77,10 @@ count_part () {
   echo "$n"
 }
 n_held="$(count_part held-back)"
-n_check="$(count_part check)"
 n_read="$(count_part read)"
-(( n_held >= 1 && n_check >= 1 && n_read >= 1 )) ||
-  die "${#prompts[@]} prompts with HOLD_EVERY=$hold_every: $n_held held back," \
-    "$n_check check, $n_read to read; each part needs one at least (more prompts?)"
+(( n_held >= 1 && n_read >= 1 )) ||
+  die "${#prompts[@]} prompts with HOLD_EVERY=$hold_every: $n_held held back, $n_read to" \
+    "read; each part needs one at least (more prompts?)"
 
 recording () { printf '%s/%02d.wav' "$dir" "$(($1 + 1))"; }
 
@@ -141,15 +142,18 @@ make_reading () {
   done
 }
 
-# One pass of lstmadapt over the reading: from model $1 (empty: built-in) into $2.
-adapt_pass () {
+# lstmadapt over the reading, from model $1 (empty: built-in) into $2, its passes after
+# the reading on the element's training thread; its progress lines go to $dir/adapt.log
+# too.
+adapt_reading () {
   expect_written "$2"
   gst-launch-1.0 -e -m filesrc location="$dir/reading.raw" ! \
     rawaudioparse format=pcm pcm-format=s16le sample-rate=16000 num-channels=1 ! \
     audioconvert ! lstmphonemes ${1:+model="$1"} ! \
     lstmadapt mode=prompted prompt-text="$reading_text" save-location="$2" \
+      replay-passes="$((max_passes - 1))" replay-holdout="$replay_holdout" ${ADAPT_OPTS:-} \
       max-backlog=360000 ! fakesink sync=false 2>&1 |
-    survive_ctrl_c "$phonemes_root/pipelines/print-adapt.awk" >&2
+    survive_ctrl_c "$phonemes_root/pipelines/print-adapt.awk" | tee "$dir/adapt.log" >&2
   check_written
 }
 
@@ -198,39 +202,28 @@ copy_start_model () {
 
 record_missing
 make_reading
-make_corpus check
 make_corpus held-back
 echo "adapting to $n_read prompts ($(( $(stat -c %s "$dir/reading.raw") / 32000 )) s with" \
-  "pauses), $max_passes passes, the best on $n_check check prompts kept" >&2
-# A pass is kept only when it makes at least 2 and 2% fewer errors on the check prompts
-# than the best so far: a difference of a phone or two is noise on a few sentences, and
-# taking it let a well-recognised voice get worse on the held-back prompts.
-scores="$(part_errors check "$model")"
-read -r best_errors check_phones <<< "$scores"
-echo "check prompts: phone error rate $(percent "$best_errors" "$check_phones") with the" \
-  "starting model" >&2
-margin=$(( check_phones / 50 > 2 ? check_phones / 50 : 2 ))
-pass_model () { if (( $1 == 0 )); then echo "$model"; else echo "$dir/pass-$1.phm"; fi; }
-best_pass=0
-for pass in $(seq 1 "$max_passes"); do
-  adapt_pass "$(pass_model $((pass - 1)))" "$(pass_model "$pass")"
-  scores="$(part_errors check "$(pass_model "$pass")")"
-  read -r errors _ <<< "$scores"
-  echo "check prompts: phone error rate $(percent "$errors" "$check_phones") after pass $pass" >&2
-  (( errors <= best_errors - margin )) || continue
-  best_pass="$pass"
-  best_errors="$errors"
-done
+  "pauses), up to $max_passes passes, every ${replay_holdout}th segment held back by the" \
+  "element to choose the weights kept" >&2
+adapt_reading "$model" "$dir/adapted.phm"
 rm -f "$dir/reading.raw"
-
-if (( best_pass == 0 )); then
-  echo "no pass did better than the starting model on the check prompts:" \
-    "$out is the starting model, unchanged" >&2
+# The pass the element kept (0: its starting weights); none when it never got to
+# choose (nothing of the reading was aligned, or it was not the prompts' text).
+kept="$(sed -n 's/.*replay kept pass \([0-9]*\).*/\1/p' "$dir/adapt.log" | tail -n 1)"
+if [[ -z "$kept" || "$kept" == 0 ]]; then
+  if [[ -z "$kept" ]]; then
+    echo "the element kept no adapted weights (nothing of the reading aligned, it was not" \
+      "the prompts' text, or adaptation stopped: see its messages above):" >&2
+  else
+    echo "no pass did better than the starting model on the reading's held-back segments:" >&2
+  fi
+  echo "$out is the starting model, unchanged" >&2
   copy_start_model "$out"
   chosen="unchanged"
 else
-  cp "$(pass_model "$best_pass")" "$out"
-  chosen="after $best_pass pass(es)"
+  cp "$dir/adapted.phm" "$out"
+  chosen="after $kept pass(es)"
 fi
 before="$(part_percent held-back "$model")"
 after="$(part_percent held-back "$out")"

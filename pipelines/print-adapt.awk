@@ -5,7 +5,9 @@
 # window, and what was measured since the previous line: frame accuracy on the targeted
 # frames (supervised, prompted; "n/a" when no frame had a target), or in self mode the
 # agreement of the labeller with the frozen starting model; prompted, how far the
-# reading of the prompt got ("prompt 17/48 words"). The element's warnings and
+# reading of the prompt got ("prompt 17/48 words"), and with replay-passes each pass
+# over the reading and the one kept ("replay kept pass 2: held-back phone error rate
+# ..."). The element's warnings and
 # errors are passed on to stderr; an error makes the exit status 1.
 function field(line, name,    v) {
   if (!match(line, " " name "=\\([a-z0-9]+\\)(\"([^\"\\\\]|\\\\.)*\"|[^,;]*)"))
@@ -43,6 +45,17 @@ function field(line, name,    v) {
   if (field($0, "prompt-words") != "")
     measure = measure sprintf("  prompt %d/%d words", field($0, "prompt-words-read"),
                               field($0, "prompt-words"))
+  if (field($0, "replay-final") == "true")
+    measure = measure sprintf("  replay kept pass %d: held-back phone error rate %.1f%% " \
+                              "(starting weights %.1f%%, %d phones)", field($0, "replay-pass"),
+                              100 * field($0, "held-back-per"),
+                              100 * field($0, "held-back-per-start"),
+                              field($0, "held-back-phones"))
+  else if (field($0, "held-back-per") != "")
+    measure = measure sprintf("  replay pass %d: held-back phone error rate %.1f%%",
+                              field($0, "replay-pass"), 100 * field($0, "held-back-per"))
+  else if (field($0, "replay-pass") != "")
+    measure = measure sprintf("  replay pass %d", field($0, "replay-pass"))
   printf "%8.1f s  updates %6d  frames %8d  dropped %4d  loss %7.3f  %s\n",
          field($0, "running-time") / 1e9, field($0, "updates"), field($0, "frames-trained"),
          field($0, "windows-dropped"), field($0, "loss"), measure

@@ -42,6 +42,8 @@ GST_DEBUG_CATEGORY (gst_lstm_adapt_debug);
 #define DEFAULT_CLIP 1.0f
 #define DEFAULT_ANCHOR_WEIGHT -1.0f      /* automatic */
 #define DEFAULT_CONFIDENCE_THRESHOLD 0.9f
+#define DEFAULT_REPLAY_PASSES 0
+#define DEFAULT_REPLAY_HOLDOUT 5
 #define DEFAULT_MODE GST_LSTM_ADAPT_MODE_SUPERVISED
 #define DEFAULT_MAX_BACKLOG 1000
 #define DEFAULT_PUBLISH_INTERVAL 5
@@ -71,6 +73,8 @@ enum {
   PROP_CLIP,
   PROP_ANCHOR_WEIGHT,
   PROP_CONFIDENCE_THRESHOLD,
+  PROP_REPLAY_PASSES,
+  PROP_REPLAY_HOLDOUT,
   PROP_MODE,
   PROP_LABELS_LOCATION,
   PROP_PROMPT_TEXT,
@@ -255,6 +259,9 @@ publish_snapshot (PhModel *snapshot, gpointer user_data)
  * - `alignment-confidence` (gdouble): prompted, mean posterior along the alignment
  * - `prompt-words`, `-words-read`, `-words-matched` (guint), `prompt-frames-aligned`,
  *   `-frames-unmatched` (guint64): prompted, how far the reading got (README)
+ * - `replay-pass` (guint), `replay-final` (gboolean), `held-back-per` (gdouble),
+ *   `held-back-phones` (guint), `held-back-per-start` (gdouble, final message only):
+ *   prompted replay (replay-passes), see its property
  */
 static void
 post_report (const PhAdaptReport *r, gpointer user_data)
@@ -288,6 +295,14 @@ post_report (const PhAdaptReport *r, gpointer user_data)
                        "prompt-frames-aligned", G_TYPE_UINT64, r->prompt_frames_aligned,
                        "prompt-frames-unmatched", G_TYPE_UINT64, r->prompt_frames_unmatched,
                        NULL);
+  if (r->replay_pass > 0 || r->replay_final)
+    gst_structure_set (s, "replay-pass", G_TYPE_UINT, r->replay_pass,
+                       "replay-final", G_TYPE_BOOLEAN, r->replay_final, NULL);
+  if (r->held_back_per >= 0)
+    gst_structure_set (s, "held-back-per", G_TYPE_DOUBLE, r->held_back_per,
+                       "held-back-phones", G_TYPE_UINT, r->held_back_phones, NULL);
+  if (r->held_back_per_start >= 0)
+    gst_structure_set (s, "held-back-per-start", G_TYPE_DOUBLE, r->held_back_per_start, NULL);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
@@ -910,6 +925,8 @@ set_config_property (PhAdapterConfig *config, guint prop_id, const GValue *value
     case PROP_CONFIDENCE_THRESHOLD:
       config->confidence_threshold = g_value_get_float (value);
       break;
+    case PROP_REPLAY_PASSES: config->replay_passes = g_value_get_uint (value); break;
+    case PROP_REPLAY_HOLDOUT: config->replay_holdout = g_value_get_uint (value); break;
     case PROP_MODE: config->mode = (PhAdaptMode) g_value_get_enum (value); break;
     case PROP_MAX_BACKLOG: config->max_backlog = g_value_get_uint (value); break;
     case PROP_PUBLISH_INTERVAL: config->publish_interval = g_value_get_uint (value); break;
@@ -934,6 +951,8 @@ get_config_property (const PhAdapterConfig *config, guint prop_id, GValue *value
     case PROP_CONFIDENCE_THRESHOLD:
       g_value_set_float (value, config->confidence_threshold);
       break;
+    case PROP_REPLAY_PASSES: g_value_set_uint (value, config->replay_passes); break;
+    case PROP_REPLAY_HOLDOUT: g_value_set_uint (value, config->replay_holdout); break;
     case PROP_MODE: g_value_set_enum (value, (gint) config->mode); break;
     case PROP_MAX_BACKLOG: g_value_set_uint (value, config->max_backlog); break;
     case PROP_PUBLISH_INTERVAL: g_value_set_uint (value, config->publish_interval); break;
@@ -1074,6 +1093,19 @@ install_properties (GObjectClass *gobject_class)
           "mode=self: a frame is trained on (toward its own argmax) when lstmphonemes' "
           "posterior of that phone is at least this", 0.0f, 1.0f,
           DEFAULT_CONFIDENCE_THRESHOLD, rw);
+  properties[PROP_REPLAY_PASSES] = g_param_spec_uint ("replay-passes", "Replay passes",
+          "mode=prompted, enrollment: when the reading ends (end of stream, or another "
+          "prompt-text), go over its segments again up to this many times on the training "
+          "thread, re-aligning them with the adapting model before each pass; with "
+          "replay-holdout, the weights that decode the held-back segments best are kept "
+          "(the starting ones unless clearly better) and a pass that does no better stops "
+          "it. 0: train on the reading once, as it comes", 0, PH_ADAPT_MAX_REPLAY_PASSES,
+          DEFAULT_REPLAY_PASSES, rw);
+  properties[PROP_REPLAY_HOLDOUT] = g_param_spec_uint ("replay-holdout", "Replay holdout",
+          "mode=prompted with replay-passes: every Nth accepted segment of the reading is "
+          "held back (never trained on) to measure each pass by its phone error rate "
+          "against the words' dictionary phones. 0: none held back, every pass kept; "
+          "1 is not allowed", 0, G_MAXUINT, DEFAULT_REPLAY_HOLDOUT, rw);
   properties[PROP_MODE] = g_param_spec_enum ("mode", "Mode",
           "Where the targets come from: supervised (labels-location or the labels pad), "
           "prompted (forced alignment of the reading of prompt-text) or self (the "

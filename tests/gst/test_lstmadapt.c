@@ -1614,7 +1614,8 @@ start_pipeline (const char *desc, gchar **error_text, GString *warnings)
 
 /* lstmadapt that could only do nothing fails at start with an error naming the fix:
  * no lstmphonemes upstream, one with attach-meta=false, a model-name no lstmphonemes
- * has, a save-location that cannot be written. mode=prompted without prompt-text
+ * has, a save-location that cannot be written, replay-holdout=1 (every segment held
+ * back). mode=prompted without prompt-text
  * (which may still be set while playing) warns at start. */
 static void
 test_start_checks (void)
@@ -1630,6 +1631,8 @@ test_start_checks (void)
     { "mode=self model-name=beta", "model-name=alpha", "model-name=beta", NULL },
     { "mode=self save-location=/nonexistent-folder/me.phm", "", "/nonexistent-folder", NULL },
     { "mode=prompted", "", NULL, "prompt-text" },
+    { "mode=prompted prompt-text=one replay-passes=2 replay-holdout=1", "", "replay-holdout",
+      NULL },
     { "mode=self", "", NULL, NULL },
   };
 

@@ -101,11 +101,12 @@ reading_clear (Reading *r)
   g_free (r->text);
 }
 
-/* What the run reported: its last "lstmadapt" message and any warnings. */
+/* What the run reported: its "lstmadapt" messages and any warnings. */
 typedef struct {
   GstStructure *last;          /* NULL = no message */
   guint messages;
   GString *warnings;
+  GPtrArray *all;              /* GstStructure *, every message in order */
 } Report;
 
 static void
@@ -126,6 +127,7 @@ note_message (Report *report, GstMessage *msg)
     g_clear_pointer (&report->last, gst_structure_free);
     report->last = gst_structure_copy (s);
     report->messages++;
+    g_ptr_array_add (report->all, gst_structure_copy (s));
   }
 }
 
@@ -150,7 +152,8 @@ run_reading (const Reading *r, const char *props)
   GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &error);
   GstBus *bus = gst_bus_new ();
   GstHarness *h;
-  Report report = { NULL, 0, g_string_new (NULL) };
+  Report report = { NULL, 0, g_string_new (NULL),
+                    g_ptr_array_new_with_free_func ((GDestroyNotify) gst_structure_free) };
   GstBuffer *out;
 
   g_assert_no_error (error);
@@ -197,6 +200,7 @@ report_clear (Report *report)
 {
   g_clear_pointer (&report->last, gst_structure_free);
   g_string_free (report->warnings, TRUE);
+  g_ptr_array_unref (report->all);
 }
 
 /* What a run came to. */
@@ -317,6 +321,60 @@ test_wrong_text (void)
   g_free (out.warnings);
 }
 
+/* Replay (replay-passes): when the reading ends, its segments are gone over again with
+ * every replay-holdout-th held back; the messages say each pass's held-back phone error
+ * rate, and the weights kept are never worse there than the starting ones (pass 0). */
+static void
+test_replay_keeps_the_best (void)
+{
+  Reading r;
+  gchar *props;
+  Report report;
+  gdouble start_per = -1, final_per = -1;
+  guint passes = 0, finals = 0, kept_pass = G_MAXUINT;
+
+  if (!reading_make (&r, REPETITIONS)) {
+    g_test_skip ("PH_SOURCE_ROOT is not set: samples/speech.wav not found");
+    return;
+  }
+  props = g_strdup_printf ("mode=prompted prompt-text=\"%s\" replay-passes=3 "
+                           "replay-holdout=2", r.text);
+  report = run_reading (&r, props);
+  for (guint i = 0; i < report.all->len; i++) {
+    const GstStructure *s = g_ptr_array_index (report.all, i);
+    guint pass = 0;
+    gboolean final = FALSE;
+    gdouble per = -1;
+
+    gst_structure_get_uint (s, "replay-pass", &pass);
+    gst_structure_get_boolean (s, "replay-final", &final);
+    gst_structure_get_double (s, "held-back-per", &per);
+    if (final)
+      g_assert_true (gst_structure_get_double (s, "held-back-per-start", &start_per));
+    g_test_message ("message %u: replay-pass %u%s, held-back-per %.3f", i, pass,
+                    final ? " (final)" : "", per);
+    passes = MAX (passes, pass);
+    if (final) {
+      finals++;
+      kept_pass = pass;
+      final_per = per;
+    }
+  }
+  g_assert_cmpstr (report.warnings->str, ==, "");
+  g_assert_cmpuint (finals, ==, 1);
+  g_assert_cmpuint (passes, >=, 2);            /* at least one pass over the reading */
+  g_assert_cmpuint (passes, <=, 4);            /* the reading, then 3 passes at most */
+  g_assert_cmpuint (kept_pass, <=, passes);
+  /* kept: the starting weights unless clearly better on the held-back segments */
+  g_assert_cmpfloat (final_per, >=, 0.0);
+  g_assert_cmpfloat (final_per, <=, start_per);
+  if (kept_pass == 0)
+    g_assert_cmpfloat (final_per, ==, start_per);
+  report_clear (&report);
+  g_free (props);
+  reading_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -334,5 +392,6 @@ main (int argc, char **argv)
   g_test_add_func ("/lstmadapt-prompted/whole-reading-trained", test_whole_reading_trained);
   g_test_add_func ("/lstmadapt-prompted/stops-mid-prompt", test_stops_mid_prompt);
   g_test_add_func ("/lstmadapt-prompted/wrong-text", test_wrong_text);
+  g_test_add_func ("/lstmadapt-prompted/replay-keeps-the-best", test_replay_keeps_the_best);
   return g_test_run ();
 }

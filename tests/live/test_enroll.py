@@ -3,15 +3,17 @@
 
   recordings on disk    flite-slt (a voice no shipped model trained on) reads 8 prompts
                         (`phonemes corpus synth --text`): the script adapts on the read
-                        ones, early-stops on the check ones, writes a model that
-                        `phonemes label` loads, reports the reading followed to its last
-                        word, and prints before/after figures on the held-back ones
+                        ones, the element replays them and reports the pass it kept,
+                        the script writes a model that `phonemes label` loads, reports
+                        the reading followed to its last word, and prints before/after
+                        figures on the held-back ones
   the microphone        a live audiotestsrc stands in for it (PHONEMES_MIC) behind a
                         pseudo-terminal that presses Enter at each prompt: every
                         recording is a WAV of the right format, and a tone that matches
                         no prompt leaves the model as it was (written out unchanged)
   failures              no recordings and no terminal; too few prompts for the three
-                        parts; a missing model; a bad MAX_PASSES; a microphone source
+                        parts; a missing model; a bad MAX_PASSES or REPLAY_HOLDOUT; a
+                        microphone source
                         that cannot start: each a clear message and exit status 1
 
 Environment (tests/live/meson.build): GST_PLUGIN_PATH, PH_SOURCE_ROOT, PH_TOOL.
@@ -92,14 +94,25 @@ def figures(stdout):
 def check_recordings_on_disk(tmp):
     prompts, rec_dir = synthesize_readings(tmp)
     out = os.path.join(tmp, "slt.phm")
-    # 8 prompts, HOLD_EVERY=4: 2 held back (4, 8), 2 check (2, 6), 4 read.
+    # 8 prompts, HOLD_EVERY=4: 2 held back (4, 8), 6 read; the element holds back every
+    # second segment of the reading to choose between its 2 passes.
     r = run_enroll(out, rec_dir, {"PROMPTS": prompts, "COUNT": "8", "HOLD_EVERY": "4",
-                                  "MAX_PASSES": "2"})
+                                  "MAX_PASSES": "2", "REPLAY_HOLDOUT": "2"})
     if r.returncode != 0:
         fail("enroll.sh failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
-    if "adapting to 4 prompts" not in r.stderr or "best on 2 check prompts kept" not in r.stderr:
-        fail("the parts are not 4 read / 2 check:\n" + r.stderr)
-    words = sum(len(PROMPTS[i].split()) for i in (0, 2, 4, 6))
+    if "adapting to 6 prompts" not in r.stderr or "up to 2 passes" not in r.stderr:
+        fail("the parts are not 6 read / 2 held back, or not 2 passes:\n" + r.stderr)
+    kept = re.search(r"replay kept pass (\d+)", r.stderr)
+    if not kept or int(kept.group(1)) > 2:
+        fail("the element did not say which pass it kept:\n" + r.stderr)
+    adapted = os.path.join(rec_dir, "adapted.phm")
+    with open(out, "rb") as a, open(adapted, "rb") as b:
+        same = a.read() == b.read()
+    if ("unchanged" in r.stdout) == (int(kept.group(1)) > 0) or \
+            (int(kept.group(1)) > 0 and not same):
+        fail("the model written is not the one the element kept (pass %s):\n%s"
+             % (kept.group(1), r.stdout))
+    words = sum(len(PROMPTS[i].split()) for i in (0, 1, 2, 4, 5, 6))
     if not re.search(r"prompt %d/%d words" % (words, words), r.stderr):
         fail("the reading was not followed to its last word (%d):\n%s" % (words, r.stderr))
     before, after = figures(r.stdout)
@@ -192,6 +205,10 @@ def check_failures(tmp):
                    {"MAX_PASSES": "0"})
     if r.returncode == 0 or "MAX_PASSES must be a positive whole number" not in r.stderr:
         fail("MAX_PASSES=0: %d\n%s" % (r.returncode, r.stderr))
+    r = run_enroll(os.path.join(tmp, "x.phm"), os.path.join(tmp, "empty"),
+                   {"REPLAY_HOLDOUT": "1"})
+    if r.returncode == 0 or "REPLAY_HOLDOUT must be a whole number" not in r.stderr:
+        fail("REPLAY_HOLDOUT=1: %d\n%s" % (r.returncode, r.stderr))
     returncode, _, stderr = run_at_terminal(os.path.join(tmp, "x.phm"),
                                             os.path.join(tmp, "broken-mic"),
                                             {"PHONEMES_MIC": "no-such-audio-source"}, timeout=60)

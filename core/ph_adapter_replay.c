@@ -1,0 +1,374 @@
+/* ph_adapter_replay.c: prompted enrollment's replay (replay_passes > 0). The reading's
+ * accepted segments are kept; every replay_holdout-th one is held back, never trained
+ * on. When the reading ends (its stream ends, or another prompt replaces it) the
+ * training thread goes over the kept segments again, up to replay_passes times, each
+ * pass re-aligning every segment to its words with the weights as they are, while the
+ * labeller goes on with the weights last published. After each pass the held-back
+ * segments are decoded and scored against their words' dictionary phones (phone error
+ * rate, 39 classes, silences left out: no alignment in the reference, so no pass is
+ * favoured by having made it); the weights with the fewest errors are kept, a pass that
+ * does no better stops the replay, and when no weights beat the prompt's starting ones
+ * by REPLAY_MIN_GAIN the starting weights come back (a voice already well recognised is
+ * left alone). */
+#include "ph_adapter_private.h"
+
+#include <string.h>
+
+#include "ph_labels.h"
+#include "ph_score.h"
+
+/* Held-back errors the adapted weights must save to be kept instead of the starting
+ * ones: at least this share of the reference phones, and at least REPLAY_MIN_ERRORS. */
+#define REPLAY_MIN_GAIN 0.02
+#define REPLAY_MIN_ERRORS 2
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PhModel, ph_model_unref)
+
+/* One accepted segment of the reading. */
+typedef struct {
+  float *features;      /* n_frames x dim */
+  gint *targets;        /* n_frames: the latest alignment */
+  guint n_frames;
+  guint first_word, last_word;
+  gboolean held_back;
+} ReplaySegment;
+
+static void
+replay_segment_free (gpointer data)
+{
+  ReplaySegment *seg = data;
+
+  g_free (seg->features);
+  g_free (seg->targets);
+  g_free (seg);
+}
+
+void
+ph_adapter_replay_clear (PromptWindow *w)
+{
+  g_clear_pointer (&w->replay, g_ptr_array_unref);
+  w->accepted = 0;
+}
+
+gboolean
+ph_adapter_replay_keep (PhAdapter *self, const PhPromptSegment *seg)
+{
+  Training *training = &self->training;
+  PromptWindow *w = &training->prompt;
+  guint holdout = training->config.replay_holdout;
+  ReplaySegment *kept;
+
+  if (training->config.replay_passes == 0)
+    return FALSE;
+  if (!w->replay)
+    w->replay = g_ptr_array_new_with_free_func (replay_segment_free);
+  kept = g_new0 (ReplaySegment, 1);
+  kept->features = g_memdup2 (seg->features, (gsize) seg->n_frames * training->dim * sizeof (float));
+  kept->targets = g_memdup2 (seg->targets, (gsize) seg->n_frames * sizeof (gint));
+  kept->n_frames = seg->n_frames;
+  kept->first_word = seg->first_word;
+  kept->last_word = seg->last_word;
+  kept->held_back = holdout > 0 && w->accepted % holdout == holdout - 1;
+  w->accepted++;
+  g_ptr_array_add (w->replay, kept);
+  return kept->held_back;
+}
+
+/* ---- a segment through a model ---- */
+
+/* The model's posteriors of the segment's frames [n][61], from a zero state: the
+ * output delay is met by stepping copies of the last frame, as the labeller does. */
+static float *
+segment_posteriors (const PhModel *model, const ReplaySegment *seg, guint dim)
+{
+  guint delay = model->shape.delay, n = seg->n_frames + delay;
+  float *features = g_new (float, (gsize) n * dim);
+  float *out = g_new (float, (gsize) n * PH_NUM_PHONES);
+
+  memcpy (features, seg->features, (gsize) seg->n_frames * dim * sizeof (float));
+  for (guint i = seg->n_frames; i < n; i++)
+    memcpy (features + (gsize) i * dim, seg->features + (gsize) (seg->n_frames - 1) * dim,
+            dim * sizeof (float));
+  ph_lstm_forward_sequence (model, features, n, out);
+  g_free (features);
+  memmove (out, out + (gsize) delay * PH_NUM_PHONES,
+           (gsize) seg->n_frames * PH_NUM_PHONES * sizeof (float));
+  return out;
+}
+
+/* The segment's words, borrowed from the prompt. */
+static GPtrArray *
+segment_words (const PromptWindow *w, const ReplaySegment *seg)
+{
+  GPtrArray *words = g_ptr_array_new ();
+
+  for (guint i = seg->first_word; i <= seg->last_word && i < w->words->len; i++)
+    g_ptr_array_add (words, g_ptr_array_index (w->words, i));
+  return words;
+}
+
+/* Re-aligns the segment to its words with `model`; keeps the old targets when the
+ * alignment fails. */
+static void
+realign (const PromptWindow *w, const PhModel *model, ReplaySegment *seg, guint dim)
+{
+  g_autofree float *posteriors = segment_posteriors (model, seg, dim);
+  g_autoptr (GPtrArray) words = segment_words (w, seg);
+  PhAlignConfig config;
+  PhAlignment *a;
+
+  ph_align_config_init (&config);
+  a = ph_align (posteriors, seg->n_frames, words, &config, 1, NULL);
+  if (!a)
+    return;
+  g_free (seg->targets);
+  seg->targets = ph_labels_to_frame_targets (a->labels, 1, seg->n_frames);
+  ph_alignment_free (a);
+}
+
+static void
+collect_phone (const PhDecodedSegment *segment, gpointer user_data)
+{
+  g_array_append_val ((GArray *) user_data, segment->phone);
+}
+
+/* `phones` without silences (and "q"). */
+static void
+drop_silences (GArray *phones)
+{
+  guint kept = 0;
+
+  for (guint i = 0; i < phones->len; i++)
+    {
+      gint p = g_array_index (phones, gint, i);
+      if (!ph_phone_is_silence (p) && ph_phone_fold39 (p) >= 0)
+        g_array_index (phones, gint, kept++) = p;
+    }
+  g_array_set_size (phones, kept);
+}
+
+/* The phones the model hears in the segment: its phone-LM decoder, or without an LM
+ * the runs of its per-frame argmax. */
+static GArray *
+segment_hypothesis (const PhModel *model, const ReplaySegment *seg, guint dim)
+{
+  g_autofree float *posteriors = segment_posteriors (model, seg, dim);
+  GArray *phones = g_array_new (FALSE, FALSE, sizeof (gint));
+  PhDecoderConfig config;
+  PhDecoder *decoder;
+
+  ph_decoder_config_init (&config);
+  decoder = model->lm ? ph_decoder_new (model->lm, &config, NULL) : NULL;
+  for (guint t = 0; t < seg->n_frames; t++)
+    {
+      const float *frame = posteriors + (gsize) t * PH_NUM_PHONES;
+      if (decoder)
+        {
+          ph_decoder_push (decoder, frame, collect_phone, phones);
+          continue;
+        }
+      gint best = 0;
+      for (gint p = 1; p < PH_NUM_PHONES; p++)
+        best = frame[p] > frame[best] ? p : best;
+      if (phones->len == 0 || g_array_index (phones, gint, phones->len - 1) != best)
+        g_array_append_val (phones, best);
+    }
+  if (decoder)
+    {
+      ph_decoder_flush (decoder, collect_phone, phones);
+      ph_decoder_free (decoder);
+    }
+  drop_silences (phones);
+  return phones;
+}
+
+/* The dictionary phones of the segment's words. */
+static GArray *
+segment_reference (const PromptWindow *w, const ReplaySegment *seg)
+{
+  g_autoptr (GPtrArray) words = segment_words (w, seg);
+  GArray *phones = g_array_new (FALSE, FALSE, sizeof (gint));
+
+  for (guint i = 0; i < words->len; i++)
+    {
+      const PhWord *word = g_ptr_array_index (words, i);
+      g_array_append_vals (phones, word->phones->data, word->phones->len);
+    }
+  drop_silences (phones);
+  return phones;
+}
+
+/* Phone errors of `model` on the held-back segments (and their reference phones). */
+static PhScore *
+held_back_score (const PromptWindow *w, const PhModel *model, guint dim)
+{
+  PhScore *score = g_new (PhScore, 1);
+
+  ph_score_init (score);
+  for (guint i = 0; i < w->replay->len; i++)
+    {
+      const ReplaySegment *seg = g_ptr_array_index (w->replay, i);
+      if (!seg->held_back)
+        continue;
+      g_autoptr (GArray) ref = segment_reference (w, seg);
+      g_autoptr (GArray) hyp = segment_hypothesis (model, seg, dim);
+      ph_score_add_sequence (score, (const gint *) ref->data, ref->len,
+                             (const gint *) hyp->data, hyp->len);
+    }
+  return score;
+}
+
+/* ---- the passes ---- */
+
+/* One pass: every training segment re-aligned with the weights as they are, then
+ * trained on as one sequence. */
+static void
+replay_pass (PhAdapter *self)
+{
+  Training *training = &self->training;
+  PromptWindow *w = &training->prompt;
+
+  for (guint i = 0; i < w->replay->len && training->trainer; i++)
+    {
+      ReplaySegment *seg = g_ptr_array_index (w->replay, i);
+      if (seg->held_back)
+        continue;
+      g_autoptr (PhModel) now = ph_adapter_trainer_weights (self);
+      realign (w, now, seg, training->dim);
+      ph_adapter_end_sequence (self);
+      for (guint t = 0; t < seg->n_frames; t++)
+        ph_adapter_train_frame (self, seg->features + (gsize) t * training->dim,
+                                seg->targets[t]);
+      ph_adapter_end_sequence (self);
+    }
+}
+
+/* Held-back score of the weights now, logged and reported with the pass. */
+static PhScore *
+score_pass (PhAdapter *self, guint pass, const PhModel *weights)
+{
+  Training *training = &self->training;
+  PhScore *score = held_back_score (&training->prompt, weights, training->dim);
+
+  training->replay_pass = pass;
+  training->held_back_per = ph_score_phone_error_rate (score);
+  training->held_back_phones = (guint) score->phone_reference;
+  ph_adapter_log (self, PH_ADAPT_LOG_INFO, "replay: held-back phone error rate %.1f%% (%"
+                  G_GUINT64_FORMAT " errors in %" G_GUINT64_FORMAT " phones) %s", 100.0 *
+                  training->held_back_per, score->phone_errors, score->phone_reference,
+                  pass == 0 ? "with the starting weights" : pass == 1 ? "after the reading"
+                  : "after a replay pass");
+  return score;
+}
+
+/* TRUE when `a` makes enough fewer errors than `b` to be kept instead. */
+static gboolean
+clearly_better (const PhScore *a, const PhScore *b, gboolean over_start)
+{
+  guint64 margin = 1;
+
+  if (over_start)
+    margin = MAX ((guint64) REPLAY_MIN_ERRORS, (guint64) (REPLAY_MIN_GAIN * b->phone_reference + 0.5));
+  return a->phone_errors + margin <= b->phone_errors;
+}
+
+/* Goes back to the weights of `pass` (0: the starting ones) and reports them as final. */
+static void
+keep_pass (PhAdapter *self, guint pass, const PhScore *score, const PhScore *start_score,
+           const PhModel *weights)
+{
+  Training *training = &self->training;
+
+  training->replay_pass = pass;
+  training->held_back_per = ph_score_phone_error_rate (score);
+  training->held_back_phones = (guint) score->phone_reference;
+  training->held_back_per_start = ph_score_phone_error_rate (start_score);
+  training->replay_final = TRUE;
+  ph_adapter_restart_from (self, weights);
+  training->replay_final = FALSE;
+}
+
+/* Replays and early-stops; keeps the best weights (the starting ones when nothing is
+ * clearly better). */
+static void
+replay_with_held_back (PhAdapter *self, const PhModel *start)
+{
+  Training *training = &self->training;
+  g_autofree PhScore *start_score = score_pass (self, 0, start);
+  g_autoptr (PhModel) best = ph_adapter_trainer_weights (self);
+  g_autofree PhScore *best_score = score_pass (self, 1, best);
+  guint best_pass = 1;
+
+  ph_adapter_publish (self, -1.0);   /* reports the reading's own figure */
+  for (guint pass = 2; pass <= training->config.replay_passes + 1 && training->trainer; pass++)
+    {
+      training->replay_pass = pass;
+      training->held_back_per = -1.0;
+      replay_pass (self);
+      g_autoptr (PhModel) now = ph_adapter_trainer_weights (self);
+      if (!now)
+        break;
+      g_autofree PhScore *score = score_pass (self, pass, now);
+      ph_adapter_publish (self, -1.0);
+      if (!clearly_better (score, best_score, FALSE))
+        break;
+      g_clear_pointer (&best, ph_model_unref);
+      best = g_steal_pointer (&now);
+      g_free (best_score);
+      best_score = g_steal_pointer (&score);
+      best_pass = pass;
+    }
+  if (!clearly_better (best_score, start_score, TRUE))
+    {
+      ph_adapter_log (self, PH_ADAPT_LOG_INFO, "replay: no pass beat the starting weights "
+                      "on the held-back segments: they are kept");
+      keep_pass (self, 0, start_score, start_score, start);
+      return;
+    }
+  ph_adapter_log (self, PH_ADAPT_LOG_INFO, "replay: pass %u kept", best_pass);
+  keep_pass (self, best_pass, best_score, start_score, best);
+}
+
+void
+ph_adapter_replay_run (PhAdapter *self)
+{
+  Training *training = &self->training;
+  PromptWindow *w = &training->prompt;
+  guint trained = 0, held = 0;
+
+  if (!w->replay || !w->words || w->mismatch_handled || !training->trainer ||
+      training->watch.diverged)
+    {
+      ph_adapter_replay_clear (w);
+      return;
+    }
+  for (guint i = 0; i < w->replay->len; i++)
+    {
+      const ReplaySegment *seg = g_ptr_array_index (w->replay, i);
+      trained += !seg->held_back;
+      held += seg->held_back;
+    }
+  if (trained == 0)
+    {
+      ph_adapter_replay_clear (w);
+      return;
+    }
+  if (held > 0 && w->at_start)
+    {
+      replay_with_held_back (self, w->at_start);
+    }
+  else
+    {
+      for (guint pass = 2; pass <= training->config.replay_passes + 1; pass++)
+        {
+          training->replay_pass = pass;
+          replay_pass (self);
+          training->replay_final = pass == training->config.replay_passes + 1;
+          ph_adapter_publish (self, -1.0);
+        }
+      training->replay_final = FALSE;
+    }
+  training->replay_pass = 0;
+  training->held_back_per = training->held_back_per_start = -1.0;
+  ph_adapter_replay_clear (w);
+}
