@@ -312,6 +312,7 @@ report_prompt (const Training *training, PhAdaptReport *r)
   r->prompt_words_matched = stats->words_matched;
   r->prompt_frames_aligned = stats->frames_aligned;
   r->prompt_frames_unmatched = stats->frames_unmatched;
+  r->prompt_frames_implausible = training->prompt.implausible_frames;
 }
 
 static void

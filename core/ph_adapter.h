@@ -112,6 +112,8 @@ typedef struct {
   guint prompt_words_matched;      /* distinct words an accepted segment covered */
   guint64 prompt_frames_aligned;   /* frames of accepted segments (trained on) */
   guint64 prompt_frames_unmatched; /* frames of rejected segments (not trained on) */
+  guint64 prompt_frames_implausible; /* of accepted segments whose targets the model
+                                    * found all but impossible (not trained on) */
   guint replay_pass;               /* prompted replay: 0 the reading (or, final, the
                                     * starting weights kept), 2.. a pass over it */
   double held_back_per;            /* held-back phone error rate, < 0 not measured */

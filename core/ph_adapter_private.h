@@ -56,6 +56,7 @@ typedef struct {
   GPtrArray *replay;          /* the accepted segments, kept for replay (replay_passes >
                                * 0), NULL = none yet (ph_adapter_replay.c) */
   guint accepted;             /* segments accepted since the prompt began */
+  guint64 implausible_frames; /* of accepted segments not trained on: implausible */
 } PromptWindow;
 
 /* What the divergence watch knows of the current trainer. It judges windows of updates
@@ -203,6 +204,12 @@ G_GNUC_INTERNAL void ph_adapter_prompt_close (PhAdapter *self);
 G_GNUC_INTERNAL void ph_adapter_prompt_collect (PhAdapter *self, const Frame *frame);
 
 /* ph_adapter_replay.c (training thread) */
+/* `model`'s posteriors [n_frames][61] of a sequence of frames from a zero state, frame
+ * t's at row t: the output delay is met by stepping copies of the last frame, as the
+ * labeller does (g_free it). */
+G_GNUC_INTERNAL float *ph_adapter_sequence_posteriors (const PhModel *model,
+                                                       const float *features,
+                                                       guint n_frames, guint dim);
 G_GNUC_INTERNAL gboolean ph_adapter_replay_keep (PhAdapter *self, const PhPromptSegment *seg);
 G_GNUC_INTERNAL void ph_adapter_replay_run (PhAdapter *self);
 G_GNUC_INTERNAL void ph_adapter_replay_clear (PromptWindow *window);

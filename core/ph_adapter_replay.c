@@ -76,24 +76,29 @@ ph_adapter_replay_keep (PhAdapter *self, const PhPromptSegment *seg)
 
 /* ---- a segment through a model ---- */
 
-/* The model's posteriors of the segment's frames [n][61], from a zero state: the
- * output delay is met by stepping copies of the last frame, as the labeller does. */
+float *
+ph_adapter_sequence_posteriors (const PhModel *model, const float *features,
+                                guint n_frames, guint dim)
+{
+  guint delay = model->shape.delay, n = n_frames + delay;
+  float *padded = g_new (float, (gsize) n * dim);
+  float *out = g_new (float, (gsize) n * PH_NUM_PHONES);
+
+  memcpy (padded, features, (gsize) n_frames * dim * sizeof (float));
+  for (guint i = n_frames; i < n; i++)
+    memcpy (padded + (gsize) i * dim, features + (gsize) (n_frames - 1) * dim,
+            dim * sizeof (float));
+  ph_lstm_forward_sequence (model, padded, n, out);
+  g_free (padded);
+  memmove (out, out + (gsize) delay * PH_NUM_PHONES,
+           (gsize) n_frames * PH_NUM_PHONES * sizeof (float));
+  return out;
+}
+
 static float *
 segment_posteriors (const PhModel *model, const ReplaySegment *seg, guint dim)
 {
-  guint delay = model->shape.delay, n = seg->n_frames + delay;
-  float *features = g_new (float, (gsize) n * dim);
-  float *out = g_new (float, (gsize) n * PH_NUM_PHONES);
-
-  memcpy (features, seg->features, (gsize) seg->n_frames * dim * sizeof (float));
-  for (guint i = seg->n_frames; i < n; i++)
-    memcpy (features + (gsize) i * dim, seg->features + (gsize) (seg->n_frames - 1) * dim,
-            dim * sizeof (float));
-  ph_lstm_forward_sequence (model, features, n, out);
-  g_free (features);
-  memmove (out, out + (gsize) delay * PH_NUM_PHONES,
-           (gsize) seg->n_frames * PH_NUM_PHONES * sizeof (float));
-  return out;
+  return ph_adapter_sequence_posteriors (model, seg->features, seg->n_frames, dim);
 }
 
 /* The segment's words, borrowed from the prompt. */

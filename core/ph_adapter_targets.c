@@ -497,11 +497,67 @@ ph_adapter_prompt_clear (PromptWindow *w)
   ph_adapter_replay_clear (w);
 }
 
+/* Frames over which an aligned segment's loss is judged, and the mean loss over them
+ * (nats) above which its alignment is taken for wrong: twice a uniform guess, what the
+ * divergence watch would take for divergence (ph_adapter_watch.c). */
+#define IMPLAUSIBLE_WINDOW 20
+#define IMPLAUSIBLE_LOSS (2 * 4.1109)
+
+/* The largest mean loss (cross-entropy of the targets) over IMPLAUSIBLE_WINDOW frames of
+ * the segment, with the weights as they are now. A stretch the prompt reader accepted
+ * can still be misaligned (a word misread, a transcript that is not quite what was
+ * said); trained on, it reads as divergence and stops the adaptation of the whole
+ * reading. */
+static double
+segment_worst_loss (PhAdapter *self, const PhPromptSegment *seg)
+{
+  Training *training = &self->training;
+  PhModel *now = ph_adapter_trainer_weights (self);
+  float *post;
+  double window = 0, worst = 0;
+  guint counted = 0;
+
+  if (!now)
+    return 0;
+  post = ph_adapter_sequence_posteriors (now, seg->features, seg->n_frames, training->dim);
+  for (guint t = 0; t < seg->n_frames; t++)
+    {
+      gint target = seg->targets[t];
+      double loss = target >= 0 ? -log (MAX (post[(gsize) t * PH_NUM_PHONES + target],
+                                            1e-30f)) : 0;
+      window += loss;
+      counted++;
+      if (t >= IMPLAUSIBLE_WINDOW)
+        {
+          gint old = seg->targets[t - IMPLAUSIBLE_WINDOW];
+          window -= old >= 0 ? -log (MAX (post[(gsize) (t - IMPLAUSIBLE_WINDOW) *
+                                               PH_NUM_PHONES + old], 1e-30f)) : 0;
+          counted--;
+        }
+      if (counted == IMPLAUSIBLE_WINDOW)
+        worst = MAX (worst, window / counted);
+    }
+  g_free (post);
+  ph_model_unref (now);
+  return worst;
+}
+
 /* Trains on an accepted segment as one sequence, then publishes. */
 static void
 prompt_train_segment (PhAdapter *self, const PhPromptSegment *seg)
 {
   Training *training = &self->training;
+  double worst;
+
+  if ((worst = segment_worst_loss (self, seg)) > IMPLAUSIBLE_LOSS)
+    {
+      ph_adapter_log (self, PH_ADAPT_LOG_INFO, "prompt words %u-%u aligned over %u frames: "
+                      "not trained on, the alignment is implausible there (a loss of "
+                      "%.1f over %u frames)", seg->first_word + 1, seg->last_word + 1,
+                      seg->n_frames, worst, IMPLAUSIBLE_WINDOW);
+      training->prompt.implausible_frames += seg->n_frames;
+      return;
+    }
 
   if (ph_adapter_replay_keep (self, seg))
     {
@@ -575,6 +631,7 @@ prompt_refresh (PhAdapter *self, guint serial)
   ph_adapter_prompt_clear (w);
   w->words = words;
   w->serial = serial;
+  w->implausible_frames = 0;
   w->at_start = ph_adapter_trainer_weights (self);
   ph_adapter_prompt_reset (w, training->dim);
 }

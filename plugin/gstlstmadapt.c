@@ -258,7 +258,8 @@ publish_snapshot (PhModel *snapshot, gpointer user_data)
  *   how often the adapted labelling still agrees with the starting model
  * - `alignment-confidence` (gdouble): prompted, mean posterior along the alignment
  * - `prompt-words`, `-words-read`, `-words-matched` (guint), `prompt-frames-aligned`,
- *   `-frames-unmatched` (guint64): prompted, how far the reading got (README)
+ *   `-frames-unmatched`, `-frames-implausible` (guint64): prompted, how far the reading
+ *   got (README)
  * - `replay-pass` (guint), `replay-final` (gboolean), `held-back-per` (gdouble),
  *   `held-back-phones` (guint), `held-back-per-start` (gdouble, final message only):
  *   prompted replay (replay-passes), see its property
@@ -294,7 +295,8 @@ post_report (const PhAdaptReport *r, gpointer user_data)
                        "prompt-words-matched", G_TYPE_UINT, r->prompt_words_matched,
                        "prompt-frames-aligned", G_TYPE_UINT64, r->prompt_frames_aligned,
                        "prompt-frames-unmatched", G_TYPE_UINT64, r->prompt_frames_unmatched,
-                       NULL);
+                       "prompt-frames-implausible", G_TYPE_UINT64,
+                       r->prompt_frames_implausible, NULL);
   if (r->replay_pass > 0 || r->replay_final)
     gst_structure_set (s, "replay-pass", G_TYPE_UINT, r->replay_pass,
                        "replay-final", G_TYPE_BOOLEAN, r->replay_final, NULL);

@@ -1,6 +1,7 @@
 /* test_adapter.c: the core adapter without a pipeline: the backlog's drop policy, run
  * starts ending sequences, timed labels holding frames back, publication of immutable
- * snapshots, and snapshots (what `save` writes) served by the training thread. */
+ * snapshots, snapshots (what `save` writes) served by the training thread, and the
+ * prompted reading's implausible stretches and replay. */
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -18,6 +19,7 @@ typedef struct {
   GPtrArray *published;      /* PhModel refs, in order */
   GArray *reports;           /* PhAdaptReport */
   GString *problems;
+  GString *log;
   gboolean snapshot_in_publish;   /* ask for a snapshot from the publish callback */
   guint in_publish_snapshots;
 } Harness;
@@ -64,8 +66,18 @@ on_problem (PhAdaptProblem problem, const char *message, const char *detail,
   g_string_append_printf (h->problems, "%s\n", message);
 }
 
+static void
+on_log (PhAdaptLogLevel level, const char *format, va_list args, gpointer user_data)
+{
+  Harness *h = user_data;
+
+  (void) level;
+  g_string_append_vprintf (h->log, format, args);
+  g_string_append_c (h->log, '\n');
+}
+
 static const PhAdapterCallbacks callbacks = { source_model, on_publish, on_report,
-                                              on_problem, NULL };
+                                              on_problem, on_log };
 
 /* Labels of every frame: frame i is phone i % 61 (TIMIT .PHN style, in samples). */
 static GArray *
@@ -89,6 +101,7 @@ harness_init (Harness *h, const PhAdapterConfig *config, guint labelled_frames)
   h->published = g_ptr_array_new_with_free_func ((GDestroyNotify) ph_model_unref);
   h->reports = g_array_new (FALSE, FALSE, sizeof (PhAdaptReport));
   h->problems = g_string_new (NULL);
+  h->log = g_string_new (NULL);
   h->adapter = ph_adapter_new (config, &callbacks, h);
   ph_adapter_set_audio_rate (h->adapter, RATE);
   if (labelled_frames > 0)
@@ -103,6 +116,7 @@ harness_clear (Harness *h)
   g_ptr_array_unref (h->published);
   g_array_unref (h->reports);
   g_string_free (h->problems, TRUE);
+  g_string_free (h->log, TRUE);
 }
 
 /* Pushes frames first..first+n-1 (random features, flat posteriors); `run_every`
@@ -369,6 +383,125 @@ test_framewise_watch (void)
   g_assert_true (framewise_diverges (400));
 }
 
+/* ---- prompted: a reading the posteriors follow exactly ---- */
+
+#define READ_WORDS "hh ax l ow / w er l d / s ih t iy / b ow t s / m ae p s / k ih ng z"
+#define PHONE_FRAMES 15      /* frames per phone: 60 speech frames per word */
+#define PAUSE_FRAMES 30      /* silence after each word: the prompt reader cuts there */
+
+/* Pushes a reading of READ_WORDS, one word per stretch, whose posteriors put 0.9 on the
+ * phone read (h# in the pauses); random features. */
+static void
+push_reading (Harness *h)
+{
+  GPtrArray *words = ph_words_parse_phones (READ_WORDS, NULL);
+  GRand *rand = g_rand_new_with_seed (5);
+  guint frame = 0;
+
+  for (guint w = 0; w < words->len; w++) {
+    const PhWord *word = g_ptr_array_index (words, w);
+    guint n = word->phones->len * PHONE_FRAMES + PAUSE_FRAMES;
+
+    for (guint i = 0; i < n; i++, frame++) {
+      float posteriors[PH_NUM_PHONES], features[DIM];
+      gint phone = i < word->phones->len * PHONE_FRAMES
+          ? g_array_index (word->phones, gint, i / PHONE_FRAMES) : ph_phone_index ("h#");
+      PhAdaptFrame f = {
+        .features = features, .dim = DIM, .posteriors = posteriors, .phone = phone,
+        .confidence = 0.9f, .stream_time = ph_frame_to_ns (frame, HOP, RATE),
+        .running_time = ph_frame_to_ns (frame, HOP, RATE), .run_start = frame == 0,
+      };
+
+      for (guint k = 0; k < PH_NUM_PHONES; k++)
+        posteriors[k] = k == (guint) phone ? 0.9f : 0.1f / (PH_NUM_PHONES - 1);
+      for (guint d = 0; d < DIM; d++)
+        features[d] = (float) g_rand_double_range (rand, -1, 1);
+      ph_adapter_push (h->adapter, &f, 1);
+    }
+    ph_adapter_train_queued (h->adapter);
+  }
+  g_rand_free (rand);
+  g_ptr_array_unref (words);
+}
+
+/* Reads READ_WORDS into an adapter in prompted mode over `model` (taken). */
+static void
+adapt_on_reading (Harness *h, PhModel *model, guint replay_passes, guint holdout)
+{
+  PhAdapterConfig config = config_with (PH_SCHEDULE_TRUNCATED, 20, 100000, 5);
+
+  config.mode = PH_ADAPT_PROMPTED;
+  config.replay_passes = replay_passes;
+  config.replay_holdout = holdout;
+  harness_init (h, &config, 0);
+  ph_model_unref (h->model);
+  h->model = model;
+  ph_adapter_set_prompt (h->adapter, ph_words_parse_phones (READ_WORDS, NULL));
+  push_reading (h);
+  ph_adapter_finish_stream (h->adapter, NULL);
+}
+
+/* A stretch the prompt reader accepts but whose targets the model finds all but
+ * impossible (a loss over 2 ln 61 over 20 frames) is not trained on: trained, it would
+ * read as divergence and stop the adaptation of the whole reading. The same reading
+ * with a model that has no such certainty is trained on. */
+static void
+test_prompted_implausible_skipped (void)
+{
+  PhModel *sure = test_random_model (DIM, 4, 1, 0, 11, 0.7, 0.5);
+  Harness h;
+
+  sure->params.b_out[ph_phone_index ("iy")] = 40.0f;   /* certain it hears "iy", always */
+  adapt_on_reading (&h, sure, 0, 0);
+  g_test_message ("certain model: %s", h.problems->str);
+  g_assert_null (strstr (h.problems->str, "diverged"));
+  g_assert_true (h.reports->len == 0 || last_report (&h)->frames_trained == 0);
+  g_assert_nonnull (strstr (h.log->str, "not trained on, the alignment is implausible"));
+  harness_clear (&h);
+
+  adapt_on_reading (&h, test_random_model (DIM, 4, 1, 0, 11, 0.7, 0.5), 0, 0);
+  g_assert_cmpuint (last_report (&h)->frames_trained, >=, 6 * 4 * PHONE_FRAMES);
+  g_assert_cmpuint (last_report (&h)->prompt_words_matched, ==, 6);
+  g_assert_cmpuint (last_report (&h)->prompt_frames_implausible, ==, 0);
+  harness_clear (&h);
+}
+
+/* Replay: with every second stretch held back, the training stretches are gone over
+ * again after the reading (more frames trained than they hold), the passes are
+ * reported, and the last report names the pass kept and its held-back rate, which is
+ * never above the starting weights'; when it keeps the starting weights, they are what
+ * it publishes last. */
+static void
+test_prompted_replay (void)
+{
+  Harness h;
+  const PhAdaptReport *r;
+  guint max_pass = 0;
+
+  adapt_on_reading (&h, test_random_model (DIM, 4, 1, 0, 11, 0.7, 0.5), 2, 2);
+  for (guint i = 0; i < h.reports->len; i++)
+    max_pass = MAX (max_pass, g_array_index (h.reports, PhAdaptReport, i).replay_pass);
+  r = last_report (&h);
+  g_test_message ("replay: passes up to %u, kept %u: held-back %.3f (start %.3f, %u "
+                  "phones), %" G_GUINT64_FORMAT " frames trained", max_pass, r->replay_pass,
+                  r->held_back_per, r->held_back_per_start, r->held_back_phones,
+                  r->frames_trained);
+  g_assert_true (r->replay_final);
+  g_assert_cmpuint (max_pass, >=, 2);
+  g_assert_cmpuint (max_pass, <=, 3);
+  g_assert_cmpuint (r->held_back_phones, ==, 3 * 4);   /* words 2, 4, 6 */
+  g_assert_cmpfloat (r->held_back_per, >=, 0);
+  g_assert_cmpfloat (r->held_back_per, <=, r->held_back_per_start);
+  g_assert_cmpuint (r->frames_trained, >, 3 * 4 * PHONE_FRAMES + 3 * PAUSE_FRAMES);
+  if (r->replay_pass == 0) {
+    PhModel *last = g_ptr_array_index (h.published, h.published->len - 1);
+
+    g_assert_cmpmem (last->flat, sizeof (float) * last->n_params, h.model->flat,
+                     sizeof (float) * h.model->n_params);
+  }
+  harness_clear (&h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,5 +512,7 @@ main (int argc, char **argv)
   g_test_add_func ("/adapter/publish", test_publish);
   g_test_add_func ("/adapter/save-with-thread", test_save_with_thread);
   g_test_add_func ("/adapter/framewise-watch", test_framewise_watch);
+  g_test_add_func ("/adapter/prompted-implausible-skipped", test_prompted_implausible_skipped);
+  g_test_add_func ("/adapter/prompted-replay", test_prompted_replay);
   return g_test_run ();
 }
