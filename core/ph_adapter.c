@@ -689,6 +689,19 @@ serve_snapshots (PhAdapter *self)
   g_cond_broadcast (&self->cond);
 }
 
+gboolean
+ph_adapter_pause_point (PhAdapter *self)
+{
+  gboolean stop;
+
+  g_mutex_lock (&self->lock);
+  if (!g_queue_is_empty (&self->snapshot_requests))
+    serve_snapshots (self);
+  stop = self->flushing || self->reset_requested || (self->threaded && !self->thread_running);
+  g_mutex_unlock (&self->lock);
+  return stop;
+}
+
 /* Does the next thing the training side can do now: serve snapshots, drop the pending
  * window after a flush, finish a stream, or train a frame. `lock` held (released
  * meanwhile). FALSE when there is nothing to do. */

@@ -179,6 +179,9 @@ G_GNUC_INTERNAL void ph_adapter_publish (PhAdapter *self, double alignment_confi
 G_GNUC_INTERNAL void ph_adapter_set_last_good (PhAdapter *self, PhModel *model);
 G_GNUC_INTERNAL PhModel *ph_adapter_trainer_weights (PhAdapter *self);
 G_GNUC_INTERNAL void ph_adapter_restart_from (PhAdapter *self, const PhModel *weights);
+/* For long work on the training thread (a replay): serves waiting snapshot requests;
+ * TRUE when the work should stop (flushing, a reset, the thread stopping). */
+G_GNUC_INTERNAL gboolean ph_adapter_pause_point (PhAdapter *self);
 
 /* ph_adapter_backlog.c (`lock` held) */
 G_GNUC_INTERNAL void ph_adapter_ring_clear (FrameRing *ring);

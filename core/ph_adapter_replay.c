@@ -226,8 +226,9 @@ held_back_score (const PromptWindow *w, const PhModel *model, guint dim)
 /* ---- the passes ---- */
 
 /* One pass: every training segment re-aligned with the weights as they are, then
- * trained on as one sequence. */
-static void
+ * trained on as one sequence. FALSE when it was interrupted (flush, stop): the replay
+ * ends there. */
+static gboolean
 replay_pass (PhAdapter *self)
 {
   Training *training = &self->training;
@@ -238,6 +239,8 @@ replay_pass (PhAdapter *self)
       ReplaySegment *seg = g_ptr_array_index (w->replay, i);
       if (seg->held_back)
         continue;
+      if (ph_adapter_pause_point (self))
+        return FALSE;
       g_autoptr (PhModel) now = ph_adapter_trainer_weights (self);
       realign (w, now, seg, training->dim);
       ph_adapter_end_sequence (self);
@@ -246,6 +249,7 @@ replay_pass (PhAdapter *self)
                                 seg->targets[t]);
       ph_adapter_end_sequence (self);
     }
+  return TRUE;
 }
 
 /* Held-back score of the weights now, logged and reported with the pass. */
@@ -309,7 +313,8 @@ replay_with_held_back (PhAdapter *self, const PhModel *start)
     {
       training->replay_pass = pass;
       training->held_back_per = -1.0;
-      replay_pass (self);
+      if (!replay_pass (self))
+        break;        /* interrupted: the best weights so far are kept */
       g_autoptr (PhModel) now = ph_adapter_trainer_weights (self);
       if (!now)
         break;
@@ -367,7 +372,8 @@ ph_adapter_replay_run (PhAdapter *self)
       for (guint pass = 2; pass <= training->config.replay_passes + 1; pass++)
         {
           training->replay_pass = pass;
-          replay_pass (self);
+          if (!replay_pass (self))
+            break;
           training->replay_final = pass == training->config.replay_passes + 1;
           ph_adapter_publish (self, -1.0);
         }
