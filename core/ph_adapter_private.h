@@ -56,6 +56,7 @@ typedef struct {
   GPtrArray *replay;          /* the accepted segments, kept for replay (replay_passes >
                                * 0), NULL = none yet (ph_adapter_replay.c) */
   guint accepted;             /* segments accepted since the prompt began */
+  guint64 replay_frames;      /* frames kept in `replay` (past the cap: cap + 1) */
   guint64 implausible_frames; /* of accepted segments not trained on: implausible */
 } PromptWindow;
 

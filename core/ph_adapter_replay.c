@@ -21,6 +21,9 @@
  * ones: at least this share of the reference phones, and at least REPLAY_MIN_ERRORS. */
 #define REPLAY_MIN_GAIN 0.02
 #define REPLAY_MIN_ERRORS 2
+/* Frames of a reading kept for the replay at most (30 minutes; with 39 features, 27 MiB):
+ * the later stretches of a longer reading are trained on as read, not replayed. */
+#define REPLAY_MAX_FRAMES 180000
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PhModel, ph_model_unref)
 
@@ -48,6 +51,7 @@ ph_adapter_replay_clear (PromptWindow *w)
 {
   g_clear_pointer (&w->replay, g_ptr_array_unref);
   w->accepted = 0;
+  w->replay_frames = 0;
 }
 
 gboolean
@@ -60,8 +64,18 @@ ph_adapter_replay_keep (PhAdapter *self, const PhPromptSegment *seg)
 
   if (training->config.replay_passes == 0)
     return FALSE;
+  if (w->replay_frames + seg->n_frames > REPLAY_MAX_FRAMES)
+    {
+      if (w->replay_frames <= REPLAY_MAX_FRAMES)
+        ph_adapter_log (self, PH_ADAPT_LOG_INFO, "replay: the reading is longer than %u "
+                        "frames; what follows is trained on as read, not replayed",
+                        REPLAY_MAX_FRAMES);
+      w->replay_frames = REPLAY_MAX_FRAMES + 1;
+      return FALSE;
+    }
   if (!w->replay)
     w->replay = g_ptr_array_new_with_free_func (replay_segment_free);
+  w->replay_frames += seg->n_frames;
   kept = g_new0 (ReplaySegment, 1);
   kept->features = g_memdup2 (seg->features, (gsize) seg->n_frames * training->dim * sizeof (float));
   kept->targets = g_memdup2 (seg->targets, (gsize) seg->n_frames * sizeof (gint));
