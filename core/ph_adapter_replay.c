@@ -64,6 +64,15 @@ ph_adapter_replay_keep (PhAdapter *self, const PhPromptSegment *seg)
 
   if (training->config.replay_passes == 0)
     return FALSE;
+  if (holdout == 1)
+    {
+      /* refused at the element's start; set while playing, it turns the replay off */
+      if (!training->warned_settings)
+        ph_adapter_problem (self, PH_ADAPT_WARN_SETTINGS, NULL, "replay-holdout=1 would hold "
+                            "back every stretch of the reading: no replay until it changes");
+      training->warned_settings = TRUE;
+      return FALSE;
+    }
   if (w->replay_frames + seg->n_frames > REPLAY_MAX_FRAMES)
     {
       if (w->replay_frames <= REPLAY_MAX_FRAMES)
@@ -361,7 +370,7 @@ ph_adapter_replay_run (PhAdapter *self)
   guint trained = 0, held = 0;
 
   if (!w->replay || !w->words || w->mismatch_handled || !training->trainer ||
-      training->watch.diverged)
+      training->watch.diverged || training->config.replay_holdout == 1)
     {
       ph_adapter_replay_clear (w);
       return;

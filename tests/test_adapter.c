@@ -390,9 +390,10 @@ test_framewise_watch (void)
 #define PAUSE_FRAMES 30      /* silence after each word: the prompt reader cuts there */
 
 /* Pushes a reading of READ_WORDS, one word per stretch, whose posteriors put 0.9 on the
- * phone read (h# in the pauses); random features. */
+ * phone read (h# in the pauses); random features. `later` (NULL: none) are settings
+ * given once the first word is trained on. */
 static void
-push_reading (Harness *h)
+push_reading (Harness *h, const PhAdapterConfig *later)
 {
   GPtrArray *words = ph_words_parse_phones (READ_WORDS, NULL);
   GRand *rand = g_rand_new_with_seed (5);
@@ -419,6 +420,8 @@ push_reading (Harness *h)
       ph_adapter_push (h->adapter, &f, 1);
     }
     ph_adapter_train_queued (h->adapter);
+    if (w == 0 && later)
+      ph_adapter_set_config (h->adapter, later);
   }
   g_rand_free (rand);
   g_ptr_array_unref (words);
@@ -437,7 +440,7 @@ adapt_on_reading (Harness *h, PhModel *model, guint replay_passes, guint holdout
   ph_model_unref (h->model);
   h->model = model;
   ph_adapter_set_prompt (h->adapter, ph_words_parse_phones (READ_WORDS, NULL));
-  push_reading (h);
+  push_reading (h, NULL);
   ph_adapter_finish_stream (h->adapter, NULL);
 }
 
@@ -502,6 +505,35 @@ test_prompted_replay (void)
   harness_clear (&h);
 }
 
+/* replay-holdout = 1 would hold back every stretch: from the start, the settings are
+ * refused (adaptation paused, the warning names it); set while reading, the reading
+ * goes on being trained on as read and is not replayed. */
+static void
+test_prompted_replay_bad_holdout (void)
+{
+  PhAdapterConfig config = config_with (PH_SCHEDULE_TRUNCATED, 20, 100000, 5);
+  Harness h;
+
+  adapt_on_reading (&h, test_random_model (DIM, 4, 1, 0, 11, 0.7, 0.5), 2, 1);
+  g_assert_nonnull (strstr (h.problems->str, "replay-holdout 0 or at least 2 (it is 1)"));
+  g_assert_cmpuint (h.reports->len, ==, 0);
+  harness_clear (&h);
+
+  config.mode = PH_ADAPT_PROMPTED;
+  config.replay_passes = 2;
+  config.replay_holdout = 2;
+  harness_init (&h, &config, 0);
+  ph_adapter_set_prompt (h.adapter, ph_words_parse_phones (READ_WORDS, NULL));
+  config.replay_holdout = 1;
+  push_reading (&h, &config);
+  ph_adapter_finish_stream (h.adapter, NULL);
+  g_assert_nonnull (strstr (h.problems->str, "replay-holdout=1"));
+  for (guint i = 0; i < h.reports->len; i++)
+    g_assert_cmpuint (g_array_index (h.reports, PhAdaptReport, i).replay_pass, ==, 0);
+  g_assert_cmpuint (last_report (&h)->frames_trained, >=, 6 * 4 * PHONE_FRAMES);
+  harness_clear (&h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -514,5 +546,6 @@ main (int argc, char **argv)
   g_test_add_func ("/adapter/framewise-watch", test_framewise_watch);
   g_test_add_func ("/adapter/prompted-implausible-skipped", test_prompted_implausible_skipped);
   g_test_add_func ("/adapter/prompted-replay", test_prompted_replay);
+  g_test_add_func ("/adapter/prompted-replay-bad-holdout", test_prompted_replay_bad_holdout);
   return g_test_run ();
 }
