@@ -61,11 +61,16 @@ ph_adapter_config_check (const PhAdapterConfig *config, const PhModel *model, GE
 
   if (!ph_train_config_validate (&train, error))
     return FALSE;
-  if (config->replay_passes > PH_ADAPT_MAX_REPLAY_PASSES || config->replay_holdout == 1)
+  if (config->replay_passes > PH_ADAPT_MAX_REPLAY_PASSES)
     {
-      g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "replay-passes must be 0..%u (it is "
-                   "%u) and replay-holdout 0 or at least 2 (it is %u)",
-                   PH_ADAPT_MAX_REPLAY_PASSES, config->replay_passes, config->replay_holdout);
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "replay-passes must be 0..%u, not %u",
+                   PH_ADAPT_MAX_REPLAY_PASSES, config->replay_passes);
+      return FALSE;
+    }
+  if (config->replay_holdout == 1)
+    {
+      g_set_error (error, PH_ERROR, PH_ERROR_INVALID, "replay-holdout=1 would hold back "
+                   "every stretch of the reading: 0 (none) or at least 2");
       return FALSE;
     }
   if (!model)

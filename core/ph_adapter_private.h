@@ -9,6 +9,9 @@
 #include "ph_phoneset.h"
 #include "ph_prompt_reader.h"
 
+/* ln 61: the cross-entropy of guessing uniformly among the phones. */
+#define PH_ADAPT_UNIFORM_GUESS_LOSS 4.1109
+
 enum {
   FRAME_RUN_START = 1 << 0,   /* the trainer's sequence ends before this frame */
 };

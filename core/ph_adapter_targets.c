@@ -498,10 +498,10 @@ ph_adapter_prompt_clear (PromptWindow *w)
 }
 
 /* Frames over which an aligned segment's loss is judged, and the mean loss over them
- * (nats) above which its alignment is taken for wrong: twice a uniform guess, what the
- * divergence watch would take for divergence (ph_adapter_watch.c). */
+ * above which its alignment is taken for wrong: what the divergence watch would take
+ * for divergence (ph_adapter_watch.c). */
 #define IMPLAUSIBLE_WINDOW 20
-#define IMPLAUSIBLE_LOSS (2 * 4.1109)
+#define IMPLAUSIBLE_LOSS (2 * PH_ADAPT_UNIFORM_GUESS_LOSS)
 
 /* The largest mean loss (cross-entropy of the targets) over IMPLAUSIBLE_WINDOW frames of
  * the segment, with the weights as they are now. A stretch the prompt reader accepted
@@ -511,31 +511,23 @@ ph_adapter_prompt_clear (PromptWindow *w)
 static double
 segment_worst_loss (PhAdapter *self, const PhPromptSegment *seg)
 {
-  Training *training = &self->training;
+  g_autofree double *loss = g_new (double, seg->n_frames);
   PhModel *now = ph_adapter_trainer_weights (self);
   float *post;
   double window = 0, worst = 0;
-  guint counted = 0;
 
   if (!now)
     return 0;
-  post = ph_adapter_sequence_posteriors (now, seg->features, seg->n_frames, training->dim);
+  post = ph_adapter_sequence_posteriors (now, seg->features, seg->n_frames,
+                                         self->training.dim);
+  for (guint t = 0; t < seg->n_frames; t++)
+    loss[t] = seg->targets[t] < 0 ? 0 :
+        -log (MAX (post[(gsize) t * PH_NUM_PHONES + seg->targets[t]], 1e-30f));
   for (guint t = 0; t < seg->n_frames; t++)
     {
-      gint target = seg->targets[t];
-      double loss = target >= 0 ? -log (MAX (post[(gsize) t * PH_NUM_PHONES + target],
-                                            1e-30f)) : 0;
-      window += loss;
-      counted++;
-      if (t >= IMPLAUSIBLE_WINDOW)
-        {
-          gint old = seg->targets[t - IMPLAUSIBLE_WINDOW];
-          window -= old >= 0 ? -log (MAX (post[(gsize) (t - IMPLAUSIBLE_WINDOW) *
-                                               PH_NUM_PHONES + old], 1e-30f)) : 0;
-          counted--;
-        }
-      if (counted == IMPLAUSIBLE_WINDOW)
-        worst = MAX (worst, window / counted);
+      window += loss[t] - (t >= IMPLAUSIBLE_WINDOW ? loss[t - IMPLAUSIBLE_WINDOW] : 0);
+      if (t + 1 >= IMPLAUSIBLE_WINDOW)
+        worst = MAX (worst, window / IMPLAUSIBLE_WINDOW);
     }
   g_free (post);
   ph_model_unref (now);

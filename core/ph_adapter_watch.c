@@ -13,7 +13,6 @@
 #define DIVERGED_CLIMB_FACTOR 4.0    /* the running loss this many times the starting one */
 #define SANE_LOSS_FACTOR 2.0         /* a loss at most this many times the running one
                                       * vouches for the weights it was measured on */
-#define UNIFORM_GUESS_LOSS 4.1109    /* ln 61: the cross-entropy of guessing uniformly */
 #define START_ACCURACY_FRAMES 200    /* targeted frames that measure the start accuracy */
 #define COLLAPSE_MIN_START 0.3       /* an accuracy (agreement with the targets) that ... */
 #define COLLAPSE_FACTOR 3.0          /* ... falls below a third of where it started */
@@ -51,13 +50,13 @@ loss_divergence (DivergenceWatch *w, double loss, gboolean *sane)
       *sane = TRUE;
       return NULL;
     }
-  if (loss > DIVERGED_JUMP_FACTOR * w->running_loss && loss > 2 * UNIFORM_GUESS_LOSS)
+  if (loss > DIVERGED_JUMP_FACTOR * w->running_loss && loss > 2 * PH_ADAPT_UNIFORM_GUESS_LOSS)
     return g_strdup_printf ("the loss jumped to %.2f from a running %.2f", loss,
                             w->running_loss);
-  *sane = loss <= MAX (SANE_LOSS_FACTOR * w->running_loss, UNIFORM_GUESS_LOSS);
+  *sane = loss <= MAX (SANE_LOSS_FACTOR * w->running_loss, PH_ADAPT_UNIFORM_GUESS_LOSS);
   w->running_loss += DIVERGED_LOSS_SMOOTHING * (loss - w->running_loss);
   if (w->running_loss > DIVERGED_CLIMB_FACTOR * w->start_loss
-      && w->running_loss > UNIFORM_GUESS_LOSS)
+      && w->running_loss > PH_ADAPT_UNIFORM_GUESS_LOSS)
     return g_strdup_printf ("the running loss climbed to %.2f from %.2f at the start",
                             w->running_loss, w->start_loss);
   return NULL;
