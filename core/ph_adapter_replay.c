@@ -8,17 +8,20 @@
  * rate, 39 classes, silences left out: no alignment in the reference, so no pass is
  * favoured by having made it); the weights with the fewest errors are kept, a pass that
  * does no better stops the replay, and when no weights beat the prompt's starting ones
- * by REPLAY_MIN_GAIN the starting weights come back (a voice already well recognised is
- * left alone). */
+ * by more than the noise of so few phones (clearly_better) the starting weights come
+ * back (a voice already well recognised is left alone). */
 #include "ph_adapter_private.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "ph_labels.h"
 #include "ph_score.h"
 
 /* Held-back errors the adapted weights must save to be kept instead of the starting
- * ones: at least this share of the reference phones, and at least REPLAY_MIN_ERRORS. */
+ * ones, at least: REPLAY_MIN_ERRORS, REPLAY_MIN_GAIN of the reference phones, and the
+ * square root of the starting weights' errors (one standard deviation of an error
+ * count: on a few dozen phones a gain of two errors is noise). */
 #define REPLAY_MIN_GAIN 0.02
 #define REPLAY_MIN_ERRORS 2
 /* Frames of a reading kept for the replay at most (30 minutes; with 39 features, 27 MiB):
@@ -293,15 +296,17 @@ score_pass (PhAdapter *self, guint pass, const PhModel *weights)
   return score;
 }
 
-/* TRUE when `a` makes enough fewer errors than `b` to be kept instead. */
+/* TRUE when `a` makes enough fewer errors than `b` to be kept instead: one error
+ * between two passes, more over the starting weights (see REPLAY_MIN_GAIN). */
 static gboolean
 clearly_better (const PhScore *a, const PhScore *b, gboolean over_start)
 {
-  guint64 margin = 1;
+  double margin = 1;
 
   if (over_start)
-    margin = MAX ((guint64) REPLAY_MIN_ERRORS, (guint64) (REPLAY_MIN_GAIN * b->phone_reference + 0.5));
-  return a->phone_errors + margin <= b->phone_errors;
+    margin = MAX (MAX (REPLAY_MIN_ERRORS, REPLAY_MIN_GAIN * b->phone_reference),
+                  sqrt ((double) b->phone_errors));
+  return (double) a->phone_errors + ceil (margin - 1e-9) <= (double) b->phone_errors;
 }
 
 /* Goes back to the weights of `pass` (0: the starting ones) and reports them as final. */
