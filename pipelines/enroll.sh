@@ -204,12 +204,13 @@ record_missing
 make_reading
 make_corpus held-back
 echo "adapting to $n_read prompts ($(( $(stat -c %s "$dir/reading.raw") / 32000 )) s with" \
-  "pauses), up to $max_passes passes, every ${replay_holdout}th segment held back by the" \
+  "pauses), up to $max_passes passes, one segment in $replay_holdout held back by the" \
   "element to choose the weights kept" >&2
 adapt_reading "$model" "$dir/adapted.phm"
 rm -f "$dir/reading.raw"
 # The pass the element kept (0: its starting weights); none when it never got to
-# choose (nothing of the reading was aligned, or it was not the prompts' text).
+# choose (nothing of the reading was aligned, it was not the prompts' text, or the
+# adaptation stopped).
 kept="$(sed -n 's/.*replay kept pass \([0-9]*\).*/\1/p' "$dir/adapt.log" | tail -n 1)"
 if [[ -z "$kept" || "$kept" == 0 ]]; then
   if [[ -z "$kept" ]]; then
