@@ -229,21 +229,21 @@ take_frame (PhDecoder *self, const float *posteriors)
 static guint
 find_candidates (PhDecoder *self)
 {
-  const float *exit = self->exit_score;
+  float *exits = self->exit_score;
   float best = -INFINITY;
   guint n = 0;
 
   for (guint j = 0; j < self->K; j++)
     {
-      self->exit_score[j] = self->score[j * self->D + self->D - 1];
-      best = MAX (best, exit[j]);
+      exits[j] = self->score[j * self->D + self->D - 1];
+      best = MAX (best, exits[j]);
     }
   for (guint j = 0; j < self->K; j++)
     {
-      if (exit[j] == -INFINITY || exit[j] < best + self->worst_entry)
+      if (exits[j] == -INFINITY || exits[j] < best + self->worst_entry)
         continue;
       guint i = n++;
-      for (; i > 0 && exit[self->candidates[i - 1]] < exit[j]; i--)
+      for (; i > 0 && exits[self->candidates[i - 1]] < exits[j]; i--)
         self->candidates[i] = self->candidates[i - 1];
       self->candidates[i] = j;
     }
