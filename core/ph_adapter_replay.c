@@ -278,6 +278,15 @@ replay_pass (PhAdapter *self)
   return TRUE;
 }
 
+/* What the next reports say: the weights of `pass`, with their held-back score. */
+static void
+report_pass (Training *training, guint pass, const PhScore *score)
+{
+  training->replay_pass = pass;
+  training->held_back_per = ph_score_phone_error_rate (score);
+  training->held_back_phones = (guint) score->phone_reference;
+}
+
 /* Held-back score of the weights now, logged and reported with the pass. */
 static PhScore *
 score_pass (PhAdapter *self, guint pass, const PhModel *weights)
@@ -285,9 +294,7 @@ score_pass (PhAdapter *self, guint pass, const PhModel *weights)
   Training *training = &self->training;
   PhScore *score = held_back_score (&training->prompt, weights, training->dim);
 
-  training->replay_pass = pass;
-  training->held_back_per = ph_score_phone_error_rate (score);
-  training->held_back_phones = (guint) score->phone_reference;
+  report_pass (training, pass, score);
   ph_adapter_log (self, PH_ADAPT_LOG_INFO, "replay: held-back phone error rate %.1f%% (%"
                   G_GUINT64_FORMAT " errors in %" G_GUINT64_FORMAT " phones) %s", 100.0 *
                   training->held_back_per, score->phone_errors, score->phone_reference,
@@ -316,9 +323,7 @@ keep_pass (PhAdapter *self, guint pass, const PhScore *score, const PhScore *sta
 {
   Training *training = &self->training;
 
-  training->replay_pass = pass;
-  training->held_back_per = ph_score_phone_error_rate (score);
-  training->held_back_phones = (guint) score->phone_reference;
+  report_pass (training, pass, score);
   training->held_back_per_start = ph_score_phone_error_rate (start_score);
   training->replay_final = TRUE;
   ph_adapter_restart_from (self, weights);
